@@ -1,0 +1,68 @@
+/* The VM config language: Xen's xl.cfg syntax with both vNUMA forms, parsed into a
+ * struct vn_vm_spec, and its validation against the rules of libxl and vnuma.
+ *
+ * Problems in a config are diagnostics, not a struct vn_error: a file can have many, and
+ * each names FILE:LINE:COLUMN and the key.  struct vn_error is for I/O failures only. */
+#ifndef VN_CONFIG_H
+#define VN_CONFIG_H
+
+#include <stddef.h>
+
+#include "../topo/topo.h"
+#include "../util/error.h"
+#include "spec.h"
+
+struct json_object;
+
+enum vn_diag_severity {
+    VN_DIAG_ERROR,
+    VN_DIAG_WARNING,
+};
+
+struct vn_diag {
+    enum vn_diag_severity severity;
+    int line, col;  /* 1-based; 0 when the problem is the file as a whole */
+    char key[64];   /* the key concerned, "" for syntax errors */
+    char msg[512];  /* a whole sentence, values quoted */
+};
+
+struct vn_diags {
+    char *file; /* name used in messages */
+    int n, cap;
+    struct vn_diag *v;
+    int nerrors, nwarnings;
+};
+
+/* Starts an empty list whose messages name file. */
+void vn_diags_init(struct vn_diags *d, const char *file);
+/* Adds one diagnostic (printf-style message). */
+void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc,
+                  const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Formats d->v[i] as "FILE:LINE:COL: error: KEY: MESSAGE" into buf. */
+void vn_diag_format(const struct vn_diags *d, int i, char *buf, size_t len);
+/* Releases what d owns. */
+void vn_diags_free(struct vn_diags *d);
+
+/* Parses a config file.  Returns the spec, or NULL when the file cannot be read (err) or has
+ * errors (diags).  Warnings may be added either way. */
+struct vn_vm_spec *vn_config_parse_file(const char *path, struct vn_diags *diags,
+                                        struct vn_error *err);
+/* Same for a buffer in memory (used by tests and the fuzzer); name labels messages. */
+struct vn_vm_spec *vn_config_parse_buf(const char *buf, size_t len, const char *name,
+                                       struct vn_diags *diags);
+
+/* Checks the spec against libxl's and vnuma's rules and, when host is not NULL, against the
+ * host (pnodes exist, CPUs exist, memory fits); resolves "nodes:" affinities.  Returns the
+ * number of errors it added. */
+int vn_config_validate(struct vn_vm_spec *spec, const struct vn_host_topo *host,
+                       struct vn_diags *diags);
+
+/* The normalised spec as JSON (what `vnuma check --json` prints). */
+struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec);
+
+/* Frees spec and everything it owns (NULL is fine). */
+void vn_spec_free(struct vn_vm_spec *spec);
+/* Cleanup helper for VN_CLEANUP(vn_spec_freep). */
+void vn_spec_freep(struct vn_vm_spec **spec);
+
+#endif

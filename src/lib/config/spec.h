@@ -1,0 +1,110 @@
+/* struct vn_vm_spec: one VM as its config describes it, whichever xl.cfg form it used.
+ *
+ * Produced by the config parser (config.h), read by placement, rendering and the launcher.
+ * Every field remembers where it was written (struct vn_loc) so that checks made later, even
+ * against a host, can still name file:line:column and the key. */
+#ifndef VN_SPEC_H
+#define VN_SPEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../util/bitmap.h"
+
+#define VN_MAX_VNODES 64
+#define VN_MAX_VCPUS  1024
+
+/* A place in a config file; line/col are 1-based, 0 when the value was not written. */
+struct vn_loc {
+    int line;
+    int col;
+};
+
+enum vn_action {
+    VN_ACTION_DESTROY,
+    VN_ACTION_RESTART,
+    VN_ACTION_RENAME_RESTART,
+    VN_ACTION_PRESERVE,
+    VN_ACTION_COREDUMP_DESTROY,
+    VN_ACTION_COREDUMP_RESTART,
+    VN_ACTION_SOFT_RESET,
+};
+
+enum vn_accel {
+    VN_ACCEL_AUTO, /* KVM when a probe boot works, else TCG */
+    VN_ACCEL_KVM,
+    VN_ACCEL_TCG,
+};
+
+enum vn_mempolicy {
+    VN_MEMPOLICY_BIND, /* default: each vnode's memory only on its pnode(s) */
+    VN_MEMPOLICY_PREFERRED,
+    VN_MEMPOLICY_INTERLEAVE,
+};
+
+struct vn_vnode {
+    uint64_t mem_mib;       /* size of the vnode */
+    int pnode;              /* host node (Linux number) or -1 when placement chooses */
+    struct vn_bitmap vcpus; /* vCPU ids of this vnode */
+    struct vn_loc loc;      /* where the vnode was defined */
+};
+
+struct vn_disk {
+    char *spec;   /* the xl disk string as written */
+    char *target; /* path of the image */
+    char *vdev;   /* guest device name (xvda, hda, vda...) or NULL */
+    char *format; /* raw, qcow2, ... (default raw) */
+    bool readonly;
+    struct vn_loc loc;
+};
+
+/* Hard or soft CPU affinity as written: none, one set for all vCPUs, or one per vCPU
+ * (xl's list form).  Sets hold host CPU numbers; "nodes:" forms are resolved against the
+ * host by vn_config_validate. */
+struct vn_affinity {
+    int nsets;              /* 0 = not given, 1 = same for all vCPUs, else one per vCPU */
+    struct vn_bitmap *sets; /* nsets entries */
+    char **text;            /* nsets strings as written, for messages and rendering */
+    struct vn_loc loc;
+};
+
+struct vn_vm_spec {
+    char *file; /* config path, for messages */
+    char *name;
+    uint64_t memory_mib;
+    uint64_t maxmem_mib; /* equals memory_mib when not given */
+    int vcpus;
+    int maxvcpus; /* equals vcpus when not given */
+    struct vn_affinity cpus;
+    struct vn_affinity cpus_soft;
+    char *kernel;
+    char *ramdisk;
+    char *cmdline; /* cmdline/extra plus root= when given */
+    int ndisks;
+    struct vn_disk *disks;
+    int nvifs;
+    char **vifs;
+    enum vn_action on_poweroff, on_reboot, on_crash;
+
+    /* vNUMA: nvnodes == 0 means the config gave none (placement may generate one). */
+    int nvnodes;
+    struct vn_vnode vnodes[VN_MAX_VNODES];
+    int vdist[VN_MAX_VNODES][VN_MAX_VNODES]; /* guest SLIT */
+    struct vn_loc vnuma_loc;                 /* the vnuma (or vnodes) key */
+
+    /* vnuma extensions */
+    int npci;
+    char **pci; /* host PCI addresses passed through ("0000:03:00.0"), xl's pci key */
+    char *affinity_group;      /* VMs with the same group share nodes when they fit */
+    char *anti_affinity_group; /* VMs with the same group avoid each other's nodes */
+    enum vn_accel accel;
+    enum vn_mempolicy mempolicy;
+    bool balance; /* vnumad may move this VM (default true) */
+
+    /* where scalar keys were written */
+    struct {
+        struct vn_loc name, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, pci, accel;
+    } loc;
+};
+
+#endif
