@@ -34,11 +34,11 @@ for t in $tiers; do
       meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args=-fno-sanitize-recover=all >/dev/null || { build_failed unit-asan; continue; }
     fi
-    if ninja -C build-asan >build-asan.log 2>&1; then
+    if ninja -C build-asan >build-asan/vnuma-build.log 2>&1; then
       ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         tier unit-asan build-asan unit
     else
-      tail -n 30 build-asan.log
+      tail -n 30 build-asan/vnuma-build.log
       build_failed unit-asan
     fi
     ;;
@@ -47,10 +47,10 @@ for t in $tiers; do
       CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
         -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || { build_failed fuzz; continue; }
     fi
-    if ninja -C build-fuzz >build-fuzz.log 2>&1; then
+    if ninja -C build-fuzz >build-fuzz/vnuma-build.log 2>&1; then
       tier fuzz build-fuzz fuzz
     else
-      tail -n 30 build-fuzz.log
+      tail -n 30 build-fuzz/vnuma-build.log
       build_failed fuzz
     fi
     ;;
