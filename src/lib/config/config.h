@@ -38,7 +38,11 @@ void vn_diags_init(struct vn_diags *d, const char *file);
 /* Adds one diagnostic (printf-style message). */
 void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc,
                   const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Formats d->v[i] as "FILE:LINE:COL: error: KEY: MESSAGE" into buf. */
+/* Orders the list by line and column (problems of the whole file first), keeping the order
+ * of discovery among equals. */
+void vn_diags_sort(struct vn_diags *d);
+/* Formats d->v[i] as "FILE:LINE:COL: error: KEY: MESSAGE" into buf ("warning" for warnings;
+ * ":LINE:COL" and "KEY: " are left out when unknown or empty). */
 void vn_diag_format(const struct vn_diags *d, int i, char *buf, size_t len);
 /* Releases what d owns. */
 void vn_diags_free(struct vn_diags *d);
@@ -56,6 +60,16 @@ struct vn_vm_spec *vn_config_parse_buf(const char *buf, size_t len, const char *
  * number of errors it added. */
 int vn_config_validate(struct vn_vm_spec *spec, const struct vn_host_topo *host,
                        struct vn_diags *diags);
+
+/* Parse and validate in one step, reporting every problem of the file: unlike
+ * vn_config_parse_* followed by vn_config_validate, validation also runs when some values
+ * were wrong (rules about those values are skipped), so that one run lists all mistakes.
+ * Returns the spec when the file has no errors, else NULL (syntax errors stop before
+ * validation).  host may be NULL to skip the host checks. */
+struct vn_vm_spec *vn_config_load_file(const char *path, const struct vn_host_topo *host,
+                                       struct vn_diags *diags, struct vn_error *err);
+struct vn_vm_spec *vn_config_load_buf(const char *buf, size_t len, const char *name,
+                                      const struct vn_host_topo *host, struct vn_diags *diags);
 
 /* The normalised spec as JSON (what `vnuma check --json` prints). */
 struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec);

@@ -47,6 +47,15 @@ struct vn_vnode {
     int pnode;              /* host node (Linux number) or -1 when placement chooses */
     struct vn_bitmap vcpus; /* vCPU ids of this vnode */
     struct vn_loc loc;      /* where the vnode was defined */
+    /* where each part was written, so that messages point at the value at fault */
+    struct vn_loc size_loc, pnode_loc, vcpus_loc, dist_loc;
+};
+
+/* Which of xl's two vNUMA syntaxes a config used (messages name the keys of that form). */
+enum vn_vnuma_form {
+    VN_VNUMA_NONE,
+    VN_VNUMA_LIST,   /* Xen 4.5+: vnuma = [ ["pnode=0", "size=...", ...], ... ] */
+    VN_VNUMA_LEGACY, /* the original: vnodes, vnumamem, vdistance, vnuma_vcpumap, ... */
 };
 
 struct vn_disk {
@@ -55,6 +64,7 @@ struct vn_disk {
     char *vdev;   /* guest device name (xvda, hda, vda...) or NULL */
     char *format; /* raw, qcow2, ... (default raw) */
     bool readonly;
+    bool cdrom; /* devtype=cdrom (an empty drive when target is NULL) */
     struct vn_loc loc;
 };
 
@@ -66,6 +76,12 @@ struct vn_affinity {
     struct vn_bitmap *sets; /* nsets entries */
     char **text;            /* nsets strings as written, for messages and rendering */
     struct vn_loc loc;
+    /* Written as a list (xl's per-vCPU form): sets[i] is vCPU i's, and vCPUs >= nsets have
+     * no affinity.  A one-element list is per-vCPU too, which nsets alone cannot say. */
+    bool per_vcpu;
+    /* False until vn_config_validate ran with a host: "all" and "nodes:" elements are only
+     * expanded then, so sets hold just the CPUs written by number before. */
+    bool resolved;
 };
 
 struct vn_vm_spec {
@@ -91,6 +107,7 @@ struct vn_vm_spec {
     struct vn_vnode vnodes[VN_MAX_VNODES];
     int vdist[VN_MAX_VNODES][VN_MAX_VNODES]; /* guest SLIT */
     struct vn_loc vnuma_loc;                 /* the vnuma (or vnodes) key */
+    enum vn_vnuma_form vnuma_form;
 
     /* vnuma extensions */
     int npci;
@@ -104,7 +121,12 @@ struct vn_vm_spec {
     /* where scalar keys were written */
     struct {
         struct vn_loc name, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, pci, accel;
+        struct vn_loc cmdline, affinity_group, anti_affinity_group, mempolicy, balance;
     } loc;
+
+    /* Config-module bookkeeping: groups of keys whose value did not parse, so validation
+     * skips rules on them (0 for any spec vn_config_parse_* returns). */
+    unsigned parse_bad;
 };
 
 #endif

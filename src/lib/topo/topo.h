@@ -50,6 +50,14 @@ struct vn_host_topo {
     int npackages;
 };
 
+/* Limits every source is held to (docs/HOSTS.md).  CPU numbers are bounded by VN_BITMAP_BITS. */
+#define VN_TOPO_MAX_NODES   1024        /* Linux's MAX_NUMNODES on x86-64 */
+#define VN_TOPO_MAX_PCI     4096        /* PCI devices recorded per host */
+#define VN_TOPO_JSON_MAX    (16u << 20) /* largest JSON host document, in bytes */
+#define VN_TOPO_DIST_LOCAL  10          /* SLIT distance of a node to itself */
+#define VN_TOPO_DIST_REMOTE 20          /* remote distance assumed when a source has none */
+#define VN_TOPO_DIST_MAX    255         /* largest SLIT value */
+
 /* Loads a host from spec: NULL, "" or "live" = this machine; "synthetic:<hwloc synthetic
  * string>[;mem=...][;dist=...]"; a path ending in .xml (hwloc XML) or .json (vnuma host file);
  * "xml:PATH" / "json:PATH" force the format.  Returns NULL and fills err on failure. */
@@ -64,6 +72,12 @@ struct json_object *vn_topo_to_json(const struct vn_host_topo *t);
 
 /* Checks internal consistency (symmetric sizes, local distance 10, CPUs in one node...). */
 int vn_topo_validate(const struct vn_host_topo *t, struct vn_error *err);
+
+/* New host with nnodes/ncpus/npci zeroed entries and default distances; aborts on OOM. */
+struct vn_host_topo *vn_topo_new(int nnodes, int ncpus, int npci);
+
+/* Recomputes npackages from the CPUs, then validates; how every source ends. */
+int vn_topo_finish(struct vn_host_topo *t, struct vn_error *err);
 
 /* Frees t and everything it owns (NULL is fine). */
 void vn_topo_free(struct vn_host_topo *t);

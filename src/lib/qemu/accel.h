@@ -1,0 +1,39 @@
+/* Which accelerator QEMU can really use on this machine.
+ *
+ * /dev/kvm existing is not enough: nested or paravirtual KVM (as on this project's
+ * development machines) may refuse or crash a stock guest kernel.  So KVM counts only after a
+ * tiny probe guest boots to its userspace with it; otherwise QEMU's TCG is used, and the
+ * reason is reported.  The verdict is cached per machine (kernel, QEMU version, /dev/kvm,
+ * host kernel) because a failing probe costs its whole deadline. */
+#ifndef VN_QEMU_ACCEL_H
+#define VN_QEMU_ACCEL_H
+
+#include <stdbool.h>
+
+#include "../config/spec.h"
+#include "../util/error.h"
+
+/* enum vn_accel (auto, kvm, tcg) is the config's, from spec.h: a probe result is never auto. */
+
+struct vn_accel_result {
+    enum vn_accel accel;
+    bool from_cache;  /* the verdict came from the cache file, no probe ran */
+    char reason[640]; /* one sentence: why this accelerator */
+};
+
+/* Seconds a probe guest gets to print its JSON line before KVM is declared unusable. */
+#define VN_ACCEL_PROBE_DEADLINE_MS 20000
+
+/* Decides KVM or TCG (probe boot of kernel + initramfs with vnuma.probe=json); caches the
+ * verdict in cache_dir (NULL: no cache).  -1 only when QEMU cannot run at all. */
+int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_dir,
+                   struct vn_accel_result *out, struct vn_error *err);
+
+/* QEMU's arguments for accel, NULL-terminated and static:
+ * KVM "-enable-kvm -cpu host", TCG "-accel tcg,thread=multi -cpu max". */
+const char *const *vn_accel_qemu_args(enum vn_accel accel);
+
+/* "kvm" or "tcg". */
+const char *vn_accel_name(enum vn_accel accel);
+
+#endif

@@ -1,0 +1,1 @@
+-m 1024M -smp 2,sockets=1,cores=2,threads=1 -object memory-backend-file,id=vnode0,size=1024M,mem-path=/run/vnuma/test/vnode0,share=on,host-nodes=0,policy=bind -numa node,nodeid=0,memdev=vnode0 -numa cpu,node-id=0,socket-id=0

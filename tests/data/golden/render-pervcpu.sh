@@ -1,0 +1,1 @@
+-m 2048M -smp 3,sockets=1,cores=3,threads=1 -object memory-backend-file,id=vnode0,size=2048M,mem-path=/run/vnuma/test/vnode0,share=on,host-nodes=0,policy=preferred -numa node,nodeid=0,memdev=vnode0 -numa cpu,node-id=0,socket-id=0
