@@ -20,8 +20,7 @@ static const struct vn_host_topo *fixed_host(void)
     if (host.nnodes)
         return &host;
     for (int n = 0; n < 2; n++) {
-        nodes[n] = (struct vn_node){.os_index = n, .package = n, .mem_mib = 1024,
-                                    .free_mib = 1024};
+        nodes[n] = (struct vn_node){.os_index = n, .package = n, .mem_mib = 1024, .free_mib = 1024};
         vn_bitmap_zero(&nodes[n].cpus);
         vn_bitmap_set_range(&nodes[n].cpus, 4 * n, 4 * n + 3);
     }
@@ -37,8 +36,7 @@ static const struct vn_host_topo *fixed_host(void)
     return &host;
 }
 
-static void exercise(struct vn_vm_spec *spec, const struct vn_host_topo *host,
-                     struct vn_diags *d)
+static void exercise(struct vn_vm_spec *spec, const struct vn_host_topo *host, struct vn_diags *d)
 {
     vn_config_validate(spec, host, d);
     struct json_object *o = vn_spec_to_json(spec);

@@ -318,6 +318,14 @@ int vn_cmd_place(int argc, char **argv)
         if (!spec) {
             if (err.msg[0])
                 fprintf(stderr, "vnuma place: error: %s\n", err.msg);
+            if (o.format == FMT_JSON) {
+                struct json_object *e = json_object_new_object();
+                json_object_object_add(e, "config", json_object_new_string(file));
+                json_object_object_add(
+                    e, "error",
+                    json_object_new_string(err.msg[0] ? err.msg : "the config has errors."));
+                json_object_array_add(out, e);
+            }
             vn_error_clear(&err);
             status = VN_EXIT_FAIL;
             continue;

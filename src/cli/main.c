@@ -11,7 +11,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct vn_command commands[] = {
     {"topology", "[--host SPEC] [--json]", "show the host NUMA topology", vn_cmd_topology},
-    {"check", "[--host SPEC] [--json] CONFIG...", "validate VM configs and show their guest topology",
+    {"check", "[--host SPEC | --no-host] [--json] CONFIG...", "validate VM configs and show their guest topology",
      vn_cmd_check},
     {"place",
      "[--host SPEC] [--load FILE] [--algo xen|vnuma|exact] [--explain] "

@@ -21,9 +21,9 @@ enum vn_diag_severity {
 
 struct vn_diag {
     enum vn_diag_severity severity;
-    int line, col;  /* 1-based; 0 when the problem is the file as a whole */
-    char key[64];   /* the key concerned, "" for syntax errors */
-    char msg[512];  /* a whole sentence, values quoted */
+    int line, col; /* 1-based; 0 when the problem is the file as a whole */
+    char key[64];  /* the key concerned, "" for syntax errors */
+    char msg[512]; /* a whole sentence, values quoted */
 };
 
 struct vn_diags {
@@ -36,8 +36,8 @@ struct vn_diags {
 /* Starts an empty list whose messages name file. */
 void vn_diags_init(struct vn_diags *d, const char *file);
 /* Adds one diagnostic (printf-style message). */
-void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc,
-                  const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Orders the list by line and column (problems of the whole file first), keeping the order
  * of discovery among equals. */
 void vn_diags_sort(struct vn_diags *d);

@@ -73,9 +73,9 @@ struct vn_cv {
 
 struct vn_setting {
     char *key;
-    struct vn_loc loc;     /* of the key, in the statement that gave the final value */
-    struct vn_cv *value;   /* the final value after xl's last-wins and += rules */
-    struct vn_loc first;   /* of the first statement for this key */
+    struct vn_loc loc;   /* of the key, in the statement that gave the final value */
+    struct vn_cv *value; /* the final value after xl's last-wins and += rules */
+    struct vn_loc first; /* of the first statement for this key */
 };
 
 struct vn_settings {
@@ -113,8 +113,8 @@ enum {
     VN_BAD_NAME = 1u << 0,
     VN_BAD_MEMORY = 1u << 1,
     VN_BAD_VCPUS = 1u << 2,
-    VN_BAD_VNUMA = 1u << 3,  /* the vnode list itself: every vNUMA rule is skipped */
-    VN_BAD_VDIST = 1u << 4,  /* distance matrix */
+    VN_BAD_VNUMA = 1u << 3, /* the vnode list itself: every vNUMA rule is skipped */
+    VN_BAD_VDIST = 1u << 4, /* distance matrix */
     VN_BAD_CPUS = 1u << 5,
     VN_BAD_CPUS_SOFT = 1u << 6,
     VN_BAD_GROUPS = 1u << 7,
@@ -129,7 +129,7 @@ struct vn_build {
     unsigned bad; /* VN_BAD_* */
     /* raw settings found during the first pass, combined in the finishing pass */
     const struct vn_setting *cmdline, *root, *extra;
-    const struct vn_setting *vnuma;                                  /* Xen 4.5 form */
+    const struct vn_setting *vnuma;                                              /* Xen 4.5 form */
     const struct vn_setting *vnodes, *vnumamem, *vdistance, *vcpumap, *vnodemap; /* original */
     bool memory_set, maxmem_set, vcpus_set, maxvcpus_set;
     /* the vNUMA description fixed these counts (vn_build_vnuma) */
@@ -138,8 +138,8 @@ struct vn_build {
 
 void vn_build_error(struct vn_build *b, struct vn_loc loc, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void vn_build_warning(struct vn_build *b, struct vn_loc loc, const char *key, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+void vn_build_warning(struct vn_build *b, struct vn_loc loc, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Parses a number as xl does (strtol base 0: decimal, 0x hex, 0 octal); -1 when text is not
  * a whole non-negative number or exceeds max. */
@@ -177,8 +177,7 @@ void vn_build_affinity(struct vn_build *b, const struct vn_setting *s, struct vn
 /* ---- devices.c ---- */
 
 /* Parses an xl disk spec (xl-disk-configuration(5)) into d; errors and warnings go to b. */
-void vn_build_disk(struct vn_build *b, const char *key, const struct vn_cv *v,
-                   struct vn_disk *d);
+void vn_build_disk(struct vn_build *b, const char *key, const struct vn_cv *v, struct vn_disk *d);
 /* Parses "[DDDD:]BB:DD.F[@VSLOT][,opt=val...]" into a normalised address. */
 int vn_pci_parse(const char *text, char *addr, size_t len, struct vn_error *err);
 void vn_build_disks(struct vn_build *b, const struct vn_setting *s);

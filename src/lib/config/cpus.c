@@ -130,8 +130,9 @@ static bool parse_value(struct vn_build *b, const char *key, const struct vn_cv 
                         struct vn_affinity *aff, int index)
 {
     if (v->kind == VN_CV_LIST) {
-        vn_build_error(b, v->loc, key, "Element %d of the list must be a CPU list string, not "
-                                       "a list.",
+        vn_build_error(b, v->loc, key,
+                       "Element %d of the list must be a CPU list string, not "
+                       "a list.",
                        index);
         return false;
     }

@@ -116,8 +116,8 @@ static bool vdev_and_devtype(struct disk_parse *dp, const char *value)
 /* Consumes one deprecated "prefix:" at *p; returns false when there is none. */
 static bool deprecated_prefix(struct disk_parse *dp, const char **p)
 {
-    static const char *const ignored[] = {"tapdisk:", "tap:", "tap2:", "aio:",
-                                          "ioemu:",   "file:", "phy:"};
+    static const char *const ignored[] = {
+        "tapdisk:", "tap:", "tap2:", "aio:", "ioemu:", "file:", "phy:"};
     static const char *const fmts[] = {"raw:", "qcow:", "qcow2:", "vhd:"};
     static const char *const scripts[] = {"iscsi:", "nbd:", "enbd:", "drbd:"};
     for (size_t i = 0; i < VN_ARRAY_SIZE(ignored); i++) {
@@ -188,9 +188,8 @@ static void key_value(struct disk_parse *dp, const char *param, const char *valu
     size_t klen = (size_t)(value - 1 - param);
     char key[32];
     snprintf(key, sizeof key, "%.*s", (int)(klen < sizeof key ? klen : sizeof key - 1), param);
-    static const char *const xen_only[] = {"backend",   "script",      "colo-host",
-                                           "colo-port", "colo-export", "active-disk",
-                                           "hidden-disk"};
+    static const char *const xen_only[] = {"backend",     "script",      "colo-host",  "colo-port",
+                                           "colo-export", "active-disk", "hidden-disk"};
     if (strcmp(key, "format") == 0) {
         set_format(dp, value);
     } else if (strcmp(key, "vdev") == 0) {
@@ -310,8 +309,7 @@ void vn_build_disks(struct vn_build *b, const struct vn_setting *s)
         abort();
     for (int i = 0; i < v->n; i++) {
         if (v->items[i]->kind == VN_CV_LIST) {
-            vn_build_error(b, v->items[i]->loc, s->key, "Disk %d is a list; expected a string.",
-                           i);
+            vn_build_error(b, v->items[i]->loc, s->key, "Disk %d is a list; expected a string.", i);
             continue;
         }
         /* a disk that did not parse is dropped, so validation does not add to its error */
@@ -347,8 +345,8 @@ static bool valid_mac(const char *mac)
 static void check_vif(struct vn_build *b, const char *key, const struct vn_cv *v)
 {
     static const char *const honoured[] = {"mac", "bridge", "model", "type", "vifname", "devid"};
-    static const char *const xen_only[] = {"script",     "ip",     "backend", "rate",
-                                           "gatewaydev", "accel",  "mtu",     "forwarddev",
+    static const char *const xen_only[] = {"script",     "ip",        "backend",  "rate",
+                                           "gatewaydev", "accel",     "mtu",      "forwarddev",
                                            "trusted",    "untrusted", "powerdown"};
     VN_CLEANUP_FREE char *copy = vn_strdup_checked(v->text);
     char *save = NULL;
@@ -366,8 +364,8 @@ static void check_vif(struct vn_build *b, const char *key, const struct vn_cv *v
         for (size_t i = 0; i < VN_ARRAY_SIZE(honoured); i++)
             known |= strcmp(name, honoured[i]) == 0;
         if (known && !eq) {
-            vn_build_error(b, v->loc, key, "Vif '%.100s': '%s' needs a value ('%s=...').",
-                           v->text, name, name);
+            vn_build_error(b, v->loc, key, "Vif '%.100s': '%s' needs a value ('%s=...').", v->text,
+                           name, name);
         } else if (known) {
             if (strcmp(name, "mac") == 0 && !valid_mac(eq + 1))
                 vn_build_error(b, v->loc, key,
@@ -404,8 +402,7 @@ void vn_build_vifs(struct vn_build *b, const struct vn_setting *s)
         abort();
     for (int i = 0; i < v->n; i++) {
         if (v->items[i]->kind == VN_CV_LIST) {
-            vn_build_error(b, v->items[i]->loc, s->key, "Vif %d is a list; expected a string.",
-                           i);
+            vn_build_error(b, v->items[i]->loc, s->key, "Vif %d is a list; expected a string.", i);
             continue;
         }
         check_vif(b, s->key, v->items[i]);
@@ -470,8 +467,8 @@ int vn_pci_parse(const char *text, char *addr, size_t len, struct vn_error *err)
         snprintf(addr, len, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
     return 0;
 bad:
-    return vn_error_set(err,
-                        "'%.64s' is not a PCI address like '0000:03:00.0' or '03:00.0'.", text);
+    return vn_error_set(err, "'%.64s' is not a PCI address like '0000:03:00.0' or '03:00.0'.",
+                        text);
 }
 
 void vn_build_pci(struct vn_build *b, const struct vn_setting *s)

@@ -15,8 +15,8 @@ void vn_diags_init(struct vn_diags *d, const char *file)
     d->file = strdup(file ? file : "<config>");
 }
 
-void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc,
-                  const char *key, const char *fmt, ...)
+void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
+                  const char *fmt, ...)
 {
     /* Counted even when storing fails, so that callers still see the file is invalid. */
     if (sev == VN_DIAG_ERROR)

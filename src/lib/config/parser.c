@@ -178,8 +178,8 @@ static struct vn_cv *parse_value(struct parser *p, const char *key, int depth, i
     case VN_TOK_LBRACKET:
         break;
     case VN_TOK_IDENT:
-        error(p, t->loc, key, "Expected a value for '%s' but found %s; strings need quotes.",
-              key, vn_tok_describe(t, shown, sizeof shown));
+        error(p, t->loc, key, "Expected a value for '%s' but found %s; strings need quotes.", key,
+              vn_tok_describe(t, shown, sizeof shown));
         return NULL;
     default:
         error(p, t->loc, key, "Expected a value for '%s' but found %s.", key,
@@ -301,8 +301,8 @@ static int parse_statement(struct parser *p, struct stmt *s)
             error(p, t->loc, key, "%s", t->text);
         else
             error(p, t->loc, key,
-                  "Expected ';' or the end of the line after the value of '%s' but found %s.",
-                  key, vn_tok_describe(t, shown, sizeof shown));
+                  "Expected ';' or the end of the line after the value of '%s' but found %s.", key,
+                  vn_tok_describe(t, shown, sizeof shown));
         vn_cv_free(v);
         recover(p, 0);
         return 0;
@@ -351,8 +351,7 @@ static int concat(struct parser *p, struct vn_setting *prev, struct stmt *s)
         old->text = text;
     } else {
         if (add->n > 0) {
-            struct vn_cv **items =
-                realloc(old->items, (size_t)(old->n + add->n) * sizeof *items);
+            struct vn_cv **items = realloc(old->items, (size_t)(old->n + add->n) * sizeof *items);
             if (!items) {
                 error(p, s->loc, s->key, "Out of memory.");
                 return -1;
@@ -409,8 +408,7 @@ static void store(struct parser *p, struct vn_settings *out, struct stmt *s)
         (struct vn_setting){.key = s->key, .loc = s->loc, .value = s->value, .first = s->loc};
 }
 
-int vn_parse_settings(const struct vn_tokens *toks, struct vn_settings *out,
-                      struct vn_diags *diags)
+int vn_parse_settings(const struct vn_tokens *toks, struct vn_settings *out, struct vn_diags *diags)
 {
     struct parser p = {.t = toks, .diags = diags};
     *out = (struct vn_settings){0};

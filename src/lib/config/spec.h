@@ -111,8 +111,8 @@ struct vn_vm_spec {
 
     /* vnuma extensions */
     int npci;
-    char **pci; /* host PCI addresses passed through ("0000:03:00.0"), xl's pci key */
-    char *affinity_group;      /* VMs with the same group share nodes when they fit */
+    char **pci;           /* host PCI addresses passed through ("0000:03:00.0"), xl's pci key */
+    char *affinity_group; /* VMs with the same group share nodes when they fit */
     char *anti_affinity_group; /* VMs with the same group avoid each other's nodes */
     enum vn_accel accel;
     enum vn_mempolicy mempolicy;

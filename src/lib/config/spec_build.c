@@ -43,8 +43,7 @@ void vn_build_error(struct vn_build *b, struct vn_loc loc, const char *key, cons
     va_end(ap);
 }
 
-void vn_build_warning(struct vn_build *b, struct vn_loc loc, const char *key, const char *fmt,
-                      ...)
+void vn_build_warning(struct vn_build *b, struct vn_loc loc, const char *key, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -224,8 +223,8 @@ static void key_extra(struct vn_build *b, const struct vn_setting *s)
 }
 
 /* Looks text up in names; on failure reports the choices and a likely intended one. */
-static int pick(struct vn_build *b, const struct vn_setting *s, const char *const *names,
-                size_t n, int *out)
+static int pick(struct vn_build *b, const struct vn_setting *s, const char *const *names, size_t n,
+                int *out)
 {
     const char *text = vn_build_atom(b, s);
     if (!text)
@@ -243,8 +242,8 @@ static int pick(struct vn_build *b, const struct vn_setting *s, const char *cons
     }
     const char *hint = vn_did_you_mean(text, names, n);
     if (hint)
-        vn_build_error(b, s->value->loc, s->key,
-                       "'%.64s' is not one of %s; did you mean '%s'?", text, choices, hint);
+        vn_build_error(b, s->value->loc, s->key, "'%.64s' is not one of %s; did you mean '%s'?",
+                       text, choices, hint);
     else
         vn_build_error(b, s->value->loc, s->key, "'%.64s' is not one of %s.", text, choices);
     return -1;

@@ -8,8 +8,8 @@
 #include "config.h"
 
 static const char *const action_names[] = {
-    "destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart",
-    "soft-reset",
+    "destroy",          "restart",          "rename-restart", "preserve",
+    "coredump-destroy", "coredump-restart", "soft-reset",
 };
 static const char *const accel_names[] = {"auto", "kvm", "tcg"};
 static const char *const mempolicy_names[] = {"bind", "preferred", "interleave"};
@@ -75,8 +75,7 @@ static struct json_object *vnuma(const struct vn_vm_spec *spec)
         return NULL;
     struct json_object *o = json_object_new_object();
     json_object_object_add(
-        o, "form",
-        json_object_new_string(spec->vnuma_form == VN_VNUMA_LIST ? "vnuma" : "vnodes"));
+        o, "form", json_object_new_string(spec->vnuma_form == VN_VNUMA_LIST ? "vnuma" : "vnodes"));
     struct json_object *nodes = json_object_new_array();
     for (int i = 0; i < spec->nvnodes; i++) {
         const struct vn_vnode *vn = &spec->vnodes[i];

@@ -125,16 +125,16 @@ static void check_identifier(struct check *c, const char *what, const char *key,
     if (n == 0)
         err(c, loc, key, "The %s is empty.", what);
     else if (n > VN_NAME_MAX)
-        err(c, loc, key, "The %s '%.20s...' is %zu characters long; at most %d are allowed.",
-            what, s, n, VN_NAME_MAX);
+        err(c, loc, key, "The %s '%.20s...' is %zu characters long; at most %d are allowed.", what,
+            s, n, VN_NAME_MAX);
     else if (s[0] == '-')
         err(c, loc, key, "The %s '%s' starts with '-', which commands would read as an option.",
             what, s);
     else if (ch) {
         show_char(ch, shown, sizeof shown);
         err(c, loc, key,
-            "The %s '%s' contains %s; only letters, digits, '-', '_' and '.' are allowed.", what,
-            s, shown);
+            "The %s '%s' contains %s; only letters, digits, '-', '_' and '.' are allowed.", what, s,
+            shown);
     }
 }
 
@@ -162,8 +162,7 @@ static void check_groups(struct check *c)
     if (spec->affinity_group && spec->anti_affinity_group &&
         strcmp(spec->affinity_group, spec->anti_affinity_group) == 0)
         err(c, spec->loc.anti_affinity_group, "anti_affinity_group",
-            "The guest cannot both share and avoid the nodes of group '%s'.",
-            spec->affinity_group);
+            "The guest cannot both share and avoid the nodes of group '%s'.", spec->affinity_group);
 }
 
 /* ---- sizes and counts ---- */
@@ -195,8 +194,7 @@ static void check_memory(struct check *c)
                 "maxmem (%llu MiB) is below memory (%llu MiB); it must be at least as large.",
                 (unsigned long long)spec->maxmem_mib, (unsigned long long)spec->memory_mib);
         else if (spec->maxmem_mib > VN_MAX_MEMORY_MIB)
-            err(c, spec->loc.maxmem, "maxmem",
-                "%llu MiB is above the limit of %llu MiB (16 TiB).",
+            err(c, spec->loc.maxmem, "maxmem", "%llu MiB is above the limit of %llu MiB (16 TiB).",
                 (unsigned long long)spec->maxmem_mib, VN_MAX_MEMORY_MIB);
     }
 }
@@ -220,8 +218,8 @@ static void check_vcpus(struct check *c)
     if (spec->loc.maxvcpus.line > 0 && !same_loc(spec->loc.maxvcpus, spec->vnuma_loc)) {
         if (spec->maxvcpus < spec->vcpus)
             err(c, spec->loc.maxvcpus, "maxvcpus",
-                "maxvcpus (%d) is below vcpus (%d); it must be at least as large.",
-                spec->maxvcpus, spec->vcpus);
+                "maxvcpus (%d) is below vcpus (%d); it must be at least as large.", spec->maxvcpus,
+                spec->vcpus);
         else if (spec->maxvcpus > VN_MAX_VCPUS)
             err(c, spec->loc.maxvcpus, "maxvcpus",
                 "%d vCPUs are asked for; at most %d are allowed.", spec->maxvcpus, VN_MAX_VCPUS);
@@ -266,9 +264,8 @@ static void check_vnode_vcpus(struct check *c)
     if (c->bad & (VN_BAD_VVCPUS | VN_BAD_VCPUS) || !vcpus_sane(c))
         return;
     int nv = spec->maxvcpus;
-    const char *count_key = spec->loc.maxvcpus.line > 0 && spec->maxvcpus != spec->vcpus
-                                ? "maxvcpus"
-                                : "vcpus";
+    const char *count_key =
+        spec->loc.maxvcpus.line > 0 && spec->maxvcpus != spec->vcpus ? "maxvcpus" : "vcpus";
     char list[256];
     struct vn_bitmap all, seen;
     vn_bitmap_zero(&all);
@@ -321,12 +318,14 @@ static void check_legacy_distances(struct check *c)
     const char *key = vkey(spec, F_DIST, vn->dist_loc);
     int same = spec->vdist[0][0], other = spec->nvnodes > 1 ? spec->vdist[0][1] : 20;
     if (!dist_in_range(same))
-        err(c, vn->dist_loc, key, "The same-node distance %d is out of range; distances are "
-                                  "10-255.",
+        err(c, vn->dist_loc, key,
+            "The same-node distance %d is out of range; distances are "
+            "10-255.",
             same);
     if (!dist_in_range(other))
-        err(c, vn->dist_loc, key, "The other-node distance %d is out of range; distances are "
-                                  "10-255.",
+        err(c, vn->dist_loc, key,
+            "The other-node distance %d is out of range; distances are "
+            "10-255.",
             other);
     if (same != 10)
         err(c, vn->dist_loc, key, "The same-node distance is %d; it must be 10.", same);
@@ -362,8 +361,7 @@ static void check_vnode_distances(struct check *c)
         }
         if (local != 10)
             err(c, vn->dist_loc, "vnuma",
-                "Vnode %d: the distance to itself is %d; the local distance must be 10.", i,
-                local);
+                "Vnode %d: the distance to itself is %d; the local distance must be 10.", i, local);
         for (int j = 0; j < n; j++) {
             if (j != i && spec->vdist[i][j] < local) {
                 err(c, vn->dist_loc, "vnuma",
@@ -413,8 +411,8 @@ static void check_pnodes(struct check *c)
         int idx = host_node_index(h, vn->pnode);
         if (idx < 0) {
             err(c, vn->pnode_loc, key,
-                "Vnode %d is placed on host node %d, which host '%s' does not have (nodes %s).",
-                i, vn->pnode, h->name, nodes);
+                "Vnode %d is placed on host node %d, which host '%s' does not have (nodes %s).", i,
+                vn->pnode, h->name, nodes);
             continue;
         }
         if (c->bad & VN_BAD_VSIZE)
@@ -432,8 +430,8 @@ static void check_pnodes(struct check *c)
     for (int idx = 0; idx < h->nnodes && idx < VN_MAX_VNODES; idx++)
         if (users[idx] > 1 && need[idx] > h->nodes[idx].mem_mib)
             err(c, spec->vnuma_loc, spec->vnuma_form == VN_VNUMA_LIST ? "vnuma" : "vnuma_vnodemap",
-                "The %d vnodes on host node %d need %llu MiB; the node has %llu MiB.",
-                users[idx], h->nodes[idx].os_index, (unsigned long long)need[idx],
+                "The %d vnodes on host node %d need %llu MiB; the node has %llu MiB.", users[idx],
+                h->nodes[idx].os_index, (unsigned long long)need[idx],
                 (unsigned long long)h->nodes[idx].mem_mib);
 }
 
@@ -447,8 +445,7 @@ static void check_host_capacity(struct check *c)
             total += h->nodes[i].mem_mib;
         bool by_maxmem = maxmem_written(spec);
         if (spec->maxmem_mib > total && spec->maxmem_mib <= VN_MAX_MEMORY_MIB)
-            err(c, by_maxmem ? spec->loc.maxmem : spec->loc.memory,
-                by_maxmem ? "maxmem" : "memory",
+            err(c, by_maxmem ? spec->loc.maxmem : spec->loc.memory, by_maxmem ? "maxmem" : "memory",
                 "The guest needs %llu MiB; host '%s' has %llu MiB in total.",
                 (unsigned long long)spec->maxmem_mib, h->name, (unsigned long long)total);
     }
@@ -468,8 +465,8 @@ static void check_affinity(struct check *c, const char *key, struct vn_affinity 
     const struct vn_vm_spec *spec = c->spec;
     if (aff->per_vcpu && vcpus_sane(c)) {
         if (aff->nsets > spec->maxvcpus)
-            err(c, aff->loc, key, "The list has %d entries but the guest has %d vCPUs.",
-                aff->nsets, spec->maxvcpus);
+            err(c, aff->loc, key, "The list has %d entries but the guest has %d vCPUs.", aff->nsets,
+                spec->maxvcpus);
         else if (aff->nsets == 1 && spec->maxvcpus > 1)
             warn(c, aff->loc, key,
                  "A list of one entry applies to vCPU 0 only; write a string to apply it to "
@@ -592,8 +589,7 @@ static void check_disks(struct check *c)
             err(c, d->loc, "disk", "Disk '%.100s' has no target (the image or device path).",
                 d->spec);
         else if (d->target && strchr(d->target, '\n'))
-            err(c, d->loc, "disk", "Disk '%.100s': the target path contains a newline.",
-                d->spec);
+            err(c, d->loc, "disk", "Disk '%.100s': the target path contains a newline.", d->spec);
         if (!d->vdev) {
             err(c, d->loc, "disk",
                 "Disk '%.100s' has no vdev (the guest's name for it, e.g. 'xvda').", d->spec);
@@ -615,8 +611,7 @@ static void check_pci(struct check *c)
     for (int i = 0; i < spec->npci; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(spec->pci[i], spec->pci[j]) == 0) {
-                err(c, spec->loc.pci, "pci", "Device '%s' is passed through twice.",
-                    spec->pci[i]);
+                err(c, spec->loc.pci, "pci", "Device '%s' is passed through twice.", spec->pci[i]);
                 break;
             }
 }

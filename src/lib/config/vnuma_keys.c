@@ -24,16 +24,15 @@
 #include "util/cleanup.h"
 
 /* Host node numbers are Linux's, below its MAX_NUMNODES of 1024. */
-#define PNODE_MAX 1023
+#define PNODE_MAX    1023
 #define SIZE_MAX_MIB (1ull << 40)
 
-static const char *const legacy_keys[] = {"vnodes", "vnumamem", "vdistance", "vnuma_vcpumap",
-                                          "vnuma_vnodemap"};
+/* The original form's keys, in the order of legacy_setting. */
+enum { NLEGACY = 5 };
 
 static const struct vn_setting *legacy_setting(const struct vn_build *b, int i)
 {
-    const struct vn_setting *s[] = {b->vnodes, b->vnumamem, b->vdistance, b->vcpumap,
-                                    b->vnodemap};
+    const struct vn_setting *s[] = {b->vnodes, b->vnumamem, b->vdistance, b->vcpumap, b->vnodemap};
     return s[i];
 }
 
@@ -41,8 +40,7 @@ static const struct vn_setting *legacy_setting(const struct vn_build *b, int i)
 
 enum { OPT_PNODE, OPT_SIZE, OPT_VCPUS, OPT_VDIST, NOPTS };
 static const char *const opt_names[NOPTS] = {"pnode", "size", "vcpus", "vdistances"};
-static const unsigned opt_bad[NOPTS] = {VN_BAD_PNODE, VN_BAD_VSIZE, VN_BAD_VVCPUS,
-                                        VN_BAD_VDIST};
+static const unsigned opt_bad[NOPTS] = {VN_BAD_PNODE, VN_BAD_VSIZE, VN_BAD_VVCPUS, VN_BAD_VDIST};
 
 static char *trim(char *s)
 {
@@ -66,7 +64,8 @@ static bool parse_vdistances(struct vn_build *b, int i, const char *value, struc
         snprintf(num, sizeof num, "%.*s", (int)(n < sizeof num ? n : sizeof num - 1), p);
         uint64_t d;
         if (vn_parse_u64(trim(num), INT32_MAX, &d) < 0) {
-            vn_build_error(b, loc, "vnuma", "Vnode %d: '%.*s' in 'vdistances=%s' is not a "
+            vn_build_error(b, loc, "vnuma",
+                           "Vnode %d: '%.*s' in 'vdistances=%s' is not a "
                            "distance.",
                            i, (int)n, p, value);
             return false;
@@ -117,8 +116,8 @@ static int parse_option(struct vn_build *b, int i, const struct vn_cv *opt, bool
                            "Vnode %d: unknown option '%s'; did you mean '%s'?", i, key, hint);
         else
             vn_build_error(b, opt->loc, "vnuma",
-                           "Vnode %d: unknown option '%s' (pnode, size, vcpus or vdistances).",
-                           i, key);
+                           "Vnode %d: unknown option '%s' (pnode, size, vcpus or vdistances).", i,
+                           key);
         return -1;
     }
     if (seen[k]) {
@@ -157,8 +156,8 @@ static int parse_option(struct vn_build *b, int i, const struct vn_cv *opt, bool
         if (strchr(value, '^') ||
             vn_bitmap_parse_list(&vn->vcpus, value, VN_MAX_VCPUS - 1, &err) < 0) {
             vn_build_error(b, opt->loc, "vnuma",
-                           "Vnode %d: 'vcpus=%s' is not a list of vCPUs and ranges%s%s%s", i,
-                           value, err.msg[0] ? " (" : "", err.msg, err.msg[0] ? ")." : ".");
+                           "Vnode %d: 'vcpus=%s' is not a list of vCPUs and ranges%s%s%s", i, value,
+                           err.msg[0] ? " (" : "", err.msg, err.msg[0] ? ")." : ".");
             return -1;
         }
         break;
@@ -285,8 +284,8 @@ static bool number_list(struct vn_build *b, const struct vn_setting *s, int want
             continue;
         }
         if (vn_parse_u64(item->text, max, &out[i]) < 0) {
-            vn_build_error(b, item->loc, s->key, "Entry %d, '%.64s', is not a number in 0-%llu.",
-                           i, item->text, (unsigned long long)max);
+            vn_build_error(b, item->loc, s->key, "Entry %d, '%.64s', is not a number in 0-%llu.", i,
+                           item->text, (unsigned long long)max);
             ok = false;
         }
     }
@@ -321,8 +320,8 @@ static void build_legacy_form(struct vn_build *b)
     uint64_t vals[VN_MAX_VCPUS];
     int count;
     if (b->vnumamem) {
-        if (number_list(b, b->vnumamem, spec->nvnodes, "sizes", SIZE_MAX_MIB, vals,
-                        VN_MAX_VNODES, &count)) {
+        if (number_list(b, b->vnumamem, spec->nvnodes, "sizes", SIZE_MAX_MIB, vals, VN_MAX_VNODES,
+                        &count)) {
             for (int i = 0; i < count; i++) {
                 spec->vnodes[i].mem_mib = vals[i];
                 spec->vnodes[i].size_loc = b->vnumamem->value->items[i]->loc;
@@ -350,8 +349,8 @@ static void build_legacy_form(struct vn_build *b)
     }
 
     if (b->vnodemap) {
-        if (number_list(b, b->vnodemap, spec->nvnodes, "host nodes", PNODE_MAX, vals,
-                        VN_MAX_VNODES, &count)) {
+        if (number_list(b, b->vnodemap, spec->nvnodes, "host nodes", PNODE_MAX, vals, VN_MAX_VNODES,
+                        &count)) {
             for (int i = 0; i < count; i++) {
                 spec->vnodes[i].pnode = (int)vals[i];
                 spec->vnodes[i].pnode_loc = b->vnodemap->value->items[i]->loc;
@@ -388,8 +387,8 @@ void vn_build_vnuma(struct vn_build *b)
     struct vn_vm_spec *spec = b->spec;
     if (b->vnuma) {
         bool mixed = false;
-        for (size_t i = 0; i < VN_ARRAY_SIZE(legacy_keys); i++) {
-            const struct vn_setting *s = legacy_setting(b, (int)i);
+        for (int i = 0; i < NLEGACY; i++) {
+            const struct vn_setting *s = legacy_setting(b, i);
             if (s) {
                 vn_build_error(b, s->loc, s->key,
                                "'%s' belongs to the original vNUMA form and cannot be combined "
@@ -406,8 +405,8 @@ void vn_build_vnuma(struct vn_build *b)
     } else if (b->vnodes) {
         build_legacy_form(b);
     } else {
-        for (size_t i = 1; i < VN_ARRAY_SIZE(legacy_keys); i++) {
-            const struct vn_setting *s = legacy_setting(b, (int)i);
+        for (int i = 1; i < NLEGACY; i++) {
+            const struct vn_setting *s = legacy_setting(b, i);
             if (s) {
                 vn_build_error(b, s->loc, s->key,
                                "'%s' needs 'vnodes', the number of virtual nodes.", s->key);

@@ -184,8 +184,14 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
     const struct vn_bitmap *restrict_to = !vn_bitmap_empty(&ctx->soft_union) ? &ctx->soft_union
                                           : hard                             ? &ctx->hard_union
                                                                              : NULL;
-    for (int n = 0; n < ctx->nn; n++)
+    int usable = 0;
+    for (int n = 0; n < ctx->nn; n++) {
         ctx->allowed[n] = !restrict_to || vn_bitmap_intersects(&topo->nodes[n].cpus, restrict_to);
+        usable += ctx->allowed[n] ? ctx->ncpus[n] : 0;
+    }
+    ctx->need_cpus = ctx->vcpus < usable ? ctx->vcpus : usable;
+    if (usable == 0)
+        return vn_place_no_fit(ctx, err);
     ctx->aff = ctx->anti = NULL;
     for (int g = 0; g < load->ngroups; g++) {
         const struct vn_place_group *grp = &load->groups[g];
@@ -368,14 +374,10 @@ int vn_place_no_fit(const struct vn_place_ctx *ctx, struct vn_error *err)
                             name, (unsigned long long)ctx->mem, where, (unsigned long long)total,
                             (unsigned long long)largest, n < 0 ? -1 : ctx->topo->nodes[n].os_index);
     }
-    if (reserved)
-        return vn_error_set(err,
-                            "VM '%s' does not fit: it needs a CPU for each of its %d vCPUs and "
-                            "%s %d (not counting the %d CPUs kept for the host).",
-                            name, ctx->vcpus, where, cpus, reserved);
     return vn_error_set(err,
-                        "VM '%s' does not fit: it needs a CPU for each of its %d vCPUs and %s %d.",
-                        name, ctx->vcpus, where, cpus);
+                        "VM '%s' does not fit: it needs CPUs and %s none it may use (%d kept for "
+                        "the host).",
+                        name, where, reserved);
 }
 
 int vn_place_split(const struct vn_place_ctx *ctx, const int *set, int k, int *vc, uint64_t *mem)

@@ -85,7 +85,7 @@ int vn_place_exact(const struct vn_place_ctx *ctx, struct vn_placement *out,
                 free += ctx->free[n];
                 cpus += ctx->ncpus[n];
             }
-        if (!ok || free < ctx->mem || cpus < ctx->vcpus)
+        if (!ok || free < ctx->mem || cpus < ctx->need_cpus)
             continue;
         for (int seed = 0; seed < k; seed++) {
             int set[EXACT_MAX_NODES], vc[EXACT_MAX_NODES];
@@ -211,7 +211,7 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
                 cpus += ctx->ncpus[n];
             }
         int k = __builtin_popcount(mask);
-        if (ok && free >= ctx->mem && cpus >= ctx->vcpus && (kmin == 0 || k < kmin))
+        if (ok && free >= ctx->mem && cpus >= ctx->need_cpus && (kmin == 0 || k < kmin))
             kmin = k;
     }
     /* Children, best first so good solutions come early and prune the rest. */

@@ -1,6 +1,7 @@
 /* The load file of `vnuma place --load` (docs/PLACEMENT.md), from an already parsed JSON
  * document: reading the file is the caller's business, this stays pure. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "place_int.h"

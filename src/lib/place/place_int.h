@@ -13,6 +13,9 @@ struct vn_place_ctx {
     const struct vn_vm_spec *spec;
     int nn;
     int vcpus;       /* vCPUs to place (maxvcpus) */
+    /* CPUs a node set must have: one per vCPU (libxl's rule), or every usable CPU of the
+     * allowed nodes when the VM has more vCPUs than that (it will share them). */
+    int need_cpus;
     uint64_t mem;    /* memory to place */
     struct vn_bitmap hard_union; /* union of the config's hard sets (empty = none given) */
     struct vn_bitmap soft_union; /* union of the config's soft sets (empty = none given) */

@@ -21,7 +21,7 @@
 #define W_DIST     1.0  /* memory-weighted vCPU-to-memory distance, (D - 10) / 10 */
 #define W_MAXD     0.25 /* largest distance inside the set, (max - 10) / 10 */
 #define W_PRESSURE 1.0  /* vCPUs per core-equivalent on the busiest node of the set, after */
-#define W_MEM      0.5  /* memory use of the fullest node of the set, after (0..1) */
+#define W_MEM      0.1  /* memory use of the fullest node of the set, after (0..1) */
 #define W_DEV      2.0  /* distance from the VM's PCI devices to the nearest node of the set */
 #define W_AFF      1.0  /* share of the set outside the nodes of the VM's affinity group */
 #define W_ANTI     10.0 /* share of the set on nodes of the VM's anti-affinity group */
@@ -121,8 +121,8 @@ int vn_place_build_auto(const struct vn_place_ctx *ctx, const int *set, int k, c
 
 /* Grows a set from seed until it has the memory and the CPUs; returns its size or 0.
  * roomy: prefer free memory over distance when choosing the next node. */
-static int grow(const struct vn_place_ctx *ctx, int seed, bool roomy, int *set, int *maxd,
-                int *sumd, bool *in)
+static int grow(const struct vn_place_ctx *ctx, int seed, bool roomy, int limit, int *set,
+                int *maxd, int *sumd, bool *in)
 {
     const struct vn_host_topo *t = ctx->topo;
     int k = 0;
@@ -139,9 +139,10 @@ static int grow(const struct vn_place_ctx *ctx, int seed, bool roomy, int *set, 
         in[add] = true;
         mem += ctx->free[add];
         cpus += ctx->ncpus[add];
-        if (mem >= ctx->mem && cpus >= ctx->vcpus)
+        if (mem >= ctx->mem && cpus >= ctx->need_cpus)
             return k;
-        if (k == VN_MAX_VNODES)
+        /* A set bigger than the best one found cannot win: stop growing it. */
+        if (k == VN_MAX_VNODES || k == limit)
             return 0;
         for (int n = 0; n < ctx->nn; n++) {
             int d = vn_place_dist(t, add, n);
@@ -150,7 +151,7 @@ static int grow(const struct vn_place_ctx *ctx, int seed, bool roomy, int *set, 
                 maxd[n] = d;
         }
         add = -1;
-        bool need_mem = mem < ctx->mem, need_cpu = cpus < ctx->vcpus;
+        bool need_mem = mem < ctx->mem, need_cpu = cpus < ctx->need_cpus;
         for (int n = 0; n < ctx->nn; n++) {
             if (in[n] || !ctx->allowed[n])
                 continue;
@@ -177,6 +178,80 @@ static int grow(const struct vn_place_ctx *ctx, int seed, bool roomy, int *set, 
     return 0;
 }
 
+#define ROOMY_SEEDS 8
+/* Seeds a multi-node set may grow from: every node on hosts of up to MAX_SEEDS nodes, else
+ * the MAX_SEEDS least loaded ones.  Keeps the work O(MAX_SEEDS * nodes * set size), under a
+ * millisecond at 256 nodes (docs/BENCHMARKS.md). */
+#define MAX_SEEDS 32
+
+/* How attractive node n is to start a set from: current vCPU pressure plus memory use. */
+static double seed_key(const struct vn_place_ctx *ctx, int n)
+{
+    double cap = ctx->cap[n];
+    double p = cap > 0 ? ctx->load->vcpus[n] / cap : 10.0;
+    double total = (double)ctx->topo->nodes[n].mem_mib;
+    double u = total > 0 ? 1.0 - (double)ctx->free[n] / total : 1.0;
+    return p + u;
+}
+
+/* The seeds in index order, at most MAX_SEEDS of them (the lowest seed_key, ties by index). */
+static int pick_seeds(const struct vn_place_ctx *ctx, int *seeds)
+{
+    int n = 0;
+    double keys[MAX_SEEDS];
+    for (int i = 0; i < ctx->nn; i++) {
+        if (!ctx->allowed[i] || (ctx->free[i] == 0 && ctx->ncpus[i] == 0))
+            continue;
+        double k = seed_key(ctx, i);
+        int pos = n < MAX_SEEDS ? n : MAX_SEEDS;
+        while (pos > 0 && keys[pos - 1] > k) {
+            if (pos < MAX_SEEDS) {
+                keys[pos] = keys[pos - 1];
+                seeds[pos] = seeds[pos - 1];
+            }
+            pos--;
+        }
+        if (pos < MAX_SEEDS) {
+            keys[pos] = k;
+            seeds[pos] = i;
+            if (n < MAX_SEEDS)
+                n++;
+        }
+    }
+    /* Back to index order, so that ties between candidates still go to the lower seed. */
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && seeds[b] < seeds[b - 1]; b--) {
+            int x = seeds[b];
+            seeds[b] = seeds[b - 1];
+            seeds[b - 1] = x;
+        }
+    return n;
+}
+
+/* The free memory of the ROOMY_SEEDS-th roomiest allowed node (0 when fewer nodes). */
+static long long roomiest_threshold(const struct vn_place_ctx *ctx)
+{
+    long long top[ROOMY_SEEDS];
+    int n = 0;
+    for (int i = 0; i < ctx->nn; i++) {
+        if (!ctx->allowed[i])
+            continue;
+        long long f = (long long)ctx->free[i];
+        int pos = n < ROOMY_SEEDS ? n : ROOMY_SEEDS;
+        while (pos > 0 && top[pos - 1] < f) {
+            if (pos < ROOMY_SEEDS)
+                top[pos] = top[pos - 1];
+            pos--;
+        }
+        if (pos < ROOMY_SEEDS) {
+            top[pos] = f;
+            if (n < ROOMY_SEEDS)
+                n++;
+        }
+    }
+    return n < ROOMY_SEEDS ? 0 : top[ROOMY_SEEDS - 1];
+}
+
 int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                    struct vn_place_explain *ex, struct vn_error *err)
 {
@@ -194,7 +269,7 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
 
     /* Single nodes first: most VMs fit on one, and then no set needs growing. */
     for (int n = 0; n < ctx->nn; n++) {
-        if (!ctx->allowed[n] || ctx->free[n] < ctx->mem || ctx->ncpus[n] < ctx->vcpus)
+        if (!ctx->allowed[n] || ctx->free[n] < ctx->mem || ctx->ncpus[n] < ctx->need_cpus)
             continue;
         set[0] = n;
         vc[0] = ctx->vcpus;
@@ -212,11 +287,19 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
     if (best_k == 0) {
         int maxd_[VN_PLACE_MAX_NODES], sumd_[VN_PLACE_MAX_NODES];
         bool in_[VN_PLACE_MAX_NODES];
-        for (int seed = 0; seed < ctx->nn; seed++) {
-            if (!ctx->allowed[seed] || (ctx->free[seed] == 0 && ctx->ncpus[seed] == 0))
-                continue;
+        /* Roomiest-first growth ends up with nearly the same set from any seed (the nodes
+         * with the most free memory), so it only starts from the ROOMY_SEEDS roomiest nodes:
+         * that halves the work on big hosts and loses nothing measurable (docs/PLACEMENT.md). */
+        long long roomy_min = roomiest_threshold(ctx);
+        int seeds[MAX_SEEDS];
+        int nseeds = pick_seeds(ctx, seeds);
+        for (int si = 0; si < nseeds; si++) {
+            int seed = seeds[si];
             for (int roomy = 0; roomy < 2; roomy++) {
-                int k = grow(ctx, seed, roomy, set, maxd_, sumd_, in_);
+                if (roomy && (long long)ctx->free[seed] < roomy_min)
+                    continue;
+                int limit = best_k ? best_k + 1 : VN_MAX_VNODES + 1;
+                int k = grow(ctx, seed, roomy, limit, set, maxd_, sumd_, in_);
                 if (k == 0 || (best_k && k > best_k))
                     continue;
                 if (vn_place_split(ctx, set, k, vc, mem) < 0)

@@ -175,8 +175,16 @@ int vn_place_xen(const struct vn_place_ctx *ctx, struct vn_placement *out,
             }
         } while (comb_next(it, nsuit, k));
     }
-    if (best_k == 0)
-        return vn_place_no_fit(ctx, err);
+    if (best_k == 0) {
+        /* [dom.c] numa_place_domain: "Not even a suitable placement candidate! Let's just
+         * don't touch the domain's info->cpumap": the domain runs unplaced, its memory from
+         * any suitable node -- possible as long as the memory is there. */
+        if (ex)
+            snprintf(ex->why, sizeof ex->why,
+                     "No node set has the memory and a CPU per vCPU, so libxl leaves the VM "
+                     "unplaced: memory from any node, vCPUs anywhere.");
+        return build_flat(ctx, suit, nsuit, out, err);
+    }
     if (ex) {
         struct vn_bitmap chosen;
         vn_bitmap_zero(&chosen);

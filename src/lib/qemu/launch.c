@@ -107,6 +107,10 @@ static void child_exec(const char *const *argv, int null_fd, int log_fd, int rep
         rep = (struct child_report){STEP_STDIO, errno};
         goto report;
     }
+    /* A caller with closed stdio got 0..2 for its CLOEXEC descriptors; dup2 onto itself keeps
+     * the flag, which would close QEMU's stdio at exec. */
+    for (int fd = 0; fd <= 2; fd++)
+        fcntl(fd, F_SETFD, 0);
     /* Everything else closes at exec; report_fd is already CLOEXEC, so it stays usable for
      * an exec failure and closes on success, which is how the parent learns of it. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

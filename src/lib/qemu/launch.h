@@ -25,8 +25,10 @@ int vn_qemu_find_binary(char *buf, size_t len, struct vn_error *err);
 int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_proc *out,
                   struct vn_error *err);
 
-/* Waits until qmp_socket_path is a socket.  On failure (QEMU exited: its log's last lines are
- * in the message; or timeout) the process has been reaped or stopped. */
+/* Waits until qmp_socket_path is a socket (remove a stale one before spawning: it would
+ * count as ready; QEMU may still be between bind and listen, so connect with a retry).  On failure
+ * (QEMU exited: its log's last lines are in the message; or timeout) the process has been reaped or
+ * stopped. */
 int vn_qemu_wait_ready(const struct vn_qemu_proc *proc, const char *qmp_socket_path, int timeout_ms,
                        struct vn_error *err);
 

@@ -406,22 +406,23 @@ static int connect_socket(struct vn_qmp *q, const struct wait *w, struct vn_erro
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)nap * 1000000};
         nanosleep(&ts, NULL);
     }
-    int flags = fcntl(q->fd, F_GETFL);
-    if (flags < 0 || fcntl(q->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        return fail_sys(q, err, errno, "cannot make QMP socket '%s' non-blocking", q->path);
     return 0;
 }
 
-struct vn_qmp *vn_qmp_connect(const char *path, int timeout_ms, const char *domain,
-                              struct vn_error *err)
+/* Opens a connection: to the socket at path when fd < 0, else over fd (owned from here on,
+ * path then only names it in messages); then the greeting and capabilities handshake. */
+static struct vn_qmp *qmp_open(const char *path, int fd, int timeout_ms, const char *domain,
+                               struct vn_error *err)
 {
     struct vn_qmp *q = calloc(1, sizeof *q);
     if (!q) {
+        if (fd >= 0)
+            close(fd);
         vn_error_sys(err, ENOMEM, "cannot connect to QMP socket '%s'", path);
         return NULL;
     }
     VN_CLEANUP(vn_qmp_closep) struct vn_qmp *guard = q;
-    q->fd = -1;
+    q->fd = fd;
     q->path = strdup(path);
     q->domain = domain ? strdup(domain) : NULL;
     q->tok = json_tokener_new();
@@ -436,13 +437,39 @@ struct vn_qmp *vn_qmp_connect(const char *path, int timeout_ms, const char *doma
     json_tokener_set_flags(q->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 
     struct wait w = wait_for(timeout_ms);
-    if (connect_socket(q, &w, err) < 0 || read_greeting(q, &w, err) < 0)
+    if (fd < 0 && connect_socket(q, &w, err) < 0)
+        return NULL;
+    int flags = fcntl(q->fd, F_GETFL);
+    if (flags < 0 || fcntl(q->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        fail_sys(q, err, errno, "cannot make QMP socket '%s' non-blocking", q->path);
+        return NULL;
+    }
+    if (read_greeting(q, &w, err) < 0)
         return NULL;
     struct json_object *caps = run_command(q, "qmp_capabilities", NULL, &w, err);
     if (!caps)
         return NULL;
     json_object_put(caps);
     return VN_STEAL(guard);
+}
+
+struct vn_qmp *vn_qmp_connect(const char *path, int timeout_ms, const char *domain,
+                              struct vn_error *err)
+{
+    return qmp_open(path, -1, timeout_ms, domain, err);
+}
+
+struct vn_qmp *vn_qmp_from_fd(int fd, int timeout_ms, const char *domain, struct vn_error *err)
+{
+    char name[32];
+    snprintf(name, sizeof name, "fd %d", fd);
+    if (fd < 0) {
+        vn_error_set(err, "cannot use QMP socket '%s': not a file descriptor", name);
+        if (err && domain)
+            vn_error_prefix(err, "domain '%s'", domain);
+        return NULL;
+    }
+    return qmp_open(name, fd, timeout_ms, domain, err);
 }
 
 void vn_qmp_close(struct vn_qmp *q)

@@ -44,6 +44,9 @@ struct vn_qmp_event {
  * domain (may be NULL) prefixes every error of this connection as "domain 'NAME': ". */
 struct vn_qmp *vn_qmp_connect(const char *path, int timeout_ms, const char *domain,
                               struct vn_error *err);
+/* Like vn_qmp_connect over fd, a connected stream socket that is owned from here on (closed
+ * on failure too); messages call it "fd N". */
+struct vn_qmp *vn_qmp_from_fd(int fd, int timeout_ms, const char *domain, struct vn_error *err);
 
 /* Closes the connection and frees queued events (NULL is fine). */
 void vn_qmp_close(struct vn_qmp *q);

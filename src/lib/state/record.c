@@ -437,6 +437,46 @@ static char *slurp(int fd, const char *path, size_t *len, struct vn_error *err)
     return NULL;
 }
 
+/* Parses and validates a record document; path names it in messages.  out is init'ed by the
+ * caller and cleared here on failure. */
+static int record_from_text(const char *text, size_t len, const char *path, const char *name,
+                            struct vn_domain_record *out, struct vn_error *err)
+{
+    struct reader rd = {.path = path, .err = err};
+    if (len == 0)
+        return corrupt(&rd, "the file is empty");
+    if (len > RECORD_MAX)
+        return vn_error_set(err, "state record '%s' is larger than %u bytes", path, RECORD_MAX);
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return vn_error_sys(err, ENOMEM, "cannot read state record '%s'", path);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    rd.obj = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (jerr == json_tokener_continue)
+        return corrupt(&rd, "the JSON ends early (truncated file?)");
+    if (jerr != json_tokener_success)
+        return corrupt(&rd, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(jerr));
+    int rc = parse_record(&rd, name, out);
+    json_object_put(rd.obj);
+    if (rc < 0)
+        vn_domain_record_clear(out);
+    return rc;
+}
+
+int vn_domain_record_from_json_buf(const char *buf, size_t len, const char *name,
+                                   struct vn_domain_record *out, struct vn_error *err)
+{
+    vn_domain_record_init(out);
+    if (vn_domain_name_check(name, err) < 0)
+        return -1;
+    char label[VN_DOMAIN_NAME_MAX + sizeof ".json"];
+    snprintf(label, sizeof label, "%s.json", name);
+    return record_from_text(buf, len, label, name, out, err);
+}
+
 int vn_state_read_record(struct vn_state *s, const char *name, struct vn_domain_record *out,
                          struct vn_error *err)
 {
@@ -457,26 +497,7 @@ int vn_state_read_record(struct vn_state *s, const char *name, struct vn_domain_
     VN_CLEANUP_FREE char *text = slurp(fd, path, &len, err);
     if (!text)
         return -1;
-    struct reader rd = {.path = path, .err = err};
-    if (len == 0)
-        return corrupt(&rd, "the file is empty");
-    struct json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return vn_error_sys(err, ENOMEM, "cannot read state record '%s'", path);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    rd.obj = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr == json_tokener_continue)
-        return corrupt(&rd, "the JSON ends early (truncated file?)");
-    if (jerr != json_tokener_success)
-        return corrupt(&rd, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(jerr));
-    int rc = parse_record(&rd, name, out);
-    json_object_put(rd.obj);
-    if (rc < 0)
-        vn_domain_record_clear(out);
-    return rc;
+    return record_from_text(text, len, path, name, out, err);
 }
 
 int vn_state_remove_record(struct vn_state *s, const char *name, struct vn_error *err)

@@ -98,6 +98,9 @@ int vn_state_write_record(struct vn_state *s, const struct vn_domain_record *r,
  * A missing domain gives err->errnum == ENOENT. */
 int vn_state_read_record(struct vn_state *s, const char *name, struct vn_domain_record *out,
                          struct vn_error *err);
+/* Parses buf like vn_state_read_record does the file of domain name (errors say 'NAME.json'). */
+int vn_domain_record_from_json_buf(const char *buf, size_t len, const char *name,
+                                   struct vn_domain_record *out, struct vn_error *err);
 /* Removes the record of name (ENOENT in err->errnum when there is none).  Needs the lock. */
 int vn_state_remove_record(struct vn_state *s, const char *name, struct vn_error *err);
 /* The names of all records, sorted; free with vn_state_names_free. */

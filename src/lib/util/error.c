@@ -38,14 +38,27 @@ int vn_error_prefix(struct vn_error *err, const char *fmt, ...)
 {
     if (!err)
         return -1;
-    char prefix[VN_ERROR_MSG_MAX];
     char old[VN_ERROR_MSG_MAX];
+    memcpy(old, err->msg, sizeof old);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* Whatever does not fit is cut from the end: the context and the start matter most. */
+    size_t used = n < 0 ? 0 : (size_t)n;
+    if (used < sizeof err->msg - 1) {
+        size_t room = sizeof err->msg - used;
+        size_t oldlen = strnlen(old, sizeof old - 1);
+        err->msg[used] = ':';
+        if (room > 2) {
+            err->msg[used + 1] = ' ';
+            size_t take = oldlen < room - 3 ? oldlen : room - 3;
+            memcpy(err->msg + used + 2, old, take);
+            err->msg[used + 2 + take] = '\0';
+        } else {
+            err->msg[used + 1] = '\0';
+        }
+    }
     return -1;
 }
 

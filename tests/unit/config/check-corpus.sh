@@ -14,7 +14,8 @@
 # review every changed .expected by eye before committing: the goldens are the specification.
 #     VNUMA_REGEN=1 meson test -C build config-corpus
 set -u
-vnuma=$1
+# meson passes the binary relative to the build directory: make it absolute before cd
+vnuma=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 src=$2
 regen=${VNUMA_REGEN:-0}
 [ "${3:-}" = "--regen" ] && regen=1
@@ -25,7 +26,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 files=$(ls $corpus/valid/*.cfg $corpus/invalid/*.cfg 2>/dev/null)
-n=$(printf '%s\n' $files | grep -c .)
+n=$(printf '%s\n' "$files" | grep -c .)
 echo "1..$n"
 i=0
 failed=0

@@ -28,8 +28,8 @@ static void build_host(void)
     memset(&host, 0, sizeof host);
     snprintf(host.name, sizeof host.name, "unit-4node");
     for (int n = 0; n < 4; n++) {
-        host_nodes[n] = (struct vn_node){.os_index = n, .package = n / 2, .mem_mib = 8192,
-                                         .free_mib = 8192};
+        host_nodes[n] =
+            (struct vn_node){.os_index = n, .package = n / 2, .mem_mib = 8192, .free_mib = 8192};
         vn_bitmap_zero(&host_nodes[n].cpus);
         vn_bitmap_set_range(&host_nodes[n].cpus, 4 * n, 4 * n + 3);
         for (int j = 0; j < 4; j++)
@@ -132,10 +132,10 @@ static void test_lex_tokens_and_locations(void **state)
     const char *src = "a = \"x\" ; b=0x1F # note\n  c += [1,'y']\n";
     struct vn_tokens t;
     assert_int_equal(vn_lex(src, strlen(src), &t), 0);
-    enum vn_tok_kind want[] = {VN_TOK_IDENT,   VN_TOK_EQUALS,      VN_TOK_STRING,   VN_TOK_SEMI,
-                               VN_TOK_IDENT,   VN_TOK_EQUALS,      VN_TOK_NUMBER,   VN_TOK_NEWLINE,
-                               VN_TOK_IDENT,   VN_TOK_PLUS_EQUALS, VN_TOK_LBRACKET, VN_TOK_NUMBER,
-                               VN_TOK_COMMA,   VN_TOK_STRING,      VN_TOK_RBRACKET, VN_TOK_NEWLINE,
+    enum vn_tok_kind want[] = {VN_TOK_IDENT, VN_TOK_EQUALS,      VN_TOK_STRING,   VN_TOK_SEMI,
+                               VN_TOK_IDENT, VN_TOK_EQUALS,      VN_TOK_NUMBER,   VN_TOK_NEWLINE,
+                               VN_TOK_IDENT, VN_TOK_PLUS_EQUALS, VN_TOK_LBRACKET, VN_TOK_NUMBER,
+                               VN_TOK_COMMA, VN_TOK_STRING,      VN_TOK_RBRACKET, VN_TOK_NEWLINE,
                                VN_TOK_EOF};
     assert_int_equal(t.n, (int)(sizeof want / sizeof want[0]));
     for (int i = 0; i < t.n; i++)
@@ -496,8 +496,8 @@ static void test_vnuma_forms_identical(void **state)
 
 static void test_vnuma_legacy_defaults(void **state)
 {
-    struct vn_vm_spec *s = expect_valid("name='a'\nmemory=6144\nvcpus=6\nkernel='/k'\nvnodes=3\n",
-                                        false);
+    struct vn_vm_spec *s =
+        expect_valid("name='a'\nmemory=6144\nvcpus=6\nkernel='/k'\nvnodes=3\n", false);
     assert_int_equal(s->nvnodes, 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(s->vnodes[i].mem_mib, 2048);
@@ -538,8 +538,9 @@ static void test_vnuma_derives_counts(void **state)
     vn_spec_free(s);
 }
 
-#define V2 "vnuma = [ [ 'pnode=0', 'size=2048', 'vcpus=0-1', 'vdistances=10,20' ],\n" \
-           "          [ 'pnode=1', 'size=2048', 'vcpus=2-3', 'vdistances=20,10' ] ]\n"
+#define V2                                                                                         \
+    "vnuma = [ [ 'pnode=0', 'size=2048', 'vcpus=0-1', 'vdistances=10,20' ],\n"                     \
+    "          [ 'pnode=1', 'size=2048', 'vcpus=2-3', 'vdistances=20,10' ] ]\n"
 
 static void test_vnuma_syntax_errors(void **state)
 {
@@ -598,8 +599,7 @@ static void test_validate_name(void **state)
     expect_error("name = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'\n"
                  "memory = 512\n",
                  false, "is 65 characters long; at most 64 are allowed.");
-    struct vn_vm_spec *s = expect_valid(
-        "name='Web-01_v2.prod'\nmemory=512\nkernel='/k'\n", false);
+    struct vn_vm_spec *s = expect_valid("name='Web-01_v2.prod'\nmemory=512\nkernel='/k'\n", false);
     vn_spec_free(s);
 }
 
@@ -625,8 +625,8 @@ static void test_validate_memory_and_vcpus(void **state)
 
 static void test_validate_vnode_sizes(void **state)
 {
-    expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=0', 'vcpus=0-3', 'vdistances=10' ] ]\n",
-                 false, "Vnode 0 has size 0 MiB; it must be positive.");
+    expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=0', 'vcpus=0-3', 'vdistances=10' ] ]\n", false,
+                 "Vnode 0 has size 0 MiB; it must be positive.");
     expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=2047', 'vcpus=0-1', 'vdistances=10,20' ],"
                       "[ 'pnode=0', 'size=2049', 'vcpus=2-3', 'vdistances=20,10' ] ]\n",
                  false, "Vnode 0 is 2047 MiB; vnode sizes must be multiples of 2 MiB.");
@@ -641,8 +641,9 @@ static void test_validate_vnode_sizes(void **state)
     /* the even split of an odd amount leaves an odd last vnode */
     expect_error("name='a'\nmemory=1025\nkernel='/k'\nvnodes=2\n", false,
                  "vnodes: Vnode 1 is 513 MiB; vnode sizes must be multiples of 2 MiB.");
-    expect_error(BASE "vnuma = [" "['pnode=0','size=64','vcpus=0','vdistances=10']," 
-                 "['pnode=0','size=64','vcpus=1','vdistances=10']]\n",
+    expect_error(BASE "vnuma = ["
+                      "['pnode=0','size=64','vcpus=0','vdistances=10'],"
+                      "['pnode=0','size=64','vcpus=1','vdistances=10']]\n",
                  false, "Vnode 1 gives 1 distance; it needs one per vnode (2)");
 }
 
@@ -672,15 +673,17 @@ static void test_validate_distances(void **state)
 {
     expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=2048', 'vcpus=0-1', 'vdistances=10,300' ],\n"
                       "[ 'pnode=1', 'size=2048', 'vcpus=2-3', 'vdistances=300,10' ] ]\n",
-                 false, "Vnode 0: the distance 300 to vnode 1 is out of range; distances are "
-                        "10-255.");
+                 false,
+                 "Vnode 0: the distance 300 to vnode 1 is out of range; distances are "
+                 "10-255.");
     expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=2048', 'vcpus=0-1', 'vdistances=12,20' ],\n"
                       "[ 'pnode=1', 'size=2048', 'vcpus=2-3', 'vdistances=20,10' ] ]\n",
                  false, "Vnode 0: the distance to itself is 12; the local distance must be 10.");
     expect_error(BASE "vnuma = [ [ 'pnode=0', 'size=2048', 'vcpus=0-1', 'vdistances=30,20' ],\n"
                       "[ 'pnode=1', 'size=2048', 'vcpus=2-3', 'vdistances=20,10' ] ]\n",
-                 false, "Vnode 0: the local distance 30 is above the distance 20 to vnode 1; as "
-                        "in libxl, local must not exceed remote.");
+                 false,
+                 "Vnode 0: the local distance 30 is above the distance 20 to vnode 1; as "
+                 "in libxl, local must not exceed remote.");
     expect_error(BASE "vnodes = 2\nvdistance = [20, 10]\n", false,
                  "vdistance: The same-node distance 20 is above the other-node distance 10");
     expect_error(BASE "vnodes = 2\nvdistance = [10, 5]\n", false,
@@ -692,8 +695,9 @@ static void test_validate_distances(void **state)
 static void test_validate_host(void **state)
 {
     expect_error(BASE "vnuma = [ [ 'pnode=7', 'size=4096', 'vcpus=0-3', 'vdistances=10' ] ]\n",
-                 true, "Vnode 0 is placed on host node 7, which host 'unit-4node' does not have "
-                       "(nodes 0-3).");
+                 true,
+                 "Vnode 0 is placed on host node 7, which host 'unit-4node' does not have "
+                 "(nodes 0-3).");
     expect_error(BASE "vnodes = 1\nvnuma_vnodemap = [9]\n", true,
                  "vnuma_vnodemap: Vnode 0 is placed on host node 9");
     expect_error("name='a'\nkernel='/k'\nmemory=40000\n", true,
@@ -772,8 +776,8 @@ static void test_cpulist_forms(void **state)
 
 static void test_cpus_keys(void **state)
 {
-    struct vn_vm_spec *s = expect_valid(BASE "cpus = 'nodes:1'\ncpus_soft = ['2', '3-8,^5']\n",
-                                        true);
+    struct vn_vm_spec *s =
+        expect_valid(BASE "cpus = 'nodes:1'\ncpus_soft = ['2', '3-8,^5']\n", true);
     assert_true(s->cpus.resolved);
     assert_false(s->cpus.per_vcpu);
     assert_int_equal(s->cpus.nsets, 1);
@@ -795,8 +799,7 @@ static void test_cpus_keys(void **state)
     expect_error(BASE "cpus = '1,^1'\n", false, "'1,^1' leaves no CPU to run on.");
     expect_error(BASE "cpus_soft = ['0', '1', '2', '3', '4']\n", false,
                  "cpus_soft: The list has 5 entries but the guest has 4 vCPUs.");
-    expect_error(BASE "cpus_soft = ['0', 'x']\n", false,
-                 "cpus_soft: vCPU 1: 'x' is not a CPU");
+    expect_error(BASE "cpus_soft = ['0', 'x']\n", false, "cpus_soft: vCPU 1: 'x' is not a CPU");
     expect_error(BASE "cpus = []\n", false, "The per-vCPU list is empty.");
     expect_warning(BASE "cpus = ['0-3']\n", false, "A list of one entry applies to vCPU 0 only");
 }
@@ -850,8 +853,8 @@ static void test_disk_specs(void **state)
     /* the equivalent forms of xl-disk-configuration(5) */
     disk_is("/dev/vg/guest-volume,,hda", "/dev/vg/guest-volume", "raw", "hda", false, false);
     disk_is("/dev/vg/guest-volume,raw,hda,rw", "/dev/vg/guest-volume", "raw", "hda", false, false);
-    disk_is("format=raw, vdev=hda, access=rw, target=/dev/vg/guest-volume",
-            "/dev/vg/guest-volume", "raw", "hda", false, false);
+    disk_is("format=raw, vdev=hda, access=rw, target=/dev/vg/guest-volume", "/dev/vg/guest-volume",
+            "raw", "hda", false, false);
     disk_is("raw:/dev/vg/guest-volume,hda,w", "/dev/vg/guest-volume", "raw", "hda", false, false);
     disk_is("/root/image.iso,,hdc,cdrom", "/root/image.iso", "raw", "hdc", true, true);
     disk_is("/root/image.iso,,hdc,,cdrom", "/root/image.iso", "raw", "hdc", true, true);
@@ -953,8 +956,7 @@ static void test_all_errors_reported(void **state)
     vn_diags_free(&d);
 
     /* a bad vnode size does not also give a sum error */
-    s = load(BASE "vnuma = [ [ 'pnode=0', 'size=x', 'vcpus=0-3', 'vdistances=10' ] ]\n", false,
-             &d);
+    s = load(BASE "vnuma = [ [ 'pnode=0', 'size=x', 'vcpus=0-3', 'vdistances=10' ] ]\n", false, &d);
     assert_null(s);
     assert_int_equal(d.nerrors, 1);
     vn_diags_free(&d);

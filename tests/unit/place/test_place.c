@@ -326,11 +326,23 @@ static void test_does_not_fit_messages(void **state)
                                     "5120 MiB free in all (the largest free is 4096 MiB on node "
                                     "0).");
     th_spec_free(s);
+    /* More vCPUs than CPUs is sharing, not a refusal: libxl leaves such a VM unplaced
+     * (every node), vnuma spreads it over the nodes it needs for all the CPUs. */
     s = th_spec("wide", 9, 1024);
-    assert_int_equal(place(f, VN_PLACE_XEN, s), -1);
-    assert_string_equal(f->err.msg,
-                        "VM 'wide' does not fit: it needs a CPU for each of its 9 vCPUs and the "
-                        "host has 8.");
+    assert_int_equal(place(f, VN_PLACE_XEN, s), 0);
+    assert_int_equal(vn_bitmap_count(&f->p->vnodes[0].pnodes), 2);
+    assert_int_equal(place(f, VN_PLACE_VNUMA, s), 0);
+    assert_int_equal(f->p->nvnodes, 2);
+    th_spec_free(s);
+    /* No usable CPU at all is a refusal. */
+    struct vn_bitmap all;
+    vn_bitmap_zero(&all);
+    vn_bitmap_set_range(&all, 0, 7);
+    vn_host_load_reserve(f->load, f->t, 0, &all, &f->err);
+    s = th_spec("nocpu", 1, 256);
+    assert_int_equal(place(f, VN_PLACE_VNUMA, s), -1);
+    assert_string_equal(f->err.msg, "VM 'nocpu' does not fit: it needs CPUs and the host has none "
+                                    "it may use (8 kept for the host).");
     th_spec_free(s);
     fx_free(f);
 }

@@ -489,6 +489,71 @@ static void test_corrupt_records(void **state)
     vn_state_close(s);
 }
 
+/* A record as docs/STATE.md shows it, parsed from memory. */
+static const char doc_record[] =
+    "{\"version\": 1, \"name\": \"web1\", \"status\": \"running\", \"created\": 1732350000,\n"
+    " \"config\": \"/etc/vnuma/web1.cfg\", \"accel\": \"tcg\", \"qemu_pid\": 4242,\n"
+    " \"qemu_start\": 123456789012, \"creator_pid\": 4200, \"creator_start\": 123456780000,\n"
+    " \"runtime_dir\": \"/run/vnuma/run/web1\", \"qmp_socket\": \"/run/vnuma/run/web1/qmp.sock\",\n"
+    " \"console_socket\": null, \"log\": \"/run/vnuma/run/web1/qemu.log\",\n"
+    " \"claim\": [{\"node\": 1, \"mem_mib\": 1024, \"vcpus\": 2},\n"
+    "           {\"node\": 3, \"mem_mib\": 1024, \"vcpus\": 2}],\n"
+    " \"spec\": {\"name\": \"web1\"}, \"placement\": null, \"extra\": {}}\n";
+
+static void test_record_from_buf(void **state)
+{
+    struct vn_error err = {0};
+    struct vn_domain_record r;
+    /* An exact-size copy without a terminating NUL: the parser must stay within len. */
+    size_t len = strlen(doc_record);
+    char *buf = malloc(len);
+    assert_non_null(buf);
+    memcpy(buf, doc_record, len);
+    assert_int_equal(vn_domain_record_from_json_buf(buf, len, "web1", &r, &err), 0);
+    free(buf);
+    assert_string_equal(r.name, "web1");
+    assert_int_equal(r.status, VN_DOMAIN_RUNNING);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+    assert_int_equal(r.created, 1732350000);
+    assert_int_equal(r.qemu_pid, 4242);
+    assert_int_equal(r.qemu_start, 123456789012ULL);
+    assert_int_equal(r.creator_pid, 4200);
+    assert_int_equal(r.creator_start, 123456780000ULL);
+    assert_string_equal(r.config_path, "/etc/vnuma/web1.cfg");
+    assert_string_equal(r.qmp_socket, "/run/vnuma/run/web1/qmp.sock");
+    assert_null(r.console_socket);
+    assert_string_equal(r.log_path, "/run/vnuma/run/web1/qemu.log");
+    assert_int_equal(r.claim.n, 2);
+    assert_int_equal(r.claim.v[1].node, 3);
+    assert_int_equal(r.claim.v[1].mem_mib, 1024);
+    assert_int_equal(r.claim.v[1].vcpus, 2);
+    assert_non_null(r.spec);
+    assert_null(r.placement);
+    assert_true(json_object_is_type(r.extra, json_type_object));
+    vn_domain_record_clear(&r);
+
+    /* The same checks as for a file, named after the domain. */
+    const char *bad = "{\"version\": 1, \"name\": \"web1\", \"status\": \"running\", "
+                      "\"created\": 1732350000, \"config\": null, \"accel\": \"kvm\", "
+                      "\"qemu_pid\": 0, \"qemu_start\": 0, \"creator_pid\": 0, "
+                      "\"creator_start\": 0, \"runtime_dir\": null, \"qmp_socket\": null, "
+                      "\"console_socket\": null, \"log\": null, "
+                      "\"claim\": [{\"node\": \"1\", \"mem_mib\": 1024, \"vcpus\": 2}], "
+                      "\"spec\": null, \"placement\": null, \"extra\": {}}";
+    assert_int_equal(vn_domain_record_from_json_buf(bad, strlen(bad), "web1", &r, &err), -1);
+    assert_string_equal(err.msg, "state record 'web1.json' is corrupt: claim entry 0: key 'node' "
+                                 "must be an integer");
+    assert_null(r.config_path);
+    assert_null(r.extra);
+    assert_int_equal(
+        vn_domain_record_from_json_buf(doc_record, strlen(doc_record), "db1", &r, &err), -1);
+    assert_string_equal(err.msg, "state record 'db1.json' is corrupt: it names domain 'web1'");
+    assert_int_equal(vn_domain_record_from_json_buf(doc_record, 20, "web1", &r, &err), -1);
+    assert_string_equal(
+        err.msg, "state record 'web1.json' is corrupt: the JSON ends early (truncated file?)");
+    assert_int_equal(vn_domain_record_from_json_buf("{}", 2, "../web1", &r, &err), -1);
+}
+
 static void test_read_missing_remove_list(void **state)
 {
     struct fixture *f = *state;
@@ -736,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_needs_lock_and_valid_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_temp_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
+        cmocka_unit_test(test_record_from_buf),
         cmocka_unit_test_setup_teardown(test_read_missing_remove_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_excludes_other_process, setup, teardown),
         cmocka_unit_test(test_liveness),

@@ -1,0 +1,459 @@
+/* vn_domain_create: config -> accelerator -> (lock) name, place, claim, record (unlock) ->
+ * memory files, QEMU paused -> affinity -> cont -> (lock) record running (unlock).
+ *
+ * After the "creating" record is written, every failure goes through undo(): QEMU stopped,
+ * memory files, runtime dir and record removed, so a failed create leaves no process, no
+ * file and no claim behind. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../qemu/accel.h"
+#include "../qemu/guest_paths.h"
+#include "../qemu/launch.h"
+#include "../qemu/qmp.h"
+#include "../render/render.h"
+#include "../topo/topo.h"
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+#define LOCK_TIMEOUT_MS  30000
+#define READY_TIMEOUT_MS 30000
+#define QMP_TIMEOUT_MS   10000
+
+/* Everything one create holds; released by ctx_free. */
+struct ctx {
+    const struct vn_domain_create_opts *opts;
+    const char *name;
+    struct vn_vm_spec *spec;
+    struct vn_host_topo *topo;
+    struct vn_state *state;
+    struct vn_placement *p;
+    struct vn_dom_paths paths;
+    char kernel[4096], initrd[4096];
+    const char *cmdline;
+    struct vn_accel_result accel;
+    bool recorded; /* a record exists that undo() must remove */
+    bool mem_made;
+    struct vn_qemu_proc proc;
+};
+
+static void progress(const struct ctx *c, const char *msg)
+{
+    if (c->opts->progress)
+        c->opts->progress(c->opts->progress_ctx, msg);
+}
+
+/* A boot file or disk named by the config must be a readable regular file (disks may also be
+ * block devices), checked before anything is touched. */
+static int check_file(const char *name, const char *key, const char *path, bool disk,
+                      bool writable, struct vn_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' cannot be used", name,
+                            key, path);
+    if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode)))
+        return vn_error_set(err, "domain '%s': the '%s' file '%s' is not a regular file", name,
+                            key, path);
+    if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
+        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' is not %s", name, key,
+                            path, writable ? "readable and writable" : "readable");
+    return 0;
+}
+
+static int resolve_boot(struct ctx *c, struct vn_error *err)
+{
+    const struct vn_vm_spec *s = c->spec;
+    if (s->kernel && check_file(c->name, "kernel", s->kernel, false, false, err) < 0)
+        return -1;
+    if (s->ramdisk && check_file(c->name, "ramdisk", s->ramdisk, false, false, err) < 0)
+        return -1;
+    for (int i = 0; i < s->ndisks; i++) {
+        const struct vn_disk *d = &s->disks[i];
+        if (d->target &&
+            check_file(c->name, "disk", d->target, true, !d->readonly && !d->cdrom, err) < 0)
+            return -1;
+    }
+    c->cmdline = s->cmdline;
+    if (s->kernel) {
+        snprintf(c->kernel, sizeof c->kernel, "%s", s->kernel);
+        if (s->ramdisk)
+            snprintf(c->initrd, sizeof c->initrd, "%s", s->ramdisk);
+        return 0;
+    }
+    if (s->ndisks > 0)
+        return 0; /* boots from its disk */
+    /* Neither kernel nor disk: the project's guest image. */
+    if (vn_guest_default_kernel(c->kernel, sizeof c->kernel, err) < 0 ||
+        vn_guest_default_initramfs(c->initrd, sizeof c->initrd, err) < 0)
+        return vn_error_prefix(err, "domain '%s': the config has no kernel and no disk, and the "
+                                    "default guest image is unusable",
+                               c->name);
+    if (!c->cmdline)
+        c->cmdline = VN_DOMAIN_DEFAULT_CMDLINE;
+    return 0;
+}
+
+/* Where the accelerator verdict is cached: $XDG_CACHE_HOME/vnuma, else STATE_DIR/cache. */
+static void cache_dir(const struct ctx *c, char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    buf[0] = '\0';
+    if (xdg && *xdg)
+        snprintf(buf, len, "%s/vnuma", xdg);
+    else if (c->state)
+        snprintf(buf, len, "%s/cache", vn_state_dir(c->state));
+}
+
+static int choose_accel(struct ctx *c, struct vn_error *err)
+{
+    enum vn_accel want = c->opts->accel_override ? c->opts->accel : c->spec->accel;
+    const char *why = c->opts->accel_override ? "given on the command line" : "the config says so";
+    if (want != VN_ACCEL_AUTO) {
+        c->accel.accel = want;
+        snprintf(c->accel.reason, sizeof c->accel.reason, "%s (%s).",
+                 want == VN_ACCEL_KVM ? "KVM" : "TCG", why);
+        return 0;
+    }
+    /* The probe boots the project's image: the config's own kernel could do anything. */
+    char kernel[4096], initrd[4096];
+    struct vn_error e2 = {0};
+    if (vn_guest_default_kernel(kernel, sizeof kernel, &e2) < 0 ||
+        vn_guest_default_initramfs(initrd, sizeof initrd, &e2) < 0) {
+        c->accel.accel = VN_ACCEL_TCG;
+        snprintf(c->accel.reason, sizeof c->accel.reason,
+                 "KVM cannot be probed without the guest image (%.500s); using TCG.", e2.msg);
+        return 0;
+    }
+    char cache[4096];
+    cache_dir(c, cache, sizeof cache);
+    progress(c, "probing whether KVM can boot a guest here (cached after the first time)...");
+    if (vn_accel_probe(kernel, initrd, cache[0] ? cache : NULL, &c->accel, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot choose an accelerator", c->name);
+    return 0;
+}
+
+/* The claims of existing domains as a host load. */
+static int host_load(struct ctx *c, struct vn_host_load *load, struct vn_error *err)
+{
+    vn_host_load_init(load, c->topo);
+    if (!c->state)
+        return 0;
+    VN_CLEANUP_FREE struct vn_claim *claims = NULL;
+    int n = 0;
+    if (vn_state_claims(c->state, NULL, &claims, &n, err) < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (vn_host_load_add_claim(load, c->topo, &claims[i], NULL, NULL, err) < 0)
+            return -1;
+    return 0;
+}
+
+static int place(struct ctx *c, struct vn_error *err)
+{
+    VN_CLEANUP_FREE struct vn_host_load *load = calloc(1, sizeof *load);
+    if (!load)
+        return vn_error_sys(err, ENOMEM, "domain '%s': cannot place", c->name);
+    struct vn_place_request req;
+    if (host_load(c, load, err) < 0 || vn_place_request_init(&req, c->spec, c->topo, err) < 0 ||
+        vn_place(c->opts->algo, c->topo, load, &req, c->p, NULL, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot place it", c->name);
+    return 0;
+}
+
+/* The name is free unless a record holds it, whatever its QEMU does. */
+static int check_name_free(struct ctx *c, struct vn_error *err)
+{
+    struct vn_domain_record r;
+    struct vn_error e2 = {0};
+    if (vn_state_read_record(c->state, c->name, &r, &e2) < 0) {
+        if (e2.errnum == ENOENT)
+            return 0;
+        *err = e2;
+        return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
+    }
+    const char *st = vn_dom_state(&r);
+    int rc;
+    if (strcmp(st, "dead") == 0)
+        rc = vn_error_set(err,
+                          "domain '%s' already exists, but its QEMU is not running; remove it "
+                          "with 'vnuma destroy %s' first",
+                          c->name, c->name);
+    else if (strcmp(st, "creating") == 0)
+        rc = vn_error_set(err, "domain '%s' is already being created (by pid %d)", c->name,
+                          (int)r.creator_pid);
+    else
+        rc = vn_error_set(err, "domain '%s' already exists (QEMU pid %d)", c->name,
+                          (int)r.qemu_pid);
+    vn_domain_record_clear(&r);
+    return rc;
+}
+
+static int fill_record(struct ctx *c, struct vn_domain_record *r, enum vn_domain_status st,
+                       struct vn_error *err)
+{
+    vn_domain_record_init(r);
+    snprintf(r->name, sizeof r->name, "%s", c->name);
+    r->status = st;
+    char real[PATH_MAX];
+    r->config_path = strdup(realpath(c->spec->file, real) ? real : c->spec->file);
+    r->spec = vn_spec_to_json(c->spec);
+    r->placement = vn_render_json(c->p);
+    r->claim = c->p->claim;
+    r->creator_pid = getpid();
+    if (vn_proc_start_time(r->creator_pid, &r->creator_start, err) < 0)
+        return -1;
+    r->accel = c->accel.accel;
+    r->runtime_dir = strdup(c->paths.run);
+    r->qmp_socket = strdup(c->paths.qmp);
+    r->console_socket = strdup(c->paths.console);
+    r->log_path = strdup(c->paths.log);
+    r->created = (int64_t)time(NULL);
+    r->extra = json_object_new_object();
+    json_object_object_add(r->extra, "mem_dir", json_object_new_string(c->paths.mem));
+    json_object_object_add(r->extra, "console_log", json_object_new_string(c->paths.console_log));
+    json_object_object_add(r->extra, "accel_reason", json_object_new_string(c->accel.reason));
+    if (c->proc.pid > 0) {
+        r->qemu_pid = c->proc.pid;
+        if (vn_proc_start_time(c->proc.pid, &r->qemu_start, err) < 0)
+            return -1;
+    }
+    if (!r->config_path || !r->spec || !r->placement || !r->runtime_dir || !r->qmp_socket ||
+        !r->console_socket || !r->log_path || !r->extra)
+        return vn_error_sys(err, ENOMEM, "cannot build the record");
+    return 0;
+}
+
+/* Writes the record under the host lock. */
+static int write_record(struct ctx *c, enum vn_domain_status st, struct vn_error *err)
+{
+    struct vn_domain_record r;
+    int rc = fill_record(c, &r, st, err);
+    if (rc == 0 && !vn_state_locked(c->state)) {
+        char what[128];
+        snprintf(what, sizeof what, "create '%s'", c->name);
+        rc = vn_state_lock(c->state, LOCK_TIMEOUT_MS, what, err);
+    }
+    if (rc == 0)
+        rc = vn_state_write_record(c->state, &r, err);
+    vn_state_unlock(c->state);
+    vn_domain_record_clear(&r);
+    if (rc < 0)
+        return vn_error_prefix(err, "domain '%s': cannot write its state record", c->name);
+    return 0;
+}
+
+/* Removes everything this create made; failures are appended to err's message. */
+static void undo(struct ctx *c, struct vn_error *err)
+{
+    char problems[512] = "";
+    struct vn_error e2 = {0};
+    if (c->proc.pid > 0 && vn_qemu_kill(c->proc.pid, 2000) < 0)
+        snprintf(problems, sizeof problems, " QEMU (pid %d) could not be stopped.",
+                 (int)c->proc.pid);
+    if (c->mem_made && vn_dom_remove_mem_dir(c->paths.mem, &e2) < 0)
+        snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %.200s.",
+                 e2.msg);
+    if (c->state && vn_state_remove_runtime_dir(c->state, c->name, &e2) < 0)
+        snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %.200s.",
+                 e2.msg);
+    if (c->recorded) {
+        char what[128];
+        snprintf(what, sizeof what, "create '%s' (cleaning up)", c->name);
+        if (vn_state_lock(c->state, LOCK_TIMEOUT_MS, what, &e2) < 0 ||
+            vn_state_remove_record(c->state, c->name, &e2) < 0)
+            snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+                     " The record could not be removed: %.200s.", e2.msg);
+        vn_state_unlock(c->state);
+    }
+    if (problems[0]) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " Cleaning up also failed:%s", problems);
+    }
+}
+
+/* Adds QEMU's exit status and log tail when it died, which is usually the real cause. */
+static void explain_qemu_death(struct ctx *c, struct vn_error *err)
+{
+    int st;
+    if (c->proc.pid <= 0 || vn_qemu_wait_exit(c->proc.pid, 0, &st, NULL) != 1)
+        return;
+    char how[128], tail[600];
+    vn_qemu_describe_status(st, how, sizeof how);
+    vn_qemu_log_tail(c->paths.log, 3, tail, sizeof tail);
+    c->proc.pid = 0; /* reaped */
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len, " (QEMU %s: %s)", how,
+             tail[0] ? tail : "it printed nothing");
+}
+
+/* Steps after the record: files, QEMU, affinity, cont, record running. */
+static int launch(struct ctx *c, char **argv, struct vn_error *err)
+{
+    if (vn_state_make_runtime_dir(c->state, c->name, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot create its runtime directory", c->name);
+    c->mem_made = true;
+    if (vn_dom_make_mem_dir(c->paths.mem, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", c->name);
+    /* Stale memory files of a crashed create of the same name would be reused by QEMU. */
+    if (vn_dom_remove_mem_dir(c->paths.mem, err) < 0 || vn_dom_make_mem_dir(c->paths.mem, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", c->name);
+
+    if (vn_qemu_spawn((const char *const *)argv, c->paths.log, &c->proc, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    /* The pid goes into the record at once, so a crash from here on leaves a QEMU that
+     * `destroy` can find. */
+    if (write_record(c, VN_DOMAIN_CREATING, err) < 0)
+        return -1;
+    if (vn_qemu_wait_ready(&c->proc, c->paths.qmp, READY_TIMEOUT_MS, err) < 0) {
+        c->proc.pid = 0; /* reaped or stopped by wait_ready */
+        return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    }
+    VN_CLEANUP(vn_qmp_closep) struct vn_qmp *q =
+        vn_qmp_connect(c->paths.qmp, QMP_TIMEOUT_MS, c->name, err);
+    if (!q) {
+        vn_error_prefix(err, "cannot talk to QEMU");
+        explain_qemu_death(c, err);
+        return -1;
+    }
+    VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
+    int nvcpus = 0;
+    if (vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nvcpus, err) < 0) {
+        explain_qemu_death(c, err);
+        return -1;
+    }
+    if (vn_dom_apply_affinity(c->proc.pid, vcpus, nvcpus, c->p, c->topo, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", c->name);
+    struct json_object *r = vn_qmp_command(q, "cont", NULL, QMP_TIMEOUT_MS, err);
+    if (!r) {
+        explain_qemu_death(c, err);
+        return -1;
+    }
+    json_object_put(r);
+    return write_record(c, VN_DOMAIN_RUNNING, err);
+}
+
+static void ctx_free(struct ctx *c)
+{
+    vn_spec_free(c->spec);
+    vn_topo_free(c->topo);
+    vn_state_close(c->state);
+    free(c->p);
+}
+
+/* Opens the state dir for a dry run without creating it: a missing one is an empty host. */
+static int open_state(struct ctx *c, struct vn_error *err)
+{
+    const char *dir = vn_domain_state_dir(c->opts->state_dir);
+    if (c->opts->dry_run)
+        return vn_dom_open_existing(dir, &c->state, err);
+    if (vn_state_open(dir, &c->state, err) < 0)
+        return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
+    return 0;
+}
+
+static int create(struct ctx *c, const char *config_path, struct vn_domain_create_result *res,
+                  struct vn_diags *diags, struct vn_error *err)
+{
+    c->topo = vn_topo_load(c->opts->host_spec, err);
+    if (!c->topo)
+        return vn_error_prefix(err, "cannot read the host topology");
+    c->spec = vn_config_load_file(config_path, c->topo, diags, err);
+    if (!c->spec) {
+        if (!err->msg[0])
+            vn_error_set(err, "config '%s' has %d error%s; nothing was created", config_path,
+                         diags->nerrors, diags->nerrors == 1 ? "" : "s");
+        return -1;
+    }
+    if (!c->spec->name)
+        return vn_error_set(err, "config '%s' has no 'name'; a domain needs one", config_path);
+    c->name = c->spec->name;
+    if (vn_domain_name_check(c->name, err) < 0)
+        return vn_error_prefix(err, "config '%s'", config_path);
+    snprintf(res->name, sizeof res->name, "%s", c->name);
+    if (resolve_boot(c, err) < 0 || open_state(c, err) < 0 || choose_accel(c, err) < 0)
+        return -1;
+    res->accel = c->accel.accel;
+    snprintf(res->accel_reason, sizeof res->accel_reason, "%s", c->accel.reason);
+    char qemu[4096];
+    if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+
+    c->p = calloc(1, sizeof *c->p);
+    if (!c->p)
+        return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
+
+    if (c->opts->dry_run) {
+        /* No lock and no record: read the claims as they are. */
+        if (place(c, err) < 0)
+            return -1;
+        if (c->state) {
+            if (vn_dom_paths(c->state, c->name, &c->paths, err) < 0)
+                return vn_error_prefix(err, "domain '%s'", c->name);
+        } else if (vn_dom_paths_fresh(vn_domain_state_dir(c->opts->state_dir), c->name,
+                                      &c->paths, err) < 0) {
+            return vn_error_prefix(err, "domain '%s'", c->name);
+        }
+    } else {
+        if (vn_dom_paths(c->state, c->name, &c->paths, err) < 0)
+            return vn_error_prefix(err, "domain '%s'", c->name);
+        char what[128];
+        snprintf(what, sizeof what, "create '%s'", c->name);
+        if (vn_state_lock(c->state, LOCK_TIMEOUT_MS, what, err) < 0)
+            return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
+        if (check_name_free(c, err) < 0 || place(c, err) < 0 ||
+            write_record(c, VN_DOMAIN_CREATING, err) < 0) {
+            vn_state_unlock(c->state);
+            return -1;
+        }
+        c->recorded = true;
+    }
+    snprintf(res->runtime_dir, sizeof res->runtime_dir, "%s", c->paths.run);
+    snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
+
+    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
+                                   c->kernel[0] ? c->kernel : NULL,
+                                   c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
+    if (!argv) {
+        vn_error_prefix(err, "domain '%s'", c->name);
+        if (c->recorded)
+            undo(c, err);
+        return -1;
+    }
+    res->argv = argv;
+    if (!c->opts->dry_run && launch(c, argv, err) < 0) {
+        undo(c, err);
+        return -1;
+    }
+    res->qemu_pid = c->proc.pid;
+    res->placement = c->p;
+    c->p = NULL;
+    return 0;
+}
+
+int vn_domain_create(const char *config_path, const struct vn_domain_create_opts *opts,
+                     struct vn_domain_create_result *result, struct vn_diags *diags,
+                     struct vn_error *err)
+{
+    memset(result, 0, sizeof *result);
+    struct ctx c = {.opts = opts};
+    int rc = create(&c, config_path, result, diags, err);
+    ctx_free(&c);
+    if (rc < 0)
+        vn_domain_create_result_clear(result);
+    return rc;
+}
+
+void vn_domain_create_result_clear(struct vn_domain_create_result *r)
+{
+    free(r->placement);
+    vn_argv_free(r->argv);
+    memset(r, 0, sizeof *r);
+}

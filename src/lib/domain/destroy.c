@@ -1,0 +1,91 @@
+/* vn_domain_destroy: QMP quit, signals if QEMU does not go, then the files, then the record
+ * (which releases the claim).  The record goes last so a failed clean-up can be retried. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../qemu/launch.h"
+#include "../qemu/qmp.h"
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+#define QUIT_TIMEOUT_MS 2000
+#define EXIT_WAIT_MS    3000
+#define LOCK_TIMEOUT_MS 30000
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until the record's QEMU is gone; a zombie counts as gone (its parent may be an init
+ * that reaps late). */
+static bool wait_gone(const struct vn_domain_record *r, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 20) {
+        if (!vn_domain_alive(r))
+            return true;
+        sleep_ms(20);
+    }
+    return !vn_domain_alive(r);
+}
+
+static int stop_qemu(const struct vn_domain_record *r, struct vn_error *err)
+{
+    if (r->qemu_pid <= 0 || !vn_domain_alive(r))
+        return 0;
+    if (r->qmp_socket) {
+        struct vn_error ignored = {0};
+        VN_CLEANUP(vn_qmp_closep)
+        struct vn_qmp *q = vn_qmp_connect(r->qmp_socket, QUIT_TIMEOUT_MS, r->name, &ignored);
+        if (q)
+            vn_qmp_quit(q, QUIT_TIMEOUT_MS, &ignored);
+        if (q && wait_gone(r, EXIT_WAIT_MS))
+            return 0;
+    }
+    vn_qemu_kill(r->qemu_pid, 2000);
+    if (!wait_gone(r, 1000))
+        return vn_error_set(err, "domain '%s': QEMU (pid %d) survived SIGTERM and SIGKILL", r->name,
+                            (int)r->qemu_pid);
+    return 0;
+}
+
+int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *err)
+{
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    if (vn_dom_open_existing(state_dir, &s, err) < 0)
+        return -1;
+    struct vn_domain_record r;
+    if (vn_dom_read(s, name, &r, err) < 0)
+        return -1;
+    int rc = -1;
+    if (r.status == VN_DOMAIN_CREATING && vn_domain_holds_claim(&r) && r.creator_pid > 0 &&
+        r.creator_pid != getpid() && vn_proc_alive(r.creator_pid, r.creator_start)) {
+        vn_error_set(err, "domain '%s' is being created by pid %d; try again when it is done",
+                     name, (int)r.creator_pid);
+        goto out;
+    }
+    if (stop_qemu(&r, err) < 0)
+        goto out;
+    if (vn_dom_remove_mem_dir(vn_dom_record_mem_dir(&r), err) < 0 ||
+        vn_state_remove_runtime_dir(s, name, err) < 0) {
+        vn_error_prefix(err, "domain '%s': QEMU is stopped but its files remain", name);
+        goto out;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "destroy '%s'", name);
+    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0) {
+        vn_error_prefix(err, "domain '%s': cannot remove its record", name);
+        goto out;
+    }
+    if (vn_state_remove_record(s, name, err) < 0 && err->errnum != ENOENT)
+        vn_error_prefix(err, "domain '%s': cannot remove its record", name);
+    else
+        rc = 0;
+    vn_state_unlock(s);
+out:
+    vn_domain_record_clear(&r);
+    return rc;
+}

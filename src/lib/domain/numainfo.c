@@ -1,0 +1,124 @@
+/* vn_domain_numainfo: the host's view, like Xen's `debug-keys u` - free memory per host node,
+ * then each domain's memory per host node (all its vnode files in /proc/PID/numa_maps) and its
+ * vnode -> pnode map. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../numa/numa_maps.h"
+#include "../topo/topo.h"
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+static struct json_object *host_nodes(const struct vn_host_topo *t)
+{
+    struct json_object *arr = json_object_new_array();
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct vn_node *n = &t->nodes[i];
+        struct json_object *e = json_object_new_object();
+        char cpus[4096];
+        vn_bitmap_format_list(&n->cpus, cpus, sizeof cpus);
+        json_object_object_add(e, "node", json_object_new_int(n->os_index));
+        json_object_object_add(e, "cpus", json_object_new_string(cpus));
+        json_object_object_add(e, "mem_mib", json_object_new_int64((int64_t)n->mem_mib));
+        json_object_object_add(e, "free_mib",
+                               n->free_known ? json_object_new_int64((int64_t)n->free_mib) : NULL);
+        json_object_array_add(arr, e);
+    }
+    return arr;
+}
+
+/* One domain: its memory per host node, summed over its vnode files, and its vnode map. */
+static struct json_object *domain(const struct vn_domain_record *r)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(r->name));
+    json_object_object_add(o, "state", json_object_new_string(vn_dom_state(r)));
+    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
+    size_t n = vnodes ? json_object_array_length(vnodes) : 0;
+    struct json_object *map = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_new_object(), *v = json_object_array_get_idx(vnodes, i);
+        struct json_object *pn = vn_dom_get(v, "pnodes");
+        json_object_object_add(e, "vnode", json_object_new_int((int)i));
+        json_object_object_add(e, "pnodes", pn ? json_object_get(pn) : NULL);
+        json_object_object_add(e, "memory_mib",
+                               json_object_new_int64(vn_dom_get_int(v, "memory_mib")));
+        json_object_array_add(map, e);
+    }
+    json_object_object_add(o, "vnode_map", map);
+
+    const char *mem_dir = vn_dom_record_mem_dir(r);
+    struct json_object *mem = json_object_new_array();
+    if (r->qemu_pid > 0 && vn_domain_alive(r) && mem_dir) {
+        struct vn_residency sum, one;
+        vn_residency_init(&sum);
+        for (size_t i = 0; i < n; i++) {
+            char file[4200];
+            struct vn_error e2 = {0};
+            snprintf(file, sizeof file, "%s/vnode%zu", mem_dir, i);
+            if (vn_numa_maps_read(r->qemu_pid, file, &one, &e2) < 0) {
+                json_object_object_add(o, "error", json_object_new_string(e2.msg));
+                break;
+            }
+            for (int k = 0; k <= one.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
+                sum.pages[k] += one.pages[k];
+            sum.total_pages += one.total_pages;
+            sum.page_kib = one.page_kib ? one.page_kib : sum.page_kib;
+            if (one.max_node > sum.max_node)
+                sum.max_node = one.max_node;
+        }
+        for (int k = 0; k <= sum.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++) {
+            if (!sum.pages[k])
+                continue;
+            struct json_object *e = json_object_new_object();
+            json_object_object_add(e, "node", json_object_new_int(k));
+            json_object_object_add(e, "mib", json_object_new_double(vn_residency_mib(&sum, k)));
+            json_object_array_add(mem, e);
+        }
+    }
+    json_object_object_add(o, "memory_by_node", mem);
+    return o;
+}
+
+int vn_domain_numainfo(const char *state_dir, const char *host_spec, struct json_object **out,
+                       struct vn_error *err)
+{
+    *out = NULL;
+    VN_CLEANUP(vn_topo_freep) struct vn_host_topo *t = vn_topo_load(host_spec, err);
+    if (!t)
+        return vn_error_prefix(err, "cannot read the host topology");
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    if (vn_dom_open_existing(state_dir, &s, err) < 0)
+        return -1;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "host_nodes", host_nodes(t));
+    struct json_object *doms = json_object_new_array();
+    json_object_object_add(o, "domains", doms);
+    char **names = NULL;
+    int n = 0;
+    if (s && vn_state_list(s, &names, &n, err) < 0) {
+        json_object_put(o);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        struct vn_domain_record r;
+        struct vn_error e2 = {0};
+        if (vn_state_read_record(s, names[i], &r, &e2) < 0) {
+            if (e2.errnum == ENOENT)
+                continue;
+            struct json_object *e = json_object_new_object();
+            json_object_object_add(e, "name", json_object_new_string(names[i]));
+            json_object_object_add(e, "state", json_object_new_string("corrupt"));
+            json_object_object_add(e, "error", json_object_new_string(e2.msg));
+            json_object_array_add(doms, e);
+            continue;
+        }
+        json_object_array_add(doms, domain(&r));
+        vn_domain_record_clear(&r);
+    }
+    vn_state_names_free(names, n);
+    *out = o;
+    return 0;
+}

@@ -1,0 +1,239 @@
+/* vn_domain_list and vn_domain_info: what the records say, checked against the live system
+ * (is QEMU alive, where are the vnodes' pages, which CPUs do the vCPU threads use). */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../numa/affinity.h"
+#include "../numa/numa_maps.h"
+#include "../qemu/accel.h"
+#include "../qemu/qmp.h"
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+#define QMP_TIMEOUT_MS 3000
+
+struct json_object *vn_dom_get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+int64_t vn_dom_get_int(struct json_object *o, const char *key)
+{
+    struct json_object *v = vn_dom_get(o, key);
+    return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+/* Copies member key of from into to (a new reference), null when absent. */
+static void copy(struct json_object *to, const char *name, struct json_object *from,
+                 const char *key)
+{
+    struct json_object *v = vn_dom_get(from, key);
+    json_object_object_add(to, name, v ? json_object_get(v) : NULL);
+}
+
+static struct json_object *claim_nodes(const struct vn_claim *c)
+{
+    struct json_object *a = json_object_new_array();
+    for (int i = 0; i < c->n; i++)
+        json_object_array_add(a, json_object_new_int(c->v[i].node));
+    return a;
+}
+
+/* Fields list and info share. */
+static struct json_object *summary(const struct vn_domain_record *r)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *p = r->placement;
+    struct json_object *vnodes = vn_dom_get(p, "vnodes");
+    const char *state = vn_dom_state(r);
+    bool running = strcmp(state, "dead") != 0 && r->qemu_pid > 0;
+    json_object_object_add(o, "name", json_object_new_string(r->name));
+    json_object_object_add(o, "state", json_object_new_string(state));
+    json_object_object_add(o, "pid", running ? json_object_new_int(r->qemu_pid) : NULL);
+    json_object_object_add(o, "vcpus", json_object_new_int((int)vn_dom_get_int(p, "vcpus")));
+    json_object_object_add(o, "memory_mib", json_object_new_int64(vn_dom_get_int(p, "memory_mib")));
+    json_object_object_add(o, "vnodes",
+                           json_object_new_int(vnodes ? (int)json_object_array_length(vnodes) : 0));
+    json_object_object_add(o, "host_nodes", claim_nodes(&r->claim));
+    json_object_object_add(o, "accel", json_object_new_string(r->accel == VN_ACCEL_AUTO
+                                                                  ? "auto"
+                                                                  : vn_accel_name(r->accel)));
+    int64_t up = (int64_t)time(NULL) - r->created;
+    json_object_object_add(o, "uptime_s", running && up >= 0 ? json_object_new_int64(up) : NULL);
+    return o;
+}
+
+int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_error *err)
+{
+    *out = NULL;
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    if (vn_dom_open_existing(state_dir, &s, err) < 0)
+        return -1;
+    struct json_object *arr = json_object_new_array();
+    if (!s) {
+        *out = arr;
+        return 0;
+    }
+    char **names = NULL;
+    int n = 0;
+    if (vn_state_list(s, &names, &n, err) < 0) {
+        json_object_put(arr);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        struct vn_domain_record r;
+        struct vn_error e2 = {0};
+        if (vn_state_read_record(s, names[i], &r, &e2) < 0) {
+            if (e2.errnum == ENOENT)
+                continue; /* destroyed meanwhile */
+            /* One bad record must not hide the others; it is shown with its problem. */
+            struct json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(names[i]));
+            json_object_object_add(o, "state", json_object_new_string("corrupt"));
+            json_object_object_add(o, "error", json_object_new_string(e2.msg));
+            json_object_array_add(arr, o);
+            continue;
+        }
+        json_object_array_add(arr, summary(&r));
+        vn_domain_record_clear(&r);
+    }
+    vn_state_names_free(names, n);
+    *out = arr;
+    return 0;
+}
+
+/* Pages of one vnode file per host node, as [{"node", "mib"}] plus the total. */
+static struct json_object *residency(pid_t pid, const char *file, double *total,
+                                     struct json_object *o)
+{
+    struct vn_residency res;
+    struct vn_error e2 = {0};
+    struct json_object *arr = json_object_new_array();
+    *total = 0;
+    if (vn_numa_maps_read(pid, file, &res, &e2) < 0) {
+        json_object_object_add(o, "resident_error", json_object_new_string(e2.msg));
+        return arr;
+    }
+    for (int n = 0; n <= res.max_node && n < VN_NUMA_MAPS_MAX_NODES; n++) {
+        if (!res.pages[n])
+            continue;
+        struct json_object *e = json_object_new_object();
+        double mib = vn_residency_mib(&res, n);
+        json_object_object_add(e, "node", json_object_new_int(n));
+        json_object_object_add(e, "mib", json_object_new_double(mib));
+        json_object_array_add(arr, e);
+        *total += mib;
+    }
+    return arr;
+}
+
+static void add_vnodes(struct json_object *o, const struct vn_domain_record *r, bool alive)
+{
+    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
+    const char *mem_dir = vn_dom_record_mem_dir(r);
+    struct json_object *out = json_object_new_array(), *dist = json_object_new_array();
+    size_t n = vnodes ? json_object_array_length(vnodes) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(vnodes, i);
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "vnode", json_object_new_int((int)i));
+        copy(e, "pnodes", v, "pnodes");
+        copy(e, "memory_mib", v, "memory_mib");
+        copy(e, "policy", v, "policy");
+        copy(e, "vcpus", v, "vcpus");
+        if (alive && mem_dir) {
+            char file[4200];
+            snprintf(file, sizeof file, "%s/vnode%zu", mem_dir, i);
+            double total;
+            json_object_object_add(e, "resident", residency(r->qemu_pid, file, &total, e));
+            json_object_object_add(e, "resident_mib", json_object_new_double(total));
+        }
+        json_object_array_add(out, e);
+        struct json_object *d = vn_dom_get(v, "distances");
+        json_object_array_add(dist, d ? json_object_get(d) : NULL);
+    }
+    json_object_object_add(o, "vnode_info", out);
+    json_object_object_add(o, "distances", dist);
+}
+
+static struct json_object *cpulist(const struct vn_bitmap *b)
+{
+    char buf[4096];
+    vn_bitmap_format_list(b, buf, sizeof buf);
+    return json_object_new_string(buf);
+}
+
+static void add_vcpus(struct json_object *o, const struct vn_domain_record *r, bool alive)
+{
+    struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
+    size_t n = aff ? json_object_array_length(aff) : 0;
+    VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
+    int nv = 0;
+    if (alive && r->qmp_socket) {
+        struct vn_error e2 = {0};
+        VN_CLEANUP(vn_qmp_closep)
+        struct vn_qmp *q = vn_qmp_connect(r->qmp_socket, QMP_TIMEOUT_MS, r->name, &e2);
+        if (!q || vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nv, &e2) < 0)
+            json_object_object_add(o, "qmp_error", json_object_new_string(e2.msg));
+    }
+    struct json_object *out = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *a = json_object_array_get_idx(aff, i);
+        struct json_object *e = json_object_new_object();
+        int v = (int)vn_dom_get_int(a, "vcpu");
+        json_object_object_add(e, "vcpu", json_object_new_int(v));
+        copy(e, "vnode", a, "vnode");
+        int tid = -1;
+        for (int k = 0; k < nv; k++)
+            if (vcpus[k].cpu_index == v)
+                tid = vcpus[k].thread_id;
+        json_object_object_add(e, "thread_id", tid > 0 ? json_object_new_int(tid) : NULL);
+        copy(e, "soft", a, "soft");
+        copy(e, "hard", a, "hard");
+        struct vn_bitmap cur;
+        struct vn_error e2 = {0};
+        bool have = tid > 0 && vn_affinity_get(tid, &cur, &e2) == 0;
+        json_object_object_add(e, "affinity", have ? cpulist(&cur) : NULL);
+        int last = tid > 0 ? vn_affinity_last_cpu(r->qemu_pid, tid, &e2) : -1;
+        json_object_object_add(e, "last_cpu", last >= 0 ? json_object_new_int(last) : NULL);
+        json_object_array_add(out, e);
+    }
+    json_object_object_add(o, "vcpu_info", out);
+}
+
+int vn_domain_info(const char *state_dir, const char *name, struct json_object **out,
+                   struct vn_error *err)
+{
+    *out = NULL;
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    if (vn_dom_open_existing(state_dir, &s, err) < 0)
+        return -1;
+    struct vn_domain_record r;
+    if (vn_dom_read(s, name, &r, err) < 0)
+        return -1;
+    struct json_object *o = summary(&r);
+    bool alive = r.qemu_pid > 0 && vn_domain_alive(&r);
+    json_object_object_add(o, "config", str_or_null(r.config_path));
+    json_object_object_add(o, "runtime_dir", str_or_null(r.runtime_dir));
+    json_object_object_add(o, "mem_dir", str_or_null(vn_dom_record_mem_dir(&r)));
+    json_object_object_add(o, "console_socket", str_or_null(r.console_socket));
+    copy(o, "accel_reason", r.extra, "accel_reason");
+    copy(o, "guest_numa", r.placement, "guest_numa");
+    add_vnodes(o, &r, alive);
+    add_vcpus(o, &r, alive);
+    vn_domain_record_clear(&r);
+    *out = o;
+    return 0;
+}
