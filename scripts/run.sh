@@ -1,13 +1,54 @@
 #!/usr/bin/env bash
-# The README's run command: installs what is missing, builds, and runs the main job on the
-# embedded default: the host topology and the example configs checked against it.
+# The README's run command: set-up and build, then the demo.  A guest with four vnodes of
+# uneven sizes and an asymmetric distance matrix (examples/demo.cfg) is created on this host
+# by `vnuma create`; vnuma's view of it (`vnuma info`) is shown next to the guest's own
+# (`numactl --hardware` as the guest prints it on its serial console), then it is destroyed.
+# Everything lives in a private state dir that is removed at the end, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-vnuma=build/src/cli/vnuma
+vnuma=$PWD/build/src/cli/vnuma
+
+state=$(mktemp -d "${TMPDIR:-/tmp}/vnuma-demo.XXXXXX")
+export VNUMA_STATE_DIR=$state
+cleanup() {
+    timeout 30 "$vnuma" destroy demo >/dev/null 2>&1 || true
+    rm -rf "$state"
+}
+trap cleanup EXIT
+
 echo
 echo "== This host =="
-$vnuma topology
+"$vnuma" topology
 echo
-echo "== Example configs checked against this host =="
-$vnuma check --host tests/data/hosts/intel-2s-xeon.json examples/*.cfg
+echo "== vnuma create examples/demo.cfg =="
+"$vnuma" create examples/demo.cfg 2> >(grep -v 'warning:' >&2)
+
+# The guest prints its view at boot, then a shell prompt line; give it 90 s at most.
+log=$state/run/demo/console.log
+for _ in $(seq 450); do
+    grep -aq 'vnuma guest:' "$log" 2>/dev/null && break
+    sleep 0.2
+done
+if ! grep -aq 'node distances:' "$log" 2>/dev/null; then
+    echo "run.sh: the guest did not print its NUMA view within 90 s; its console ends with:" >&2
+    tr -d '\r' <"$log" | tail -n 15 >&2
+    exit 1
+fi
+
+echo
+echo "== vnuma info demo: the host's view (placement, pages per host node, vCPU threads) =="
+"$vnuma" info demo
+echo
+echo "== numactl --hardware inside the guest (read from its console) =="
+tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' |
+    awk '/available: [0-9]+ nodes/ {on=1; sub(/.*available:/, "available:")} on {print} on && /^ *[0-9]+: / {rows++} /^vnuma guest/ {exit}' |
+    grep -v '^vnuma guest' | grep -v '^$'
+echo
+echo "== vnuma numainfo: free memory per host node and the demo's memory on them =="
+"$vnuma" numainfo
+echo
+echo "== vnuma destroy demo =="
+"$vnuma" destroy demo
+rm -rf "$state"
+trap - EXIT

@@ -162,10 +162,10 @@ struct run {
     int placed; /* before the first refusal */
     double us_total;
     int attempts;
-    double *dist;   /* per placed VM */
-    bool *one;      /* per placed VM: on one node */
-    double *imbal;  /* imbalance after each placed VM */
-    char refusal[256];
+    double *dist;  /* per placed VM */
+    bool *one;     /* per placed VM: on one node */
+    double *imbal; /* imbalance after each placed VM */
+    char refusal[VN_ERROR_MSG_MAX];
 };
 
 static void run_stream(struct run *r, enum vn_place_algo algo, const struct vn_host_topo *t,
@@ -233,14 +233,15 @@ static void exact_experiment(FILE *csv, struct host_kind k, int seeds)
         }
         vn_host_load_init(load, t);
         double opt;
+        bool proven;
         double t0 = now_us();
-        if (vn_place_stream_exact(t, load, reqs, n, pl, placed, &opt, &err) < 0) {
+        if (vn_place_stream_exact(t, load, reqs, n, pl, placed, &opt, &proven, &err) < 0) {
             fprintf(stderr, "exact: %s\n", err.msg);
             continue;
         }
         double ex_us = now_us() - t0;
-        fprintf(csv, "%d,%s,%s,%d,exact,%.4f,0.0000,%.0f\n", k.nodes, k.epyc ? "epyc" : "sym",
-                k.unequal ? "unequal" : "equal", seed, opt, ex_us);
+        fprintf(csv, "%d,%s,%s,%d,exact,%.4f,0.0000,%.0f,%d\n", k.nodes, k.epyc ? "epyc" : "sym",
+                k.unequal ? "unequal" : "equal", seed, opt, ex_us, proven);
         for (int a = 0; a < 2; a++) {
             enum vn_place_algo algo = a == 0 ? VN_PLACE_VNUMA : VN_PLACE_XEN;
             const struct vn_placement *pp[12];
@@ -257,9 +258,9 @@ static void exact_experiment(FILE *csv, struct host_kind k, int seeds)
             }
             double us = now_us() - t0;
             double j = vn_place_stream_objective(t, load, pp, rp, n);
-            fprintf(csv, "%d,%s,%s,%d,%s,%.4f,%.4f,%.0f\n", k.nodes, k.epyc ? "epyc" : "sym",
+            fprintf(csv, "%d,%s,%s,%d,%s,%.4f,%.4f,%.0f,%d\n", k.nodes, k.epyc ? "epyc" : "sym",
                     k.unequal ? "unequal" : "equal", seed, vn_place_algo_name(algo), j,
-                    opt > 0 ? j / opt - 1 : 0, us);
+                    opt > 0 ? j / opt - 1 : 0, us, proven);
         }
     }
     free(pl);
@@ -309,9 +310,9 @@ int main(int argc, char **argv)
                     for (int a = 0; a < 2; a++) {
                         struct run *r = &runs[a];
                         if (!r->ran) {
-                            fprintf(csv, "%d,%s,%s,%s,%s,,,,,,\n", k.nodes,
-                                    epyc ? "epyc" : "sym", uneq ? "unequal" : "equal",
-                                    stream_names[s], vn_place_algo_name(algos[a]));
+                            fprintf(csv, "%d,%s,%s,%s,%s,,,,,,\n", k.nodes, epyc ? "epyc" : "sym",
+                                    uneq ? "unequal" : "equal", stream_names[s],
+                                    vn_place_algo_name(algos[a]));
                             continue;
                         }
                         int one = 0;
@@ -321,17 +322,16 @@ int main(int argc, char **argv)
                             dsum += r->dist[i];
                         }
                         fprintf(csv, "%d,%s,%s,%s,%s,%.2f,%d,%d,%.4f,%.4f,%.4f\n", k.nodes,
-                                epyc ? "epyc" : "sym", uneq ? "unequal" : "equal",
-                                stream_names[s], vn_place_algo_name(algos[a]),
-                                r->us_total / r->attempts, r->placed, common,
-                                common ? (double)one / common : 0, common ? dsum / common : 0,
-                                common ? r->imbal[common - 1] : 0);
+                                epyc ? "epyc" : "sym", uneq ? "unequal" : "equal", stream_names[s],
+                                vn_place_algo_name(algos[a]), r->us_total / r->attempts, r->placed,
+                                common, common ? (double)one / common : 0,
+                                common ? dsum / common : 0, common ? r->imbal[common - 1] : 0);
                     }
                     fflush(csv);
                 }
                 free_host(t);
-                fprintf(stderr, "hosts of %d nodes (%s, %s) done\n", k.nodes,
-                        epyc ? "epyc" : "sym", uneq ? "unequal" : "equal");
+                fprintf(stderr, "hosts of %d nodes (%s, %s) done\n", k.nodes, epyc ? "epyc" : "sym",
+                        uneq ? "unequal" : "equal");
             }
     fclose(csv);
 
@@ -341,7 +341,7 @@ int main(int argc, char **argv)
         perror(path);
         return 1;
     }
-    fprintf(csv, "nodes,distances,node_sizes,seed,algo,objective,gap_to_exact,us_total\n");
+    fprintf(csv, "nodes,distances,node_sizes,seed,algo,objective,gap_to_exact,us_total,proven\n");
     static const int small[] = {2, 4, 8};
     for (size_t si = 0; si < 3; si++)
         for (int epyc = 0; epyc < 2; epyc++)

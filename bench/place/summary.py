@@ -52,16 +52,30 @@ for n in sorted(t):
 try:
     ex = list(csv.DictReader(open(f"{out}/exact.csv")))
     print("\n### Gap to the exact optimum of the stream objective (<= 8 nodes, 10 VMs, 5 seeds each)\n")
-    print("| nodes | distances | node sizes | vnuma mean gap | vnuma worst gap | xen mean gap | xen worst gap |")
-    print("|---:|---|---|---:|---:|---:|---:|")
+    print("Only instances where the branch and bound finished (proven optimum) are counted.\n")
+    print("| nodes | distances | node sizes | proven | vnuma mean gap | vnuma worst gap | xen mean gap | xen worst gap |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     g = defaultdict(lambda: defaultdict(list))
+    tot = defaultdict(int)
     for r in ex:
-        if r["algo"] != "exact":
-            g[(int(r["nodes"]), r["distances"], r["node_sizes"])][r["algo"]].append(float(r["gap_to_exact"]))
-    for k in sorted(g):
+        key = (int(r["nodes"]), r["distances"], r["node_sizes"])
+        if r["algo"] == "exact":
+            tot[key] += 1
+        elif r["proven"] == "1":
+            g[key][r["algo"]].append(float(r["gap_to_exact"]))
+    allv, allx = [], []
+    for k in sorted(tot):
         v, x = g[k]["vnuma"], g[k]["xen"]
-        print(f"| {k[0]} | {k[1]} | {k[2]} | {100 * sum(v) / len(v):.2f}% | {100 * max(v):.2f}% | "
-              f"{100 * sum(x) / len(x):.2f}% | {100 * max(x):.2f}% |")
+        allv += v
+        allx += x
+        if not v:
+            print(f"| {k[0]} | {k[1]} | {k[2]} | 0/{tot[k]} | - | - | - | - |")
+            continue
+        print(f"| {k[0]} | {k[1]} | {k[2]} | {len(v)}/{tot[k]} | {100 * sum(v) / len(v):.2f}% | "
+              f"{100 * max(v):.2f}% | {100 * sum(x) / len(x):.2f}% | {100 * max(x):.2f}% |")
+    if allv:
+        print(f"| all | | | {len(allv)}/{sum(tot.values())} | {100 * sum(allv) / len(allv):.2f}% | "
+              f"{100 * max(allv):.2f}% | {100 * sum(allx) / len(allx):.2f}% | {100 * max(allx):.2f}% |")
 except FileNotFoundError:
     pass
 

@@ -34,5 +34,11 @@ void vn_cli_print_synopsis(const char *cmd);
 int vn_cmd_topology(int argc, char **argv);
 int vn_cmd_check(int argc, char **argv);
 int vn_cmd_place(int argc, char **argv);
+int vn_cmd_create(int argc, char **argv);
+int vn_cmd_list(int argc, char **argv);
+int vn_cmd_info(int argc, char **argv);
+int vn_cmd_numainfo(int argc, char **argv);
+int vn_cmd_console(int argc, char **argv);
+int vn_cmd_destroy(int argc, char **argv);
 
 #endif

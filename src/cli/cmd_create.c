@@ -39,10 +39,10 @@ static void print_help(void)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option long_opts[] = {
-        {"console", no_argument, NULL, 'c'},         {"dry-run", no_argument, NULL, 'n'},
-        {"host", required_argument, NULL, 'H'},      {"algo", required_argument, NULL, 'a'},
-        {"accel", required_argument, NULL, 'A'},     {"state-dir", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"console", no_argument, NULL, 'c'},     {"dry-run", no_argument, NULL, 'n'},
+        {"host", required_argument, NULL, 'H'},  {"algo", required_argument, NULL, 'a'},
+        {"accel", required_argument, NULL, 'A'}, {"state-dir", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     struct vn_error err = {0};
     optind = 1;
@@ -122,8 +122,8 @@ static const char *set_text(const struct vn_placement *p, int slot, char *buf, s
 
 static void print_placement(const struct vn_placement *p)
 {
-    static const char *const headers[] = {"vnode", "pnode", "memory MiB", "vCPUs", "soft CPUs",
-                                          "hard CPUs"};
+    static const char *const headers[] = {"vnode", "pnode",     "memory MiB",
+                                          "vCPUs", "soft CPUs", "hard CPUs"};
     VN_CLEANUP(vn_table_freep) struct vn_table *t = vn_table_new(6, headers);
     vn_table_align_right(t, 0);
     vn_table_align_right(t, 2);
@@ -165,6 +165,8 @@ int vn_cmd_create(int argc, char **argv)
     if (o.create.dry_run) {
         VN_CLEANUP_FREE char *line = vn_render_shell_line((const char *const *)res.argv);
         printf("%s\n", line ? line : "");
+        fprintf(stderr, "vnuma create: accelerator %s: %s\n", vn_accel_name(res.accel),
+                res.accel_reason);
         vn_domain_create_result_clear(&res);
         return VN_EXIT_OK;
     }

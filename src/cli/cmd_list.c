@@ -103,7 +103,7 @@ int vn_cmd_list(int argc, char **argv)
         vn_cli_print_json(doms);
         return VN_EXIT_OK;
     }
-    static const char *const headers[] = {"name",  "state",      "pid",   "vCPUs", "memory MiB",
+    static const char *const headers[] = {"name",   "state",      "pid",   "vCPUs", "memory MiB",
                                           "vnodes", "host nodes", "accel", "uptime"};
     VN_CLEANUP(vn_table_freep) struct vn_table *t = vn_table_new(9, headers);
     for (int col = 2; col <= 5; col++)

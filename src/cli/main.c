@@ -17,6 +17,17 @@ static const struct vn_command commands[] = {
      "[--host SPEC] [--load FILE] [--algo xen|vnuma|exact] [--explain] "
      "[--format text|json|qemu|libvirt|xl] CONFIG...",
      "plan where VMs would go (dry run)", vn_cmd_place},
+    {"create", "[-c|--console] [--dry-run] [--host SPEC] [--algo A] [--accel A] [--state-dir DIR] CONFIG",
+     "create and start a domain (a QEMU guest with its vNUMA topology)", vn_cmd_create},
+    {"list", "[--json] [--state-dir DIR]", "list the domains", vn_cmd_list},
+    {"info", "[--json] [--state-dir DIR] DOMAIN",
+     "show where a domain's vnodes and vCPUs really are", vn_cmd_info},
+    {"numainfo", "[--json] [--state-dir DIR]",
+     "show free memory per host node and every domain's memory on it", vn_cmd_numainfo},
+    {"console", "[--state-dir DIR] DOMAIN", "attach to a domain's serial console (detach: ^])",
+     vn_cmd_console},
+    {"destroy", "[--state-dir DIR] DOMAIN", "stop a domain and remove its files and claim",
+     vn_cmd_destroy},
     {"help", "[COMMAND]", "show this list or one command's synopsis", cmd_help},
     {"version", "", "print the version", cmd_version},
 };

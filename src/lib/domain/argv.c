@@ -85,8 +85,8 @@ static void add_disk(struct args *a, const struct vn_disk *d)
 
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
                         const struct vn_placement *p, enum vn_accel accel,
-                        const struct vn_dom_paths *paths, const char *kernel,
-                        const char *initrd, const char *cmdline, struct vn_error *err)
+                        const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
+                        const char *cmdline, struct vn_error *err)
 {
     char **numa = vn_render_qemu_argv(p, paths->mem, err);
     if (!numa)

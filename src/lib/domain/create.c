@@ -52,16 +52,16 @@ static void progress(const struct ctx *c, const char *msg)
 
 /* A boot file or disk named by the config must be a readable regular file (disks may also be
  * block devices), checked before anything is touched. */
-static int check_file(const char *name, const char *key, const char *path, bool disk,
-                      bool writable, struct vn_error *err)
+static int check_file(const char *name, const char *key, const char *path, bool disk, bool writable,
+                      struct vn_error *err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
-        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' cannot be used", name,
-                            key, path);
+        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' cannot be used", name, key,
+                            path);
     if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode)))
-        return vn_error_set(err, "domain '%s': the '%s' file '%s' is not a regular file", name,
-                            key, path);
+        return vn_error_set(err, "domain '%s': the '%s' file '%s' is not a regular file", name, key,
+                            path);
     if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
         return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' is not %s", name, key,
                             path, writable ? "readable and writable" : "readable");
@@ -93,8 +93,9 @@ static int resolve_boot(struct ctx *c, struct vn_error *err)
     /* Neither kernel nor disk: the project's guest image. */
     if (vn_guest_default_kernel(c->kernel, sizeof c->kernel, err) < 0 ||
         vn_guest_default_initramfs(c->initrd, sizeof c->initrd, err) < 0)
-        return vn_error_prefix(err, "domain '%s': the config has no kernel and no disk, and the "
-                                    "default guest image is unusable",
+        return vn_error_prefix(err,
+                               "domain '%s': the config has no kernel and no disk, and the "
+                               "default guest image is unusable",
                                c->name);
     if (!c->cmdline)
         c->cmdline = VN_DOMAIN_DEFAULT_CMDLINE;
@@ -134,7 +135,7 @@ static int choose_accel(struct ctx *c, struct vn_error *err)
     }
     char cache[4096];
     cache_dir(c, cache, sizeof cache);
-    progress(c, "probing whether KVM can boot a guest here (cached after the first time)...");
+    progress(c, "choosing the accelerator (the first KVM probe boot may take up to 20 s)...");
     if (vn_accel_probe(kernel, initrd, cache[0] ? cache : NULL, &c->accel, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot choose an accelerator", c->name);
     return 0;
@@ -190,8 +191,8 @@ static int check_name_free(struct ctx *c, struct vn_error *err)
         rc = vn_error_set(err, "domain '%s' is already being created (by pid %d)", c->name,
                           (int)r.creator_pid);
     else
-        rc = vn_error_set(err, "domain '%s' already exists (QEMU pid %d)", c->name,
-                          (int)r.qemu_pid);
+        rc =
+            vn_error_set(err, "domain '%s' already exists (QEMU pid %d)", c->name, (int)r.qemu_pid);
     vn_domain_record_clear(&r);
     return rc;
 }
@@ -316,8 +317,8 @@ static int launch(struct ctx *c, char **argv, struct vn_error *err)
         c->proc.pid = 0; /* reaped or stopped by wait_ready */
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
     }
-    VN_CLEANUP(vn_qmp_closep) struct vn_qmp *q =
-        vn_qmp_connect(c->paths.qmp, QMP_TIMEOUT_MS, c->name, err);
+    VN_CLEANUP(vn_qmp_closep)
+    struct vn_qmp *q = vn_qmp_connect(c->paths.qmp, QMP_TIMEOUT_MS, c->name, err);
     if (!q) {
         vn_error_prefix(err, "cannot talk to QEMU");
         explain_qemu_death(c, err);
@@ -397,8 +398,8 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
         if (c->state) {
             if (vn_dom_paths(c->state, c->name, &c->paths, err) < 0)
                 return vn_error_prefix(err, "domain '%s'", c->name);
-        } else if (vn_dom_paths_fresh(vn_domain_state_dir(c->opts->state_dir), c->name,
-                                      &c->paths, err) < 0) {
+        } else if (vn_dom_paths_fresh(vn_domain_state_dir(c->opts->state_dir), c->name, &c->paths,
+                                      err) < 0) {
             return vn_error_prefix(err, "domain '%s'", c->name);
         }
     } else {
@@ -419,8 +420,8 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
 
     char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
-                                   c->kernel[0] ? c->kernel : NULL,
-                                   c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
+                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
+                                   c->cmdline, err);
     if (!argv) {
         vn_error_prefix(err, "domain '%s'", c->name);
         if (c->recorded)

@@ -63,8 +63,8 @@ int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *
     int rc = -1;
     if (r.status == VN_DOMAIN_CREATING && vn_domain_holds_claim(&r) && r.creator_pid > 0 &&
         r.creator_pid != getpid() && vn_proc_alive(r.creator_pid, r.creator_start)) {
-        vn_error_set(err, "domain '%s' is being created by pid %d; try again when it is done",
-                     name, (int)r.creator_pid);
+        vn_error_set(err, "domain '%s' is being created by pid %d; try again when it is done", name,
+                     (int)r.creator_pid);
         goto out;
     }
     if (stop_qemu(&r, err) < 0)

@@ -31,8 +31,8 @@ struct vn_domain_create_opts {
     const char *state_dir; /* NULL: $VNUMA_STATE_DIR, else VN_STATE_DEFAULT_DIR */
     const char *host_spec; /* NULL: the live host (vn_topo_load's spec) */
     enum vn_place_algo algo;
-    bool dry_run;         /* place and build the argv only: no lock, no record, no QEMU */
-    bool accel_override;  /* use accel below instead of the config's */
+    bool dry_run;        /* place and build the argv only: no lock, no record, no QEMU */
+    bool accel_override; /* use accel below instead of the config's */
     enum vn_accel accel;
     /* Called with a one-line message before slow steps (the accelerator probe); may be NULL. */
     void (*progress)(void *ctx, const char *msg);

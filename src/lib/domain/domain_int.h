@@ -58,8 +58,8 @@ int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_pa
  * ones (may be NULL).  NULL-terminated, free with vn_argv_free. */
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
                         const struct vn_placement *p, enum vn_accel accel,
-                        const struct vn_dom_paths *paths, const char *kernel,
-                        const char *initrd, const char *cmdline, struct vn_error *err);
+                        const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
+                        const char *cmdline, struct vn_error *err);
 
 /* Puts every vCPU thread on its soft (within hard) or hard CPUs and every other thread of
  * QEMU on the CPUs of the VM's host nodes. */

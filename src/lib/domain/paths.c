@@ -79,15 +79,14 @@ static int check_qemu_path(const char *what, const char *path, size_t max, struc
     return 0;
 }
 
-int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p,
-                 struct vn_error *err)
+int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, struct vn_error *err)
 {
     memset(p, 0, sizeof *p);
     if (vn_state_runtime_path(s, name, NULL, p->run, sizeof p->run, err) < 0 ||
         vn_state_runtime_path(s, name, "qmp.sock", p->qmp, sizeof p->qmp, err) < 0 ||
         vn_state_runtime_path(s, name, "console.sock", p->console, sizeof p->console, err) < 0 ||
-        vn_state_runtime_path(s, name, "console.log", p->console_log, sizeof p->console_log,
-                              err) < 0 ||
+        vn_state_runtime_path(s, name, "console.log", p->console_log, sizeof p->console_log, err) <
+            0 ||
         vn_state_runtime_path(s, name, "qemu.log", p->log, sizeof p->log, err) < 0 ||
         vn_dom_mem_dir(s, name, p->mem, sizeof p->mem, err) < 0)
         return -1;
@@ -268,8 +267,9 @@ int vn_domain_console_path(const char *state_dir, const char *name, char *buf, s
         return -1;
     int rc = 0;
     if (!vn_domain_alive(&r))
-        rc = vn_error_set(err, "domain '%s' is not running (its QEMU has exited); remove it with "
-                               "'vnuma destroy %s'",
+        rc = vn_error_set(err,
+                          "domain '%s' is not running (its QEMU has exited); remove it with "
+                          "'vnuma destroy %s'",
                           name, name);
     else if (!r.console_socket)
         rc = vn_error_set(err, "domain '%s' has no console socket in its record", name);

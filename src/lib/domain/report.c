@@ -67,9 +67,9 @@ static struct json_object *summary(const struct vn_domain_record *r)
     json_object_object_add(o, "vnodes",
                            json_object_new_int(vnodes ? (int)json_object_array_length(vnodes) : 0));
     json_object_object_add(o, "host_nodes", claim_nodes(&r->claim));
-    json_object_object_add(o, "accel", json_object_new_string(r->accel == VN_ACCEL_AUTO
-                                                                  ? "auto"
-                                                                  : vn_accel_name(r->accel)));
+    json_object_object_add(
+        o, "accel",
+        json_object_new_string(r->accel == VN_ACCEL_AUTO ? "auto" : vn_accel_name(r->accel)));
     int64_t up = (int64_t)time(NULL) - r->created;
     json_object_object_add(o, "uptime_s", running && up >= 0 ? json_object_new_int64(up) : NULL);
     return o;

@@ -138,16 +138,16 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
     if (topo->nnodes < 1)
         return vn_error_set(err, "host '%s' has no NUMA node.", topo->name);
     if (topo->nnodes > VN_PLACE_MAX_NODES)
-        return vn_error_set(err, "host '%s' has %d nodes; placement supports up to %d.",
-                            topo->name, topo->nnodes, VN_PLACE_MAX_NODES);
+        return vn_error_set(err, "host '%s' has %d nodes; placement supports up to %d.", topo->name,
+                            topo->nnodes, VN_PLACE_MAX_NODES);
     if (load->nnodes != topo->nnodes)
         return vn_error_set(err, "the load was made for %d nodes but host '%s' has %d.",
                             load->nnodes, topo->name, topo->nnodes);
     ctx->vcpus = spec->maxvcpus > spec->vcpus ? spec->maxvcpus : spec->vcpus;
     ctx->mem = spec->memory_mib;
     if (ctx->vcpus < 1 || ctx->vcpus > VN_MAX_VCPUS)
-        return vn_error_set(err, "VM '%s' has %d vCPUs; placement needs 1 to %d.", name,
-                            ctx->vcpus, VN_MAX_VCPUS);
+        return vn_error_set(err, "VM '%s' has %d vCPUs; placement needs 1 to %d.", name, ctx->vcpus,
+                            VN_MAX_VCPUS);
     if (ctx->mem < 1)
         return vn_error_set(err, "VM '%s' has no memory to place.", name);
     if (spec->nvnodes < 0 || spec->nvnodes > VN_MAX_VNODES)
@@ -158,8 +158,9 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
         return -1;
     if (!vn_bitmap_empty(&ctx->hard_union) && !vn_bitmap_empty(&ctx->soft_union) &&
         !vn_bitmap_intersects(&ctx->hard_union, &ctx->soft_union))
-        return vn_error_set(err, "cpus_soft '%s' shares no CPU with cpus '%s', so the vCPUs could "
-                                 "never run where they prefer.",
+        return vn_error_set(err,
+                            "cpus_soft '%s' shares no CPU with cpus '%s', so the vCPUs could "
+                            "never run where they prefer.",
                             spec->cpus_soft.text ? spec->cpus_soft.text[0] : "?",
                             spec->cpus.text ? spec->cpus.text[0] : "?");
     for (int n = 0; n < ctx->nn; n++) {
@@ -203,8 +204,9 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
     }
     for (int d = 0; d < req->ndevs; d++)
         if (req->dev_nodes[d] < 0 || req->dev_nodes[d] >= ctx->nn)
-            return vn_error_set(err, "a PCI device of VM '%s' is on node index %d, which host "
-                                     "'%s' does not have.",
+            return vn_error_set(err,
+                                "a PCI device of VM '%s' is on node index %d, which host "
+                                "'%s' does not have.",
                                 name, req->dev_nodes[d], topo->name);
     return 0;
 }
@@ -374,10 +376,15 @@ int vn_place_no_fit(const struct vn_place_ctx *ctx, struct vn_error *err)
                             name, (unsigned long long)ctx->mem, where, (unsigned long long)total,
                             (unsigned long long)largest, n < 0 ? -1 : ctx->topo->nodes[n].os_index);
     }
+    if (cpus == 0)
+        return vn_error_set(err,
+                            "VM '%s' does not fit: it needs CPUs and %s none it may use (%d kept "
+                            "for the host).",
+                            name, where, reserved);
     return vn_error_set(err,
-                        "VM '%s' does not fit: it needs CPUs and %s none it may use (%d kept for "
-                        "the host).",
-                        name, where, reserved);
+                        "VM '%s' does not fit: no set of nodes has %llu MiB free and %d usable "
+                        "CPUs together.",
+                        name, (unsigned long long)ctx->mem, ctx->need_cpus);
 }
 
 int vn_place_split(const struct vn_place_ctx *ctx, const int *set, int k, int *vc, uint64_t *mem)
@@ -439,8 +446,8 @@ void vn_explain_begin(struct vn_place_explain *ex, enum vn_place_algo algo, int 
     ex->why[0] = '\0';
 }
 
-void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *topo,
-                      const int *set, int k, double score, const double *terms)
+void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *topo, const int *set,
+                      int k, double score, const double *terms)
 {
     if (!ex)
         return;

@@ -139,6 +139,9 @@ struct stream_search {
     double cap_total;
     double best;
     double cap[EXACT_MAX_NODES];
+    /* twin[m][n]: swapping nodes m and n maps the host and every VM's constraints onto
+     * themselves, so when they are also in the same state only one needs trying. */
+    bool twin[EXACT_MAX_NODES][EXACT_MAX_NODES];
     unsigned best_masks[EXACT_MAX_VMS];
     int best_seeds[EXACT_MAX_VMS];
     unsigned masks[EXACT_MAX_VMS];
@@ -169,6 +172,48 @@ static void refresh(struct stream_search *s, struct vn_place_ctx *ctx)
     for (int n = 0; n < s->nn; n++)
         ctx->free[n] = vn_host_load_free_mib(&s->load, s->topo, n);
     ctx->load = &s->load;
+}
+
+/* True when an earlier node is a twin of n in the same state (same claims, same groups). */
+static bool has_twin_before(const struct stream_search *s, const struct vn_place_ctx *ctx, int n)
+{
+    for (int m = 0; m < n; m++) {
+        if (!s->twin[m][n] || s->load.mem_mib[m] != s->load.mem_mib[n] ||
+            s->load.vcpus[m] != s->load.vcpus[n])
+            continue;
+        bool same = true;
+        for (int g = 0; g < s->load.ngroups && same; g++)
+            same = vn_bitmap_test(&s->load.groups[g].nodes, m) ==
+                   vn_bitmap_test(&s->load.groups[g].nodes, n);
+        if (same)
+            return true;
+    }
+    (void)ctx;
+    return false;
+}
+
+static void find_twins(struct stream_search *s, const struct vn_place_request *reqs)
+{
+    const struct vn_host_topo *t = s->topo;
+    for (int m = 0; m < s->nn; m++)
+        for (int n = 0; n < s->nn; n++) {
+            bool tw =
+                m != n && s->cap[m] == s->cap[n] && t->nodes[m].mem_mib == t->nodes[n].mem_mib &&
+                vn_host_load_free_mib(&s->load, t, m) == vn_host_load_free_mib(&s->load, t, n);
+            for (int x = 0; x < s->nn && tw; x++)
+                if (x != m && x != n)
+                    tw = vn_place_dist(t, m, x) == vn_place_dist(t, n, x) &&
+                         vn_place_dist(t, x, m) == vn_place_dist(t, x, n);
+            tw = tw && vn_place_dist(t, m, n) == vn_place_dist(t, n, m);
+            for (int v = 0; v < s->nvms && tw; v++) {
+                const struct vn_place_ctx *c = &s->vms[v].ctx;
+                tw = c->allowed[m] == c->allowed[n] && c->ncpus[m] == c->ncpus[n] &&
+                     c->cap[m] == c->cap[n];
+                for (int d = 0; d < reqs[v].ndevs && tw; d++)
+                    tw = reqs[v].dev_nodes[d] != m && reqs[v].dev_nodes[d] != n;
+            }
+            s->twin[m][n] = tw;
+        }
 }
 
 static void search(struct stream_search *s, int i, double cost, int vcpus_left)
@@ -226,6 +271,8 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
             int k = __builtin_popcount(mask);
             if (k > kmin + 1 || k > 2 * EXACT_MAX_NODES)
                 continue;
+            if (k == 1 && has_twin_before(s, ctx, __builtin_ctz(mask)))
+                continue;
             bool ok = true;
             for (int n = 0; n < s->nn; n++)
                 if (mask & (1u << n))
@@ -279,7 +326,7 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
 
 int vn_place_stream_exact(const struct vn_host_topo *topo, const struct vn_host_load *load,
                           const struct vn_place_request *reqs, int n, struct vn_placement *out,
-                          bool *placed, double *objective, struct vn_error *err)
+                          bool *placed, double *objective, bool *proven, struct vn_error *err)
 {
     if (topo->nnodes > EXACT_MAX_NODES || n > EXACT_MAX_VMS)
         return vn_error_set(err,
@@ -315,7 +362,10 @@ int vn_place_stream_exact(const struct vn_host_topo *topo, const struct vn_host_
         s.cap[x] = vn_host_node_capacity(load, topo, x);
         s.cap_total += s.cap[x];
     }
+    find_twins(&s, reqs);
     search(&s, 0, 0.0, vcpus_total);
+    if (proven)
+        *proven = s.steps <= EXACT_MAX_STEPS;
     if (!isfinite(s.best))
         return vn_error_set(err, "the exact search found no solution within %ld steps.",
                             (long)EXACT_MAX_STEPS);

@@ -56,8 +56,7 @@ static int read_claim(struct json_object *arr, const char *where, struct vn_clai
             return -1;
         for (int k = 0; k < c->n; k++)
             if (c->v[k].node == node)
-                return vn_error_set(err, "%s names node '%lld' a second time.", w,
-                                    (long long)node);
+                return vn_error_set(err, "%s names node '%lld' a second time.", w, (long long)node);
         c->v[c->n++] = (struct vn_claim_node){(int)node, (uint64_t)mem, (int)vcpus};
     }
     return 0;
@@ -101,8 +100,8 @@ int vn_host_load_from_json(struct vn_host_load *load, const struct vn_host_topo 
             return vn_error_set(err, "'vms' is not a list.");
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             struct json_object *vm = json_object_array_get_idx(v, i), *cl;
-            const char *name = json_object_is_type(vm, json_type_object) ? get_str(vm, "name")
-                                                                          : NULL;
+            const char *name =
+                json_object_is_type(vm, json_type_object) ? get_str(vm, "name") : NULL;
             char where[160];
             snprintf(where, sizeof where, "VM '%s' (entry %zu of 'vms')", name ? name : "?", i);
             if (!json_object_is_type(vm, json_type_object) ||

@@ -32,8 +32,8 @@ struct json_object;
 #define VN_PLACE_GROUP_NAME 64
 #define VN_PLACE_MAX_DEVS   16
 /* Distinct CPU sets one placement can hold (per-vnode sets plus per-vCPU sets as written). */
-#define VN_PLACE_MAX_SETS   128
-#define VN_PLACE_MAX_CANDS  16
+#define VN_PLACE_MAX_SETS  128
+#define VN_PLACE_MAX_CANDS 16
 
 /* A sibling hardware thread is worth this much of a core when counting CPU capacity: two
  * threads of one core give a core and a bit, not two cores (docs/PLACEMENT.md). */
@@ -89,10 +89,10 @@ struct vn_place_vnode {
 
 struct vn_placement {
     enum vn_place_algo algo;
-    int vcpus;         /* vCPUs of the VM (maxvcpus: hot-pluggable ones are placed too) */
-    uint64_t mem_mib;  /* memory of the VM */
-    bool guest_numa;   /* the guest sees nvnodes NUMA nodes (false: one flat guest) */
-    bool generated;    /* the vNUMA layout was made by placement, the config had none */
+    int vcpus;        /* vCPUs of the VM (maxvcpus: hot-pluggable ones are placed too) */
+    uint64_t mem_mib; /* memory of the VM */
+    bool guest_numa;  /* the guest sees nvnodes NUMA nodes (false: one flat guest) */
+    bool generated;   /* the vNUMA layout was made by placement, the config had none */
     int nvnodes;
     struct vn_place_vnode vnodes[VN_MAX_VNODES];
     int vdist[VN_MAX_VNODES][VN_MAX_VNODES]; /* guest SLIT (meaningful when guest_numa) */
@@ -165,10 +165,11 @@ int vn_place(enum vn_place_algo algo, const struct vn_host_topo *topo,
 /* Places a stream of n VMs jointly with the exact algorithm (<= 8 nodes, <= 12 VMs),
  * minimising the stream objective of docs/PLACEMENT.md.  placed[i] tells whether VM i got a
  * placement (the optimum places as many VMs as possible first).  Returns -1 with a reason
- * when the instance is too big or a request is malformed; *objective gets the optimum. */
+ * when the instance is too big or a request is malformed; *objective gets the best found and
+ * *proven (may be NULL) whether the search finished, i.e. whether it is the optimum. */
 int vn_place_stream_exact(const struct vn_host_topo *topo, const struct vn_host_load *load,
                           const struct vn_place_request *reqs, int n, struct vn_placement *out,
-                          bool *placed, double *objective, struct vn_error *err);
+                          bool *placed, double *objective, bool *proven, struct vn_error *err);
 
 /* The stream objective of docs/PLACEMENT.md for placements already applied to final_load:
  * sum over VMs of (memory-weighted vCPU-to-memory distance / 10 + device term) plus the

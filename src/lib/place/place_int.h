@@ -12,17 +12,17 @@ struct vn_place_ctx {
     const struct vn_place_request *req;
     const struct vn_vm_spec *spec;
     int nn;
-    int vcpus;       /* vCPUs to place (maxvcpus) */
+    int vcpus; /* vCPUs to place (maxvcpus) */
     /* CPUs a node set must have: one per vCPU (libxl's rule), or every usable CPU of the
      * allowed nodes when the VM has more vCPUs than that (it will share them). */
     int need_cpus;
-    uint64_t mem;    /* memory to place */
+    uint64_t mem;                /* memory to place */
     struct vn_bitmap hard_union; /* union of the config's hard sets (empty = none given) */
     struct vn_bitmap soft_union; /* union of the config's soft sets (empty = none given) */
     /* usable = the CPUs of the node a VM may run on: not reserved, in the hard sets if any */
     uint64_t free[VN_PLACE_MAX_NODES];
     double cap[VN_PLACE_MAX_NODES];
-    int ncpus[VN_PLACE_MAX_NODES];   /* usable CPUs */
+    int ncpus[VN_PLACE_MAX_NODES];    /* usable CPUs */
     bool allowed[VN_PLACE_MAX_NODES]; /* may hold the VM (affinity as written permits it) */
     const struct vn_place_group *aff; /* the VM's groups as the load knows them, or NULL */
     const struct vn_place_group *anti;
@@ -70,8 +70,8 @@ int vn_place_split(const struct vn_place_ctx *ctx, const int *set, int k, int *v
 /* Explain helpers: keeps the best VN_PLACE_MAX_CANDS candidates, ordered by (nodes, score). */
 void vn_explain_begin(struct vn_place_explain *ex, enum vn_place_algo algo, int nterms,
                       const char *const *names);
-void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *topo,
-                      const int *set, int k, double score, const double *terms);
+void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *topo, const int *set,
+                      int k, double score, const double *terms);
 void vn_explain_choose(struct vn_place_explain *ex, const struct vn_bitmap *nodes_os);
 
 int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,

@@ -47,8 +47,9 @@ int vn_place_spec_vnodes(const struct vn_place_ctx *ctx, struct vn_placement *ou
             continue;
         pn[i] = vn_place_node_index(t, vn->pnode);
         if (pn[i] < 0)
-            return vn_error_set(err, "vnode %d of VM '%s' has pnode '%d', which host '%s' does "
-                                     "not have.",
+            return vn_error_set(err,
+                                "vnode %d of VM '%s' has pnode '%d', which host '%s' does "
+                                "not have.",
                                 i, name, vn->pnode, t->name);
         used_mem[pn[i]] += vn->mem_mib;
         used_vc[pn[i]] += vcs[i];

@@ -87,7 +87,8 @@ double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, con
         terms[4] = dev;
         terms[5] = groups;
     }
-    return W_DIST * d0 + W_MAXD * m0 + W_PRESSURE * pressure + W_MEM * memuse + W_DEV * dev + groups;
+    return W_DIST * d0 + W_MAXD * m0 + W_PRESSURE * pressure + W_MEM * memuse + W_DEV * dev +
+           groups;
 }
 
 int vn_place_build_auto(const struct vn_place_ctx *ctx, const int *set, int k, const int *vc,

@@ -159,8 +159,7 @@ int vn_place_xen(const struct vn_place_ctx *ctx, struct vn_placement *out,
             if (free < ctx->mem || cpus < ctx->vcpus)
                 continue;
             double terms[2] = {nr_vcpus, (double)free};
-            vn_explain_offer(ex, t, set, k, nr_vcpus + 1.0 - (double)free / (double)maxfree,
-                             terms);
+            vn_explain_offer(ex, t, set, k, nr_vcpus + 1.0 - (double)free / (double)maxfree, terms);
             /* [dom.c] numa_cmpf: fewer vCPUs able to run on the nodes first, then more free
              * memory; [numa.c] only a strictly better candidate replaces the best, so ties go
              * to the earlier combination.  (libxl returns the memory difference as an int,

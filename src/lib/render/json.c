@@ -35,7 +35,8 @@ struct json_object *vn_render_json(const struct vn_placement *p)
         json_object_array_add(pn, json_object_new_int(n));
         json_object_object_add(v, "pnodes", pn);
         json_object_object_add(v, "memory_mib", json_object_new_int64((int64_t)vn->mem_mib));
-        json_object_object_add(v, "policy", json_object_new_string(vn_render_qemu_policy(vn->policy)));
+        json_object_object_add(v, "policy",
+                               json_object_new_string(vn_render_qemu_policy(vn->policy)));
         json_object_object_add(v, "vcpus",
                                json_object_new_string(vn_render_list(&vn->vcpus, buf, sizeof buf)));
         json_object_object_add(v, "soft", list_or_null(p, vn->soft));
@@ -61,7 +62,8 @@ struct json_object *vn_render_json(const struct vn_placement *p)
     for (int i = 0; i < p->claim.n; i++) {
         struct json_object *c = json_object_new_object();
         json_object_object_add(c, "node", json_object_new_int(p->claim.v[i].node));
-        json_object_object_add(c, "memory_mib", json_object_new_int64((int64_t)p->claim.v[i].mem_mib));
+        json_object_object_add(c, "memory_mib",
+                               json_object_new_int64((int64_t)p->claim.v[i].mem_mib));
         json_object_object_add(c, "vcpus", json_object_new_int(p->claim.v[i].vcpus));
         json_object_array_add(claim, c);
     }

@@ -98,8 +98,9 @@ char **vn_render_qemu_argv(const struct vn_placement *p, const char *runtime_dir
     if (p->nvnodes < 1 || p->vcpus < 1)
         return vn_error_set(err, "the placement has no vnode or no vCPU to render."), NULL;
     if (!runtime_dir || !*runtime_dir || strchr(runtime_dir, ','))
-        return vn_error_set(err, "runtime directory '%s' is empty or has a comma, which QEMU's "
-                                 "option syntax cannot carry.",
+        return vn_error_set(err,
+                            "runtime directory '%s' is empty or has a comma, which QEMU's "
+                            "option syntax cannot carry.",
                             runtime_dir ? runtime_dir : ""),
                NULL;
     for (int v = 0; v < p->vcpus; v++)
@@ -173,8 +174,7 @@ static bool shell_safe(const char *w)
     if (!*w)
         return false;
     for (const char *c = w; *c; c++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+:@%/=-",
-                    *c))
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+:@%/=-", *c))
             return false;
     return true;
 }

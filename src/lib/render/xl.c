@@ -25,8 +25,7 @@ static void affinity_line(struct vn_sbuf *s, const struct vn_placement *p, const
     vn_sbuf_printf(s, "%s = [", key);
     for (int v = 0; v < p->vcpus; v++)
         vn_sbuf_printf(s, "%s\"%s\"", v ? ", " : " ",
-                       slots[v] >= 0 ? vn_render_list(&p->sets[slots[v]], buf, sizeof buf)
-                                     : "all");
+                       slots[v] >= 0 ? vn_render_list(&p->sets[slots[v]], buf, sizeof buf) : "all");
     vn_sbuf_printf(s, " ]\n");
 }
 

@@ -40,8 +40,7 @@ struct vn_host_topo *th_host(int nnodes, const int *cores, int smt, const uint64
     return t;
 }
 
-struct vn_host_topo *th_host_uniform(int nnodes, int cores, int smt, uint64_t mem,
-                                     const int *dist)
+struct vn_host_topo *th_host_uniform(int nnodes, int cores, int smt, uint64_t mem, const int *dist)
 {
     int c[1024];
     uint64_t m[1024];

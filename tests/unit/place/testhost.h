@@ -14,8 +14,7 @@
 struct vn_host_topo *th_host(int nnodes, const int *cores, int smt, const uint64_t *mem,
                              const int *dist);
 /* Same with every node alike. */
-struct vn_host_topo *th_host_uniform(int nnodes, int cores, int smt, uint64_t mem,
-                                     const int *dist);
+struct vn_host_topo *th_host_uniform(int nnodes, int cores, int smt, uint64_t mem, const int *dist);
 /* Adds a PCI device at addr on node index node. */
 void th_host_add_pci(struct vn_host_topo *t, const char *addr, int node);
 void th_host_free(struct vn_host_topo *t);

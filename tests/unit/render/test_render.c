@@ -94,8 +94,8 @@ static void render_all(const char *name, const struct vn_placement *p)
     golden(file, xl);
     free(xl);
     struct json_object *j = vn_render_json(p);
-    const char *js = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *js =
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     char *js2 = malloc(strlen(js) + 2);
     sprintf(js2, "%s\n", js);
     snprintf(file, sizeof file, "render-%s.json", name);
@@ -231,12 +231,9 @@ static void test_argv_shape_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flat),
-        cmocka_unit_test(test_generated),
-        cmocka_unit_test(test_uneven_vnodes),
-        cmocka_unit_test(test_xen_two_nodes_hard),
-        cmocka_unit_test(test_per_vcpu_soft),
-        cmocka_unit_test(test_argv_shape_and_errors),
+        cmocka_unit_test(test_flat),          cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_uneven_vnodes), cmocka_unit_test(test_xen_two_nodes_hard),
+        cmocka_unit_test(test_per_vcpu_soft), cmocka_unit_test(test_argv_shape_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
