@@ -19,14 +19,14 @@ TAP_RESULT = re.compile(r"^(ok|not ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*)(?:#\s*(\w+)
 TAP_PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(\w+)\s*(.*))?$")
 
 
-def run_program(test, label, counts, failures):
+def run_program(test, build, label, counts, failures):
     name = test["name"]
     env = dict(os.environ)
     env.update(test.get("env") or {})
     timeout = test.get("timeout") or 600
     start = time.monotonic()
     try:
-        proc = subprocess.run(test["cmd"], env=env, cwd=test.get("workdir") or None,
+        proc = subprocess.run(test["cmd"], env=env, cwd=test.get("workdir") or build,  # meson's default
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=timeout, stdin=subprocess.DEVNULL)
         out, rc = proc.stdout.decode(errors="replace"), proc.returncode
@@ -108,7 +108,7 @@ def main():
     failures = []
     for test in tests:
         if suites & set(s.split(":")[-1] for s in test.get("suite", [])):
-            run_program(test, label or "+".join(sorted(suites)), counts, failures)
+            run_program(test, os.path.abspath(build), label or "+".join(sorted(suites)), counts, failures)
     if failures:
         print("Failures:")
         for f in failures:

@@ -205,7 +205,7 @@ cfg=$(mkcfg qemudies 1 256 "disk = [ 'format=qcow2,vdev=xvda,access=rw,target=$V
 vt_create "$cfg"
 fail_case qemudies "QEMU exiting at start" "domain 'qemudies': cannot start QEMU: QEMU (pid"
 vt_check "QEMU exiting at start: the error quotes QEMU's own message" grep -q "qcow2" <<<"$VT_OUT"
-echo "# $VT_OUT" | head -n 3
+echo "$VT_OUT" | sed 's/^/# /' 
 
 cfg=$(mkcfg nostate 1 256)
 touch "$VT_WORK/regular-file"

@@ -280,19 +280,20 @@ static void undo(struct ctx *c, struct vn_error *err)
     }
 }
 
-/* Adds QEMU's exit status and log tail when it died, which is usually the real cause. */
-static void explain_qemu_death(struct ctx *c, struct vn_error *err)
+/* When QEMU died, its exit status and log tail are the real cause: they replace err (a QMP
+ * error is then only a symptom).  Returns -1. */
+static int explain_qemu_death(struct ctx *c, struct vn_error *err)
 {
     int st;
     if (c->proc.pid <= 0 || vn_qemu_wait_exit(c->proc.pid, 0, &st, NULL) != 1)
-        return;
+        return -1;
     char how[128], tail[600];
     vn_qemu_describe_status(st, how, sizeof how);
     vn_qemu_log_tail(c->paths.log, 3, tail, sizeof tail);
+    vn_error_set(err, "domain '%s': cannot start QEMU: QEMU (pid %d) %s before it was ready: %s",
+                 c->name, (int)c->proc.pid, how, tail[0] ? tail : "it printed nothing");
     c->proc.pid = 0; /* reaped */
-    size_t len = strlen(err->msg);
-    snprintf(err->msg + len, sizeof err->msg - len, " (QEMU %s: %s)", how,
-             tail[0] ? tail : "it printed nothing");
+    return -1;
 }
 
 /* Steps after the record: files, QEMU, affinity, cont, record running. */
@@ -319,24 +320,19 @@ static int launch(struct ctx *c, char **argv, struct vn_error *err)
     }
     VN_CLEANUP(vn_qmp_closep)
     struct vn_qmp *q = vn_qmp_connect(c->paths.qmp, QMP_TIMEOUT_MS, c->name, err);
-    if (!q) {
-        vn_error_prefix(err, "cannot talk to QEMU");
-        explain_qemu_death(c, err);
-        return -1;
-    }
+    if (!q)
+        return explain_qemu_death(c, err);
     VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
     int nvcpus = 0;
-    if (vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nvcpus, err) < 0) {
-        explain_qemu_death(c, err);
-        return -1;
+    if (vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nvcpus, err) < 0)
+        return explain_qemu_death(c, err);
+    if (vn_dom_apply_affinity(c->proc.pid, vcpus, nvcpus, c->p, c->topo, err) < 0) {
+        vn_error_prefix(err, "domain '%s'", c->name);
+        return explain_qemu_death(c, err);
     }
-    if (vn_dom_apply_affinity(c->proc.pid, vcpus, nvcpus, c->p, c->topo, err) < 0)
-        return vn_error_prefix(err, "domain '%s'", c->name);
     struct json_object *r = vn_qmp_command(q, "cont", NULL, QMP_TIMEOUT_MS, err);
-    if (!r) {
-        explain_qemu_death(c, err);
-        return -1;
-    }
+    if (!r)
+        return explain_qemu_death(c, err);
     json_object_put(r);
     return write_record(c, VN_DOMAIN_RUNNING, err);
 }
