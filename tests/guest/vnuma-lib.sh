@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are read by the scripts that source it
 # Shared by the guest-tier scripts that drive the real `vnuma` command (bash).
 #   . vnuma-lib.sh; vt_setup "$@"; ...; vt_finish
 # Arguments (from tests/guest/meson.build): VNUMA_EXE SOURCE_ROOT.

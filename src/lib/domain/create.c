@@ -26,6 +26,7 @@
 #define LOCK_TIMEOUT_MS  30000
 #define READY_TIMEOUT_MS 30000
 #define QMP_TIMEOUT_MS   10000
+#define EXIT_GRACE_MS    2000
 
 /* Everything one create holds; released by ctx_free. */
 struct ctx {
@@ -285,7 +286,8 @@ static void undo(struct ctx *c, struct vn_error *err)
 static int explain_qemu_death(struct ctx *c, struct vn_error *err)
 {
     int st;
-    if (c->proc.pid <= 0 || vn_qemu_wait_exit(c->proc.pid, 0, &st, NULL) != 1)
+    /* A QMP error often arrives while QEMU is still on its way out: give it a moment. */
+    if (c->proc.pid <= 0 || vn_qemu_wait_exit(c->proc.pid, EXIT_GRACE_MS, &st, NULL) != 1)
         return -1;
     char how[128], tail[600];
     vn_qemu_describe_status(st, how, sizeof how);

@@ -172,13 +172,16 @@ static void refresh(struct stream_search *s, struct vn_place_ctx *ctx)
     for (int n = 0; n < s->nn; n++)
         ctx->free[n] = vn_host_load_free_mib(&s->load, s->topo, n);
     ctx->load = &s->load;
+    vn_place_ctx_totals(ctx);
 }
 
-/* True when an earlier node is a twin of n in the same state (same claims, same groups). */
-static bool has_twin_before(const struct stream_search *s, const struct vn_place_ctx *ctx, int n)
+/* True when an earlier node outside mask is a twin of n in the same state (same claims, same
+ * groups): the child with that node instead of n is the same up to renaming, so only the one
+ * with the earlier node is searched. */
+static bool has_twin_before(const struct stream_search *s, unsigned mask, int n)
 {
     for (int m = 0; m < n; m++) {
-        if (!s->twin[m][n] || s->load.mem_mib[m] != s->load.mem_mib[n] ||
+        if ((mask & (1u << m)) || !s->twin[m][n] || s->load.mem_mib[m] != s->load.mem_mib[n] ||
             s->load.vcpus[m] != s->load.vcpus[n])
             continue;
         bool same = true;
@@ -188,7 +191,6 @@ static bool has_twin_before(const struct stream_search *s, const struct vn_place
         if (same)
             return true;
     }
-    (void)ctx;
     return false;
 }
 
@@ -261,7 +263,8 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
     }
     /* Children, best first so good solutions come early and prune the rest. */
     struct child {
-        double c;
+        double c; /* the VM's cost */
+        double p; /* largest node pressure after it */
         unsigned mask;
         int seed;
     } kids[256 * 2];
@@ -271,12 +274,10 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
             int k = __builtin_popcount(mask);
             if (k > kmin + 1 || k > 2 * EXACT_MAX_NODES)
                 continue;
-            if (k == 1 && has_twin_before(s, ctx, __builtin_ctz(mask)))
-                continue;
             bool ok = true;
-            for (int n = 0; n < s->nn; n++)
+            for (int n = 0; n < s->nn && ok; n++)
                 if (mask & (1u << n))
-                    ok = ok && ctx->allowed[n];
+                    ok = ctx->allowed[n] && !has_twin_before(s, mask, n);
             if (!ok)
                 continue;
             /* Seeds only matter for how overflowing memory is spread; two are plenty. */
@@ -287,19 +288,31 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
                 order_from_seed(s->topo, set, k);
                 if (vn_place_split(ctx, set, k, vc, mem) < 0)
                     continue;
+                /* Ordered by the VM's cost plus the largest pressure after it: the
+                 * objective's own terms, so the first dive is already a good solution. */
+                double p = pmax;
+                for (int x = 0; x < k; x++)
+                    if (s->cap[set[x]] > 0 && (s->load.vcpus[set[x]] + vc[x]) / s->cap[set[x]] > p)
+                        p = (s->load.vcpus[set[x]] + vc[x]) / s->cap[set[x]];
                 if (nk < (int)(sizeof kids / sizeof kids[0]))
-                    kids[nk++] = (struct child){vm_cost(ctx, set, k, vc, mem), mask, seed};
+                    kids[nk++] =
+                        (struct child){vm_cost(ctx, set, k, vc, mem), p, mask, seed};
             }
         }
     }
     for (int a = 1; a < nk; a++)
-        for (int b = a; b > 0 && kids[b].c < kids[b - 1].c; b--) {
+        for (int b = a; b > 0 && kids[b].c + kids[b].p < kids[b - 1].c + kids[b - 1].p; b--) {
             struct child x = kids[b];
             kids[b] = kids[b - 1];
             kids[b - 1] = x;
         }
     int vmv = ctx->vcpus;
+    double rest = tail - s->vms[i].lb;
     for (int c = 0; c < nk; c++) {
+        /* The same bound as above, for the state after this child, without a search step. */
+        double pk = kids[c].p > mean ? kids[c].p : mean;
+        if (cost + kids[c].c + rest + pk >= s->best - 1e-12)
+            continue;
         int set[EXACT_MAX_NODES], vc[EXACT_MAX_NODES];
         uint64_t mem[EXACT_MAX_NODES];
         int k = mask_set(kids[c].mask, kids[c].seed, set);

@@ -29,13 +29,33 @@
 static const char *const term_names[6] = {"distance", "max-dist", "pressure",
                                           "memory",   "devices",  "groups"};
 
+#include <stdlib.h>
+static double knob(const char *name, double def)
+{
+    const char *v = getenv(name);
+    return v ? atof(v) : def;
+}
+static double k_mix = -1, k_mem, k_maxd, k_dist, k_press;
+static void knobs(void)
+{
+    if (k_mix >= 0)
+        return;
+    k_mix = knob("K_MIX", 0);
+    k_mem = knob("K_MEM", W_MEM);
+    k_maxd = knob("K_MAXD", W_MAXD);
+    k_dist = knob("K_DIST", W_DIST);
+    k_press = knob("K_PRESS", W_PRESSURE);
+}
+
 double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, const int *vc,
                       const uint64_t *mem, double *terms)
 {
     const struct vn_host_topo *t = ctx->topo;
     const struct vn_host_load *load = ctx->load;
     double V = ctx->vcpus, M = (double)ctx->mem;
-    double dist = 0, maxd = 10, pressure = 0, memuse = 0, dev = 0, groups = 0;
+    double dist = 0, maxd = 10, pressure = 0, memuse = 0, dev = 0, groups = 0, mix = 0;
+    knobs();
+    double scale = ctx->host_pressure > 0 ? ctx->host_memuse / ctx->host_pressure : 0;
     for (int a = 0; a < k; a++) {
         int na = set[a];
         for (int b = 0; b < k; b++) {
@@ -53,6 +73,11 @@ double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, con
             double u = 1.0 - (double)(ctx->free[na] - mem[a]) / total;
             if (u > memuse)
                 memuse = u;
+            double mx = p * scale - u;
+            if (mx < 0)
+                mx = -mx;
+            if (mx > mix)
+                mix = mx;
         }
     }
     for (int d = 0; d < ctx->req->ndevs; d++) {
@@ -87,8 +112,8 @@ double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, con
         terms[4] = dev;
         terms[5] = groups;
     }
-    return W_DIST * d0 + W_MAXD * m0 + W_PRESSURE * pressure + W_MEM * memuse + W_DEV * dev +
-           groups;
+    return k_dist * d0 + k_maxd * m0 + k_press * pressure + k_mem * memuse + W_DEV * dev +
+           groups + k_mix * mix;
 }
 
 int vn_place_build_auto(const struct vn_place_ctx *ctx, const int *set, int k, const int *vc,
@@ -253,6 +278,34 @@ static long long roomiest_threshold(const struct vn_place_ctx *ctx)
     return n < ROOMY_SEEDS ? 0 : top[ROOMY_SEEDS - 1];
 }
 
+/* Sets of k nodes out of n are few enough to try them all (at most ENUM_MAX_SETS, only on
+ * hosts of up to ENUM_MAX_NODES nodes, like libxl's own limit). */
+#define ENUM_MAX_NODES 16
+#define ENUM_MAX_SETS  2000
+static bool few_combinations(int n, int k)
+{
+    if (n > ENUM_MAX_NODES || k > n)
+        return false;
+    double c = 1;
+    for (int i = 1; i <= k; i++)
+        c = c * (n - k + i) / i;
+    return c * k <= ENUM_MAX_SETS * 4.0;
+}
+
+/* Orders set[1..k) by distance from set[0], ties by index: the order growth adds them in. */
+static void order_from_seed(const struct vn_host_topo *t, int *set, int k)
+{
+    for (int a = 2; a < k; a++)
+        for (int b = a; b > 1; b--) {
+            int db = vn_place_dist(t, set[0], set[b]), dp = vn_place_dist(t, set[0], set[b - 1]);
+            if (db > dp || (db == dp && set[b] > set[b - 1]))
+                break;
+            int x = set[b];
+            set[b] = set[b - 1];
+            set[b - 1] = x;
+        }
+}
+
 int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                    struct vn_place_explain *ex, struct vn_error *err)
 {
@@ -315,6 +368,50 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                     memcpy(best_mem, mem, sizeof mem[0] * k);
                 }
             }
+        }
+    }
+    /* On small hosts every set of the winning size competes too (libxl enumerates them; so
+     * can we when there are few): the greedy growth then loses nothing at that size. */
+    if (best_k > 1 && few_combinations(ctx->nn, best_k)) {
+        int comb[VN_MAX_VNODES];
+        for (int i = 0; i < best_k; i++)
+            comb[i] = i;
+        for (;;) {
+            uint64_t fm = 0;
+            int fc = 0;
+            bool ok = true;
+            for (int i = 0; i < best_k && ok; i++) {
+                ok = ctx->allowed[comb[i]];
+                fm += ctx->free[comb[i]];
+                fc += ctx->ncpus[comb[i]];
+            }
+            if (ok && fm >= ctx->mem && fc >= ctx->need_cpus)
+                for (int seed = 0; seed < best_k; seed++) {
+                    set[0] = comb[seed];
+                    for (int i = 0, j = 1; i < best_k; i++)
+                        if (i != seed)
+                            set[j++] = comb[i];
+                    order_from_seed(ctx->topo, set, best_k);
+                    if (vn_place_split(ctx, set, best_k, vc, mem) < 0)
+                        continue;
+                    double s = vn_place_score(ctx, set, best_k, vc, mem, terms);
+                    vn_explain_offer(ex, ctx->topo, set, best_k, s, terms);
+                    if (s < best_score) {
+                        best_score = s;
+                        memcpy(best_set, set, sizeof set[0] * best_k);
+                        memcpy(best_vc, vc, sizeof vc[0] * best_k);
+                        memcpy(best_mem, mem, sizeof mem[0] * best_k);
+                    }
+                }
+            /* Next combination in lexicographic order. */
+            int i = best_k - 1;
+            while (i >= 0 && comb[i] == ctx->nn - best_k + i)
+                i--;
+            if (i < 0)
+                break;
+            comb[i]++;
+            for (int j = i + 1; j < best_k; j++)
+                comb[j] = comb[j - 1] + 1;
         }
     }
     if (best_k == 0)

@@ -1,0 +1,293 @@
+/* Simulated VMs: placement through the real place/ code (or striping for "none"), their
+ * pages per vnode and node, and where each vCPU's accesses go. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched.h"
+
+static void *grow(void *p, int *cap, int need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    int n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    p = realloc(p, size * n);
+    if (!p)
+        abort();
+    memset((char *)p + size * *cap, 0, size * (n - *cap));
+    *cap = n;
+    return p;
+}
+
+void vn_sim_vm_weights(struct vn_sim *s, int m)
+{
+    struct vn_sim_vm *vm = &s->vms[m];
+    int nn = s->nn;
+    uint64_t total = 0;
+    for (size_t i = 0; i < (size_t)vm->nvnodes * nn; i++)
+        total += vm->pages[i];
+    for (int k = 0; k < vm->nvnodes; k++) {
+        double *w = vm->w + (size_t)k * nn;
+        int *wn = vm->wnodes + (size_t)k * nn;
+        for (int n = 0; n < nn; n++)
+            w[n] = 0;
+        if (vm->guest_numa && vm->nvnodes > 1) {
+            /* A vNUMA-aware guest keeps vnode_local of a vCPU's accesses on its own vnode;
+             * the rest goes to the other vnodes by size. */
+            const uint64_t *own = vm->pages + (size_t)k * nn;
+            uint64_t own_total = 0;
+            for (int n = 0; n < nn; n++)
+                own_total += own[n];
+            uint64_t rest = total - own_total;
+            double lw = rest > 0 ? vm->wl.vnode_local : 1.0;
+            for (int j = 0; j < vm->nvnodes; j++) {
+                const uint64_t *pg = vm->pages + (size_t)j * nn;
+                for (int n = 0; n < nn; n++) {
+                    if (j == k)
+                        w[n] += own_total ? lw * (double)pg[n] / (double)own_total : 0;
+                    else
+                        w[n] += rest ? (1 - lw) * (double)pg[n] / (double)rest : 0;
+                }
+            }
+        } else {
+            /* A flat guest spreads its accesses over all its memory. */
+            for (int j = 0; j < vm->nvnodes; j++)
+                for (int n = 0; n < nn; n++)
+                    w[n] += total ? (double)vm->pages[(size_t)j * nn + n] / (double)total : 0;
+        }
+        int cnt = 0;
+        for (int n = 0; n < nn; n++)
+            if (w[n] > 0)
+                wn[cnt++] = n;
+        vm->wcount[k] = cnt;
+    }
+}
+
+/* Spreads pages evenly over the nodes with room (page interleaving); -1 when they lack it. */
+static int stripe(struct vn_sim *s, uint64_t *pages, uint64_t want)
+{
+    int nn = s->nn;
+    uint64_t left = want;
+    while (left > 0) {
+        int open = 0;
+        for (int n = 0; n < nn; n++)
+            open += s->used_pages[n] + pages[n] < s->cap_pages[n];
+        if (open == 0)
+            return -1;
+        uint64_t share = left / open ? left / open : 1;
+        for (int n = 0; n < nn && left > 0; n++) {
+            uint64_t room = s->cap_pages[n] - s->used_pages[n] - pages[n];
+            if (s->used_pages[n] + pages[n] >= s->cap_pages[n])
+                continue;
+            uint64_t k = share < room ? share : room;
+            if (k > left)
+                k = left;
+            pages[n] += k;
+            left -= k;
+        }
+    }
+    return 0;
+}
+
+static void os_to_index(const struct vn_sim *s, const struct vn_bitmap *os, struct vn_bitmap *out)
+{
+    vn_bitmap_zero(out);
+    VN_BITMAP_FOREACH(c, os)
+    {
+        int i = vn_topo_cpu_index(s->topo, c);
+        if (i >= 0)
+            vn_bitmap_set(out, i);
+    }
+}
+
+static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, struct vn_error *err)
+{
+    int nn = s->nn;
+    struct vn_vm_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.name = vm->name;
+    spec.vcpus = spec.maxvcpus = vm->nvcpus;
+    spec.memory_mib = spec.maxmem_mib = vm->mem_mib;
+    spec.mempolicy = VN_MEMPOLICY_BIND;
+    spec.balance = true;
+    struct vn_place_request req;
+    if (vn_place_request_init(&req, &spec, s->topo, err) < 0)
+        return -1;
+    enum vn_place_algo algo = s->setup.place == VN_SIM_PLACE_XEN ? VN_PLACE_XEN : VN_PLACE_VNUMA;
+    if (vn_place(algo, s->topo, &s->load, &req, &s->pl, NULL, err) < 0)
+        return -1;
+    if (vn_host_load_add_claim(&s->load, s->topo, &s->pl.claim, NULL, NULL, err) < 0)
+        return -1;
+    const struct vn_placement *pl = &s->pl;
+    vm->nvnodes = pl->nvnodes;
+    vm->guest_numa = pl->guest_numa && s->setup.guest_numa;
+    vm->pages = calloc((size_t)pl->nvnodes * nn, sizeof *vm->pages);
+    vm->soft = calloc(pl->nvnodes, sizeof *vm->soft);
+    vm->hard = calloc(pl->nvnodes, sizeof *vm->hard);
+    vm->home = calloc(pl->nvnodes, sizeof *vm->home);
+    if (!vm->pages || !vm->soft || !vm->hard || !vm->home)
+        abort();
+    uint64_t total = 0;
+    for (int k = 0; k < pl->nvnodes; k++) {
+        const struct vn_place_vnode *vn = &pl->vnodes[k];
+        int np = vn_bitmap_count(&vn->pnodes), i = 0;
+        uint64_t pages = vn->mem_mib * VN_SIM_PAGES_PER_MIB;
+        vm->home[k] = -1;
+        VN_BITMAP_FOREACH(os, &vn->pnodes)
+        {
+            int n = vn_topo_node_index(s->topo, os);
+            if (n < 0)
+                return vn_error_set(err, "The placement of VM '%s' names node %d, which the host "
+                                         "does not have.",
+                                    vm->name, os);
+            if (vm->home[k] < 0)
+                vm->home[k] = n;
+            uint64_t share = pages / np + ((uint64_t)i < pages % np);
+            vm->pages[(size_t)k * nn + n] += share;
+            i++;
+        }
+        total += vn->mem_mib;
+        if (vn->soft >= 0)
+            os_to_index(s, &pl->sets[vn->soft], &vm->soft[k]);
+        else
+            vm->soft[k] = s->all;
+        if (vn->hard >= 0)
+            os_to_index(s, &pl->sets[vn->hard], &vm->hard[k]);
+        else
+            vm->hard[k] = s->all;
+        if (vn_bitmap_empty(&vm->soft[k]))
+            vm->soft[k] = s->all;
+        if (vn_bitmap_empty(&vm->hard[k]))
+            vm->hard[k] = s->all;
+    }
+    for (int v = 0; v < vm->nvcpus; v++)
+        vcpu_vnode[v] = pl->vcpu_vnode[v] >= 0 && pl->vcpu_vnode[v] < pl->nvnodes
+                            ? pl->vcpu_vnode[v]
+                            : 0;
+    vm->mem_mib = total;
+    return 0;
+}
+
+static int stripe_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, struct vn_error *err)
+{
+    int nn = s->nn;
+    vm->nvnodes = 1;
+    vm->guest_numa = false;
+    vm->pages = calloc(nn, sizeof *vm->pages);
+    vm->soft = calloc(1, sizeof *vm->soft);
+    vm->hard = calloc(1, sizeof *vm->hard);
+    vm->home = calloc(1, sizeof *vm->home);
+    if (!vm->pages || !vm->soft || !vm->hard || !vm->home)
+        abort();
+    vm->soft[0] = vm->hard[0] = s->all;
+    vm->home[0] = -1;
+    if (stripe(s, vm->pages, vm->mem_mib * VN_SIM_PAGES_PER_MIB) < 0)
+        return vn_error_set(err, "VM '%s' needs %llu MiB, more than the host has left.", vm->name,
+                            (unsigned long long)vm->mem_mib);
+    for (int v = 0; v < vm->nvcpus; v++)
+        vcpu_vnode[v] = 0;
+    return 0;
+}
+
+static void free_vm(struct vn_sim_vm *vm)
+{
+    free(vm->pages);
+    free(vm->w);
+    free(vm->wnodes);
+    free(vm->wcount);
+    free(vm->soft);
+    free(vm->hard);
+    free(vm->home);
+    free(vm->saff);
+    free(vm->dem);
+    memset(vm, 0, sizeof *vm);
+}
+
+int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
+                  const struct vn_sim_workload *w, struct vn_error *err)
+{
+    if (vcpus < 1 || vcpus > VN_MAX_VCPUS)
+        return vn_error_set(err, "VM '%s' has %d vCPUs; it needs 1 to %d.", name, vcpus,
+                            VN_MAX_VCPUS);
+    if (mem_mib < 1)
+        return vn_error_set(err, "VM '%s' has no memory.", name);
+    if (!(w->cpu_ns >= 0) || !(w->misses >= 0) || !(w->mlp > 0) || !(w->duty > 0) ||
+        w->duty > 1 || (w->duty < 1 && !(w->burst_ns > 0)) || !(w->vnode_local >= 0) ||
+        w->vnode_local > 1 || w->cpu_ns + w->misses <= 0)
+        return vn_error_set(err, "Workload '%s' of VM '%s' is out of range: cpu_ns and misses "
+                                 "must not be negative, mlp must be positive, duty in (0, 1], "
+                                 "burst positive, vnode_local in [0, 1].",
+                            w->name, name);
+    s->vms = grow(s->vms, &s->cap_vms, s->nvms + 1, sizeof *s->vms);
+    struct vn_sim_vm *vm = &s->vms[s->nvms];
+    memset(vm, 0, sizeof *vm);
+    snprintf(vm->name, sizeof vm->name, "%s", name);
+    vm->wl = *w;
+    vm->nvcpus = vcpus;
+    vm->mem_mib = mem_mib;
+    int *vcpu_vnode = calloc(vcpus, sizeof *vcpu_vnode);
+    if (!vcpu_vnode)
+        abort();
+    int rc = s->setup.place == VN_SIM_PLACE_NONE ? stripe_vm(s, vm, vcpu_vnode, err)
+                                                  : place_vm(s, vm, vcpu_vnode, err);
+    if (rc < 0) {
+        free(vcpu_vnode);
+        free_vm(vm);
+        return -1;
+    }
+    int nn = s->nn;
+    for (int n = 0; n < nn; n++) {
+        uint64_t pg = 0;
+        for (int k = 0; k < vm->nvnodes; k++)
+            pg += vm->pages[(size_t)k * nn + n];
+        if (s->used_pages[n] + pg > s->cap_pages[n]) {
+            free(vcpu_vnode);
+            vn_error_set(err, "VM '%s' was given %llu MiB on node %d, which has only %llu MiB "
+                              "left for VMs.",
+                         name, (unsigned long long)(pg / VN_SIM_PAGES_PER_MIB),
+                         s->topo->nodes[n].os_index,
+                         (unsigned long long)((s->cap_pages[n] - s->used_pages[n]) /
+                                              VN_SIM_PAGES_PER_MIB));
+            free_vm(vm);
+            return -1;
+        }
+    }
+    for (int n = 0; n < nn; n++)
+        for (int k = 0; k < vm->nvnodes; k++)
+            s->used_pages[n] += vm->pages[(size_t)k * nn + n];
+    vm->w = calloc((size_t)vm->nvnodes * nn, sizeof *vm->w);
+    vm->wnodes = calloc((size_t)vm->nvnodes * nn, sizeof *vm->wnodes);
+    vm->wcount = calloc(vm->nvnodes, sizeof *vm->wcount);
+    if (!vm->w || !vm->wnodes || !vm->wcount)
+        abort();
+    if (s->setup.sched == VN_SIM_SCHED_DYNAMIC) {
+        vm->saff = calloc(vm->nvnodes, sizeof *vm->saff);
+        vm->dem = calloc((size_t)vm->nvnodes * nn, sizeof *vm->dem);
+        if (!vm->saff || !vm->dem)
+            abort();
+        for (int k = 0; k < vm->nvnodes; k++) {
+            if (vm->home[k] < 0) {
+                vm->hard[k] = s->all;
+                continue;
+            }
+            /* vnuma moves the hard affinity: it starts on the home node. */
+            vn_softaff_init(&vm->saff[k], vm->home[k]);
+            vn_softaff_cpus(&vm->saff[k], nn, s->node_cpus, &vm->hard[k]);
+        }
+    }
+    int m = s->nvms++;
+    vn_sim_vm_weights(s, m);
+    vm->first = s->nvcpus;
+    s->vcpus = grow(s->vcpus, &s->cap_vcpus, s->nvcpus + vcpus, sizeof *s->vcpus);
+    for (int v = 0; v < vcpus; v++) {
+        struct vn_sim_vcpu *x = &s->vcpus[s->nvcpus++];
+        memset(x, 0, sizeof *x);
+        x->vm = m;
+        x->vnode = vcpu_vnode[v];
+    }
+    free(vcpu_vnode);
+    for (int v = 0; v < vcpus; v++)
+        vn_sim_start_vcpu(s, vm->first + v);
+    return m;
+}

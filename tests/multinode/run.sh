@@ -1,0 +1,124 @@
+#!/bin/sh
+# The multinode tier: boots a TCG "test host" with 4 NUMA nodes (2 CPUs and 1 GiB each,
+# asymmetric distances) whose initramfs is the guest image plus a second cpio with the test
+# programs, runs them on its real 4-node kernel, and relays each inner TAP result.
+#   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff (default: all)
+# Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 300),
+# VNUMA_MN_KEEP=1 keeps the console log and prints its path.
+set -u
+build=${1:?usage: run.sh BUILD_DIR [TEST...]}
+shift
+tests=${*:-migrate sample refuse exit softaff}
+here=$(cd "$(dirname "$0")" && pwd)
+count=0
+
+tap() { # tap "ok|not ok" DESCRIPTION
+    count=$((count + 1))
+    echo "$1 $count - $2"
+}
+bail() {
+    echo "Bail out! $1"
+    exit 1
+}
+
+qemu=$(command -v "${VNUMA_QEMU:-qemu-system-x86_64}") ||
+    { echo "1..0 # SKIP QEMU is not installed (package qemu-system-x86)"; exit 0; }
+kernel=${VNUMA_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)}
+[ -n "$kernel" ] && [ -r "$kernel" ] ||
+    { echo "1..0 # SKIP no guest kernel: install linux-image-cloud-amd64 or set VNUMA_KERNEL"; exit 0; }
+initramfs=$build/guest/initramfs.cpio.gz mkcpio=$build/guest/mkcpio mntest=$build/tests/multinode/mn-test
+for f in "$initramfs" "$mkcpio" "$mntest"; do
+    [ -r "$f" ] || bail "'$f' is missing: build first (ninja -C $build)"
+done
+
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+work=$(mktemp -d "$base/vnuma-multinode.XXXXXX") || bail "cannot create a work dir"
+if [ "${VNUMA_MN_KEEP:-}" = 1 ]; then
+    trap 'echo "# console log kept in $work/console"' EXIT
+else
+    trap 'rm -rf "$work"' EXIT
+fi
+trap 'exit 1' INT TERM
+
+# The second archive: /mn/init and the test programs.  The kernel unpacks both archives into
+# the same rootfs; rdinit= picks our init instead of the guest image's.
+cat >"$work/spec" <<SPEC
+dir /mn 0755
+file /mn/init $here/init 0755
+file /mn/mn-test $mntest 0755
+SPEC
+"$mkcpio" "$work/spec" "$work/mn.cpio" || bail "mkcpio failed"
+gzip -1n <"$work/mn.cpio" >"$work/mn.cpio.gz"
+cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"
+
+# Node i has CPUs 2i and 2i+1 and 1 GiB.  Distances are asymmetric; from node 0 the nearest
+# is node 1, which the soft-affinity test expects to be chosen.
+set -- -accel tcg,thread=multi -cpu max -machine q35 -m 4096M -smp 8,sockets=4,cores=2,threads=1 \
+    -nographic -no-reboot -nic none
+for n in 0 1 2 3; do
+    set -- "$@" -object memory-backend-ram,id=m$n,size=1024M \
+        -numa node,nodeid=$n,cpus=$((2 * n))-$((2 * n + 1)),memdev=m$n
+done
+dist="10,12,20,22;13,10,21,20;20,22,10,12;21,20,13,10"
+src=0
+for row in $(echo "$dist" | tr ';' ' '); do
+    dst=0
+    for d in $(echo "$row" | tr ',' ' '); do
+        [ $src -ne $dst ] && set -- "$@" -numa dist,src=$src,dst=$dst,val=$d
+        dst=$((dst + 1))
+    done
+    src=$((src + 1))
+done
+
+list=$(echo "$tests" | tr ' ' ',')
+echo "# test host: 4 nodes x (2 CPUs, 1 GiB), TCG; tests: $list"
+start=$(date +%s)
+timeout -k 5 "${VNUMA_MN_TIMEOUT:-300}" "$qemu" "$@" -kernel "$kernel" -initrd "$work/initrd" \
+    -append "console=ttyS0 panic=-1 quiet rdinit=/mn/init vnuma.mn=$list" \
+    </dev/null >"$work/console.raw" 2>&1
+rc=$?
+tr -d '\r' <"$work/console.raw" >"$work/console"
+echo "# QEMU exited with status $rc after $(($(date +%s) - start)) s"
+
+console_tail() {
+    grep -v '^$' "$work/console" | tail -n "${1:-15}" | sed 's/^/#   /'
+}
+
+if grep -q '^MN-HW: available: 4 nodes (0-3)$' "$work/console"; then
+    tap ok "test host: the kernel sees 4 NUMA nodes"
+    grep '^MN-HW: ' "$work/console" | sed 's/^MN-HW: /#   /' | grep -E 'distances|^#   +[0-9]:|cpus'
+else
+    tap "not ok" "test host: the kernel sees 4 NUMA nodes"
+    console_tail
+fi
+
+for t in $tests; do
+    if ! grep -q "^MN-BEGIN $t\$" "$work/console"; then
+        tap "not ok" "$t: did not start (the test host stopped before it)"
+        continue
+    fi
+    # The lines between this test's BEGIN and END, without the prefix.
+    sed -n "/^MN-BEGIN $t\$/,/^MN-END $t /p" "$work/console" | sed -n 's/^MN: //p' >"$work/$t.out"
+    failed=0
+    while IFS= read -r line; do
+        case $line in
+        "ok - "*) tap ok "${line#ok - }" ;;
+        "not ok - "*)
+            tap "not ok" "${line#not ok - }"
+            failed=1
+            ;;
+        "#"*) echo "$line" ;;
+        *) echo "#   $line" ;;
+        esac
+    done <"$work/$t.out"
+    end=$(sed -n "s/^MN-END $t //p" "$work/console")
+    if [ -z "$end" ]; then
+        tap "not ok" "$t: did not finish"
+        console_tail
+    elif [ "$end" != 0 ] && [ $failed = 0 ]; then
+        tap "not ok" "$t: mn-test exited with status $end"
+    fi
+done
+grep -q '^MN-ALL-DONE$' "$work/console" || console_tail 8
+echo "1..$count"
