@@ -22,7 +22,7 @@ echo "== This host =="
 "$vnuma" topology
 echo
 echo "== vnuma create examples/demo.cfg =="
-"$vnuma" create examples/demo.cfg 2> >(grep -v 'warning:' >&2)
+"$vnuma" create examples/demo.cfg
 
 # The guest prints its view at boot, then a shell prompt line; give it 90 s at most.
 log=$state/run/demo/console.log
@@ -40,10 +40,16 @@ echo
 echo "== vnuma info demo: the host's view (placement, pages per host node, vCPU threads) =="
 "$vnuma" info demo
 echo
-echo "== numactl --hardware inside the guest (read from its console) =="
+guest_view=$state/guest-view.txt
 tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' |
-    awk '/available: [0-9]+ nodes/ {on=1; sub(/.*available:/, "available:")} on {print} on && /^ *[0-9]+: / {rows++} /^vnuma guest/ {exit}' |
-    grep -v '^vnuma guest' | grep -v '^$'
+    awk '/available: [0-9]+ nodes/ {on=1; sub(/.*available:/, "available:")} /^vnuma guest/ {exit} on && NF {print}' \
+    >"$guest_view"
+"$vnuma" check --no-host examples/demo.cfg | tail -n +6 >"$state/config-view.txt"
+echo "== side by side: the config (left) and numactl --hardware inside the guest (right) =="
+echo "   (guest sizes are a few MB below the config: the guest kernel's own reservations)"
+awk 'NR == FNR {left[FNR] = $0; n = FNR; next} {right[FNR] = $0; m = FNR}
+     END {for (i = 1; i <= (n > m ? n : m); i++) printf "%-44s | %s\n", left[i], right[i]}' \
+    "$state/config-view.txt" "$guest_view"
 echo
 echo "== vnuma numainfo: free memory per host node and the demo's memory on them =="
 "$vnuma" numainfo

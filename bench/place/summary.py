@@ -16,27 +16,46 @@ cols = [("placed_before_refusal", +1, "VMs placed before the first refusal (high
         ("share_one_node", +1, "share of VMs on one node (higher is better)"),
         ("mean_distance", -1, "mean memory-weighted vCPU-to-memory distance (lower is better)"),
         ("imbalance_cv", -1, "node vCPU-pressure imbalance, coefficient of variation (lower is better)")]
-print("### vnuma against xen, on every host x stream where xen runs\n")
-print("| quality column | cases | vnuma as good or better | vnuma worse | mean vnuma | mean xen |")
-print("|---|---:|---:|---:|---:|---:|")
+extra = [("mean_device_distance", -1, "mean SLIT from a VM's PCI device to its nearest node (lower is better)"),
+         ("anti_affinity_shared", -1, "share of anti-affinity VMs on a node of their group (lower is better)")]
 worse_cases = defaultdict(list)
-for col, sign, label in cols:
-    n = good = 0
-    sv = sx = 0.0
-    for key, c in sorted(cases.items()):
-        if "xen" not in c or c["xen"]["us_per_placement"] == "" or int(c["vnuma"]["compared_vms"]) == 0:
-            continue
-        v, x = float(c["vnuma"][col]), float(c["xen"][col])
-        n += 1
-        sv += v
-        sx += x
-        if (v - x) * sign >= -1e-9:
-            good += 1
-        else:
-            worse_cases[col].append((key, v, x))
-    print(f"| {label} | {n} | {good} | {n - good} | {sv / max(n, 1):.4f} | {sx / max(n, 1):.4f} |")
+per_case = []
 
-print("\n### Time per placement (µs, mean over all streams and host variants)\n")
+
+def table(title, streams, columns):
+    print(f"### {title}\n")
+    print("| quality column | cases | vnuma as good or better | vnuma worse | mean vnuma | mean xen |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for col, sign, label in columns:
+        n = good = 0
+        sv = sx = 0.0
+        for key, c in sorted(cases.items()):
+            if key[3] not in streams:
+                continue
+            if "xen" not in c or c["xen"]["us_per_placement"] == "" or int(c["vnuma"]["compared_vms"]) == 0:
+                continue
+            v, x = float(c["vnuma"][col]), float(c["xen"][col])
+            n += 1
+            sv += v
+            sx += x
+            ok = (v - x) * sign >= -1e-9
+            good += ok
+            per_case.append((key, col, v, x, "ok" if ok else "worse"))
+            if not ok:
+                worse_cases[col].append((key, v, x))
+        print(f"| {label} | {n} | {good} | {n - good} | {sv / max(n, 1):.4f} | {sx / max(n, 1):.4f} |")
+    print()
+
+
+table("vnuma against xen, small / mixed / large streams, every host where xen runs",
+      {"small", "mixed", "large"}, cols)
+table("vnuma against xen, devices+groups streams (xen ignores devices and groups; vnuma honours them)",
+      {"devices+groups"}, cols + extra)
+with open(f"{out}/cases.csv", "w") as f:
+    f.write("nodes,distances,node_sizes,stream,column,vnuma,xen,verdict\n")
+    for key, col, v, x, verdict in per_case:
+        f.write(",".join(key) + f",{col},{v},{x},{verdict}\n")
+print("### Time per placement (µs, mean over all streams and host variants)\n")
 print("| nodes | vnuma | xen |")
 print("|---:|---:|---:|")
 t = defaultdict(lambda: defaultdict(list))

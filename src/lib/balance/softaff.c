@@ -99,3 +99,9 @@ void vn_softaff_cpus(const struct vn_softaff_state *s, int nnodes,
     if (n < nnodes)
         vn_bitmap_or(cpus, &node_cpus[n]);
 }
+
+void vn_softaff_smooth(double *avg, const double *cur, int nnodes, double alpha)
+{
+    for (int n = 0; n < nnodes; n++)
+        avg[n] = avg[n] < 0 ? cur[n] : avg[n] + alpha * (cur[n] - avg[n]);
+}

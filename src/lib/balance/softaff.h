@@ -51,6 +51,10 @@ void vn_softaff_init(struct vn_softaff_state *s, int home);
 int vn_softaff_step(const struct vn_softaff_params *p, int nnodes, const int *dist,
                     const double *pressure, struct vn_softaff_state *s, struct vn_error *err);
 
+/* Exponential smoothing of per-node samples: avg[n] += alpha * (cur[n] - avg[n]); a negative
+ * avg[n] (never sampled) takes cur[n] as it is. */
+void vn_softaff_smooth(double *avg, const double *cur, int nnodes, double alpha);
+
 /* The CPUs of the allowed nodes: the union of node_cpus[n] for n in s->allowed. */
 void vn_softaff_cpus(const struct vn_softaff_state *s, int nnodes,
                      const struct vn_bitmap *node_cpus, struct vn_bitmap *cpus);

@@ -572,12 +572,11 @@ static void check_boot(struct check *c)
     check_path(c, "ramdisk", "ramdisk", spec->ramdisk, spec->loc.ramdisk);
     if (spec->ramdisk && !spec->kernel)
         err(c, spec->loc.ramdisk, "ramdisk", "A ramdisk needs a 'kernel' to go with it.");
-    if (spec->cmdline && !spec->kernel)
+    /* With neither kernel nor disk, vnuma boots its own guest image, cmdline included; a
+     * disk boots through the firmware, which has no command line to pass. */
+    if (spec->cmdline && !spec->kernel && spec->ndisks > 0)
         warn(c, spec->loc.cmdline, "cmdline",
-             "The kernel command line is ignored without a 'kernel'.");
-    if (!spec->kernel && spec->ndisks == 0)
-        warn(c, (struct vn_loc){0}, "",
-             "The guest has neither a 'kernel' nor a 'disk' to boot from.");
+             "The kernel command line is ignored when booting from a 'disk' without a 'kernel'.");
 }
 
 static void check_disks(struct check *c)

@@ -12,17 +12,18 @@
 
 #define MAX_CPUS 4096
 
-enum source { SRC_SCHEDSTAT, SRC_STAT };
+struct counters {
+    uint64_t busy[MAX_CPUS];  /* /proc/stat: ticks not idle */
+    uint64_t total[MAX_CPUS]; /* /proc/stat: all ticks */
+    uint64_t wait[MAX_CPUS];  /* /proc/schedstat: run_delay, ns tasks waited in the queue */
+    bool seen[MAX_CPUS];
+};
 
 struct vn_cpu_pressure {
-    enum source src;
+    bool schedstat; /* /proc/schedstat is there */
     bool primed;
-    double t;               /* monotonic seconds of the previous sample */
-    uint64_t a[MAX_CPUS];   /* schedstat: run ns; stat: busy ticks */
-    uint64_t b[MAX_CPUS];   /* schedstat: wait ns; stat: total ticks */
-    bool seen[MAX_CPUS];
-    uint64_t na[MAX_CPUS], nb[MAX_CPUS]; /* the sample being read */
-    bool nseen[MAX_CPUS];
+    double t; /* monotonic seconds of the previous sample */
+    struct counters prev, cur;
 };
 
 static double now_s(void)
@@ -37,7 +38,7 @@ int vn_cpu_pressure_new(struct vn_cpu_pressure **out, struct vn_error *err)
     struct vn_cpu_pressure *p = calloc(1, sizeof *p);
     if (!p)
         return vn_error_sys(err, ENOMEM, "cannot allocate a CPU pressure sampler");
-    p->src = access("/proc/schedstat", R_OK) == 0 ? SRC_SCHEDSTAT : SRC_STAT;
+    p->schedstat = access("/proc/schedstat", R_OK) == 0;
     *out = p;
     return 0;
 }
@@ -54,20 +55,18 @@ void vn_cpu_pressure_freep(struct vn_cpu_pressure **p)
 
 const char *vn_cpu_pressure_source(const struct vn_cpu_pressure *p)
 {
-    return p->src == SRC_SCHEDSTAT ? "schedstat" : "stat";
+    return p->schedstat ? "stat+schedstat" : "stat";
 }
 
-/* Reads the counters of every CPU into a/b; returns highest CPU + 1. */
-static int read_counters(enum source src, uint64_t *a, uint64_t *b, bool *seen,
-                         struct vn_error *err)
+/* Reads one per-CPU file; returns highest CPU + 1. */
+static int read_file(bool schedstat, struct counters *c, struct vn_error *err)
 {
-    const char *path = src == SRC_SCHEDSTAT ? "/proc/schedstat" : "/proc/stat";
+    const char *path = schedstat ? "/proc/schedstat" : "/proc/stat";
     VN_CLEANUP_FILE FILE *f = fopen(path, "re");
     if (!f)
         return vn_error_sys(err, errno, "cannot open '%s'", path);
     char line[1024];
     int top = 0;
-    memset(seen, 0, MAX_CPUS * sizeof *seen);
     while (fgets(line, sizeof line, f)) {
         int cpu;
         if (strncmp(line, "cpu", 3) != 0 || sscanf(line + 3, "%d", &cpu) != 1 || cpu < 0 ||
@@ -77,26 +76,28 @@ static int read_counters(enum source src, uint64_t *a, uint64_t *b, bool *seen,
         int got = sscanf(line + 3, "%*d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
                                    " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
                          &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-        if (src == SRC_SCHEDSTAT) {
-            /* yld legacy sched goidle ttwu ttwu_local rq_cpu_time run_delay pcount */
+        if (schedstat) {
+            /* yld legacy sched goidle ttwu ttwu_local rq_cpu_time run_delay pcount; run_delay
+             * is added when a waiting task starts to run, so it is only as lumpy as the
+             * switches.  rq_cpu_time is not used: a task that never leaves its CPU never
+             * adds to it. */
             if (got < 8)
                 return vn_error_set(err, "'%s' has a line for CPU %d in an unknown format", path,
                                     cpu);
-            a[cpu] = v[6];
-            b[cpu] = v[7];
+            c->wait[cpu] = v[7];
         } else {
-            /* user nice system idle iowait irq softirq steal guest guest_nice */
+            /* user nice system idle iowait irq softirq steal (guest time is inside user) */
             if (got < 4)
                 return vn_error_set(err, "'%s' has a line for CPU %d in an unknown format", path,
                                     cpu);
             uint64_t total = 0;
             for (int i = 0; i < 8 && i < got; i++)
-                total += v[i]; /* guest time is already in user */
+                total += v[i];
             uint64_t idle = v[3] + (got > 4 ? v[4] : 0);
-            a[cpu] = total - idle;
-            b[cpu] = total;
+            c->busy[cpu] = total - idle;
+            c->total[cpu] = total;
+            c->seen[cpu] = true;
         }
-        seen[cpu] = true;
         if (cpu + 1 > top)
             top = cpu + 1;
     }
@@ -106,32 +107,27 @@ static int read_counters(enum source src, uint64_t *a, uint64_t *b, bool *seen,
 int vn_cpu_pressure_sample(struct vn_cpu_pressure *p, double *demand, int max, double *interval_s,
                            struct vn_error *err)
 {
-    uint64_t *a = p->na, *b = p->nb;
-    bool *seen = p->nseen;
     double t = now_s();
-    int top = read_counters(p->src, a, b, seen, err);
-    if (top < 0)
+    memset(p->cur.seen, 0, sizeof p->cur.seen);
+    int top = read_file(false, &p->cur, err);
+    if (top < 0 || (p->schedstat && read_file(true, &p->cur, err) < 0))
         return -1;
     double dt = t - p->t;
     int filled = 0;
     if (p->primed && dt > 0) {
         for (int c = 0; c < top && c < max; c++) {
             double d = 0;
-            if (seen[c] && p->seen[c]) {
-                if (p->src == SRC_SCHEDSTAT) {
-                    d = (double)((a[c] - p->a[c]) + (b[c] - p->b[c])) / 1e9 / dt;
-                } else {
-                    uint64_t total = b[c] - p->b[c];
-                    d = total ? (double)(a[c] - p->a[c]) / (double)total : 0;
-                }
+            if (p->cur.seen[c] && p->prev.seen[c]) {
+                uint64_t total = p->cur.total[c] - p->prev.total[c];
+                d = total ? (double)(p->cur.busy[c] - p->prev.busy[c]) / (double)total : 0;
+                if (p->schedstat)
+                    d += (double)(p->cur.wait[c] - p->prev.wait[c]) / 1e9 / dt;
             }
             demand[c] = d;
         }
         filled = top < max ? top : max;
     }
-    memcpy(p->a, a, sizeof p->a);
-    memcpy(p->b, b, sizeof p->b);
-    memcpy(p->seen, seen, sizeof p->seen);
+    p->prev = p->cur;
     p->t = t;
     p->primed = true;
     if (interval_s)

@@ -1,12 +1,14 @@
 /* CPU pressure per CPU and per node, the input of the soft-affinity decision
  * (balance/softaff.h), measured on the live host.
  *
- * Demand of a CPU over an interval = (time its tasks ran + time tasks waited in its run
- * queue) / interval, from /proc/schedstat (CONFIG_SCHEDSTATS): 1.0 is a busy CPU with nobody
- * waiting, 1.5 a busy CPU with half a task waiting on average.  Without schedstat (some
- * kernels leave it out) the busy fraction from /proc/stat is used: it cannot see waiting, so
- * it tops out at 1.0.  /proc/pressure/cpu (PSI) is system-wide, not per CPU, and is only
- * reported alongside. */
+ * Demand of a CPU over an interval = busy fraction (/proc/stat, per tick) + time tasks waited
+ * in its run queue per second (run_delay of /proc/schedstat, CONFIG_SCHEDSTATS): 1.0 is a busy
+ * CPU with nobody waiting, 1.5 a busy CPU with half a task waiting on average.  Without
+ * schedstat (some kernels leave it out) only the busy fraction is there, which tops out at
+ * 1.0.  schedstat's own rq_cpu_time is not used: it grows only when a task leaves the CPU, so
+ * a lone busy loop looks idle.  /proc/pressure/cpu (PSI) is system-wide, not per CPU, and is
+ * only reported alongside.  Per-CPU counters move in steps of a tick or a context switch:
+ * smooth the samples (vn_softaff_smooth) before deciding on them. */
 #ifndef VN_CPUPRESSURE_H
 #define VN_CPUPRESSURE_H
 
@@ -18,11 +20,11 @@
 
 struct vn_cpu_pressure;
 
-/* Starts a sampler on /proc/schedstat, or /proc/stat when there is none. */
+/* Starts a sampler on /proc/stat and, when the kernel has it, /proc/schedstat. */
 int vn_cpu_pressure_new(struct vn_cpu_pressure **out, struct vn_error *err);
 void vn_cpu_pressure_free(struct vn_cpu_pressure *p);
 void vn_cpu_pressure_freep(struct vn_cpu_pressure **p);
-/* "schedstat" or "stat". */
+/* "stat+schedstat" or "stat". */
 const char *vn_cpu_pressure_source(const struct vn_cpu_pressure *p);
 
 /* Fills demand[cpu] for the interval since the previous call (the first call only takes the

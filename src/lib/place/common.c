@@ -124,22 +124,6 @@ static int affinity_union(const struct vn_place_ctx *ctx, const struct vn_affini
     return 0;
 }
 
-void vn_place_ctx_totals(struct vn_place_ctx *ctx)
-{
-    double vcpus = ctx->vcpus, cap = 0, used = (double)ctx->mem, total = 0;
-    for (int n = 0; n < ctx->nn; n++) {
-        if (!ctx->allowed[n])
-            continue;
-        double t = (double)ctx->topo->nodes[n].mem_mib;
-        vcpus += ctx->load->vcpus[n];
-        cap += ctx->cap[n];
-        total += t;
-        used += t - (double)ctx->free[n];
-    }
-    ctx->host_pressure = cap > 0 ? vcpus / cap : 0;
-    ctx->host_memuse = total > 0 ? used / total : 0;
-}
-
 int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
                       const struct vn_host_load *load, const struct vn_place_request *req,
                       struct vn_error *err)
@@ -218,7 +202,6 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
             strcmp(grp->name, spec->anti_affinity_group) == 0)
             ctx->anti = grp;
     }
-    vn_place_ctx_totals(ctx);
     for (int d = 0; d < req->ndevs; d++)
         if (req->dev_nodes[d] < 0 || req->dev_nodes[d] >= ctx->nn)
             return vn_error_set(err,

@@ -172,7 +172,6 @@ static void refresh(struct stream_search *s, struct vn_place_ctx *ctx)
     for (int n = 0; n < s->nn; n++)
         ctx->free[n] = vn_host_load_free_mib(&s->load, s->topo, n);
     ctx->load = &s->load;
-    vn_place_ctx_totals(ctx);
 }
 
 /* True when an earlier node outside mask is a twin of n in the same state (same claims, same

@@ -24,10 +24,6 @@ struct vn_place_ctx {
     double cap[VN_PLACE_MAX_NODES];
     int ncpus[VN_PLACE_MAX_NODES];    /* usable CPUs */
     bool allowed[VN_PLACE_MAX_NODES]; /* may hold the VM (affinity as written permits it) */
-    /* Host totals with this VM placed: vCPUs per core-equivalent (sum_vcpus / sum_cap) and
-     * memory use (0..1) over the allowed nodes; see vn_place_ctx_totals(). */
-    double host_pressure;
-    double host_memuse;
     const struct vn_place_group *aff; /* the VM's groups as the load knows them, or NULL */
     const struct vn_place_group *anti;
 };
@@ -48,9 +44,6 @@ static inline int vn_place_dist(const struct vn_host_topo *t, int a, int b)
 int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
                       const struct vn_host_load *load, const struct vn_place_request *req,
                       struct vn_error *err);
-
-/* Recomputes ctx->host_pressure and ctx->host_memuse from ctx->free and ctx->load. */
-void vn_place_ctx_totals(struct vn_place_ctx *ctx);
 
 /* Starts out for ctx's VM: vCPU maps cleared, no vnodes, no sets, empty claim. */
 void vn_placement_begin(struct vn_placement *out, const struct vn_place_ctx *ctx,

@@ -29,33 +29,13 @@
 static const char *const term_names[6] = {"distance", "max-dist", "pressure",
                                           "memory",   "devices",  "groups"};
 
-#include <stdlib.h>
-static double knob(const char *name, double def)
-{
-    const char *v = getenv(name);
-    return v ? atof(v) : def;
-}
-static double k_mix = -1, k_mem, k_maxd, k_dist, k_press;
-static void knobs(void)
-{
-    if (k_mix >= 0)
-        return;
-    k_mix = knob("K_MIX", 0);
-    k_mem = knob("K_MEM", W_MEM);
-    k_maxd = knob("K_MAXD", W_MAXD);
-    k_dist = knob("K_DIST", W_DIST);
-    k_press = knob("K_PRESS", W_PRESSURE);
-}
-
 double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, const int *vc,
                       const uint64_t *mem, double *terms)
 {
     const struct vn_host_topo *t = ctx->topo;
     const struct vn_host_load *load = ctx->load;
     double V = ctx->vcpus, M = (double)ctx->mem;
-    double dist = 0, maxd = 10, pressure = 0, memuse = 0, dev = 0, groups = 0, mix = 0;
-    knobs();
-    double scale = ctx->host_pressure > 0 ? ctx->host_memuse / ctx->host_pressure : 0;
+    double dist = 0, maxd = 10, pressure = 0, memuse = 0, dev = 0, groups = 0;
     for (int a = 0; a < k; a++) {
         int na = set[a];
         for (int b = 0; b < k; b++) {
@@ -73,11 +53,6 @@ double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, con
             double u = 1.0 - (double)(ctx->free[na] - mem[a]) / total;
             if (u > memuse)
                 memuse = u;
-            double mx = p * scale - u;
-            if (mx < 0)
-                mx = -mx;
-            if (mx > mix)
-                mix = mx;
         }
     }
     for (int d = 0; d < ctx->req->ndevs; d++) {
@@ -112,8 +87,8 @@ double vn_place_score(const struct vn_place_ctx *ctx, const int *set, int k, con
         terms[4] = dev;
         terms[5] = groups;
     }
-    return k_dist * d0 + k_maxd * m0 + k_press * pressure + k_mem * memuse + W_DEV * dev +
-           groups + k_mix * mix;
+    return W_DIST * d0 + W_MAXD * m0 + W_PRESSURE * pressure + W_MEM * memuse + W_DEV * dev +
+           groups;
 }
 
 int vn_place_build_auto(const struct vn_place_ctx *ctx, const int *set, int k, const int *vc,

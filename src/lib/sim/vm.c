@@ -1,5 +1,6 @@
 /* Simulated VMs: placement through the real place/ code (or striping for "none"), their
  * pages per vnode and node, and where each vCPU's accesses go. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +117,7 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
         return -1;
     enum vn_place_algo algo = s->setup.place == VN_SIM_PLACE_XEN ? VN_PLACE_XEN : VN_PLACE_VNUMA;
     if (vn_place(algo, s->topo, &s->load, &req, &s->pl, NULL, err) < 0)
-        return -1;
+        return vn_error_prefix(err, "VM '%s' cannot be placed", vm->name);
     if (vn_host_load_add_claim(&s->load, s->topo, &s->pl.claim, NULL, NULL, err) < 0)
         return -1;
     const struct vn_placement *pl = &s->pl;
