@@ -11,13 +11,14 @@ static int cmd_version(int argc, char **argv);
 
 static const struct vn_command commands[] = {
     {"topology", "[--host SPEC] [--json]", "show the host NUMA topology", vn_cmd_topology},
-    {"check", "[--host SPEC | --no-host] [--json] CONFIG...", "validate VM configs and show their guest topology",
-     vn_cmd_check},
+    {"check", "[--host SPEC | --no-host] [--json] CONFIG...",
+     "validate VM configs and show their guest topology", vn_cmd_check},
     {"place",
      "[--host SPEC] [--load FILE] [--algo xen|vnuma|exact] [--explain] "
      "[--format text|json|qemu|libvirt|xl] CONFIG...",
      "plan where VMs would go (dry run)", vn_cmd_place},
-    {"create", "[-c|--console] [--dry-run] [--host SPEC] [--algo A] [--accel A] [--state-dir DIR] CONFIG",
+    {"create",
+     "[-c|--console] [--dry-run] [--host SPEC] [--algo A] [--accel A] [--state-dir DIR] CONFIG",
      "create and start a domain (a QEMU guest with its vNUMA topology)", vn_cmd_create},
     {"list", "[--json] [--state-dir DIR]", "list the domains", vn_cmd_list},
     {"info", "[--json] [--state-dir DIR] DOMAIN",
@@ -66,7 +67,8 @@ int vn_cli_fail(const char *cmd, const struct vn_error *err)
 
 void vn_cli_print_json(struct json_object *obj)
 {
-    puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    puts(json_object_to_json_string_ext(obj,
+                                        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void print_commands(FILE *out)

@@ -278,6 +278,7 @@ int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_mig
         p->calls++;
         if (call_ms > p->longest_call_ms)
             p->longest_call_ms = call_ms;
+        p->calls_over += call_ms > ctl.budget_ms;
         for (uint32_t j = 0; j < n; j++) {
             int s = status[j];
             if (s == nodes[j]) {

@@ -74,6 +74,7 @@ struct vn_migrate_progress {
     uint32_t batch_pages;     /* size of the last batch */
     uint64_t calls;           /* move_pages calls made */
     double longest_call_ms;   /* the longest single call: the longest stall a batch caused */
+    uint64_t calls_over;      /* calls that took longer than the pause budget */
     double elapsed_s;
     double mib_per_s; /* pages handled per second since the start, in MiB */
     double eta_s;     /* at that rate, for the rest of the range */
