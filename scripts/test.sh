@@ -3,11 +3,12 @@
 # machine supports.  Ends with the line "N passed, N failed, N skipped" summed over tiers.
 #   tiers:  unit (-Werror build)  ·  unit under ASan+UBSan  ·  fuzz smoke (clang libFuzzer)
 #           ·  guest (real QEMU guests; KVM when a probe boot works, else TCG)
-# Select tiers with VNUMA_TIERS="unit asan fuzz guest" (default: all).
+#           ·  multinode (a 4-node TCG test host runs the migration and affinity checks)
+# Select tiers with VNUMA_TIERS="unit asan fuzz guest multinode" (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-tiers=${VNUMA_TIERS:-unit asan fuzz guest}
+tiers=${VNUMA_TIERS:-unit asan fuzz guest multinode}
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
@@ -56,6 +57,9 @@ for t in $tiers; do
     ;;
   guest)
     tier guest build guest
+    ;;
+  multinode)
+    tier multinode build multinode
     ;;
   *)
     echo "unknown tier '$t'" >&2

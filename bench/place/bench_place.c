@@ -162,10 +162,10 @@ struct run {
     int placed; /* before the first refusal */
     double us_total;
     int attempts;
-    double *dist;  /* per placed VM */
-    bool *one;     /* per placed VM: on one node */
-    double *imbal; /* imbalance after each placed VM */
-    int *devd;     /* per placed VM: SLIT from its PCI device to its nearest node, 0 = none */
+    double *dist;      /* per placed VM */
+    bool *one;         /* per placed VM: on one node */
+    double *imbal;     /* imbalance after each placed VM */
+    int *devd;         /* per placed VM: SLIT from its PCI device to its nearest node, 0 = none */
     signed char *anti; /* per placed VM: 1 = shares a node with its anti-affinity group,
                         * 0 = does not, -1 = has no anti-affinity group */
     char refusal[VN_ERROR_MSG_MAX];
@@ -216,7 +216,8 @@ static void run_stream(struct run *r, enum vn_place_algo algo, const struct vn_h
         if (s.anti_affinity_group) {
             r->anti[r->placed] = 0;
             for (int g = 0; g < load->ngroups; g++)
-                if (load->groups[g].anti && strcmp(load->groups[g].name, s.anti_affinity_group) == 0)
+                if (load->groups[g].anti &&
+                    strcmp(load->groups[g].name, s.anti_affinity_group) == 0)
                     for (int c = 0; c < p->claim.n; c++)
                         if (vn_bitmap_test(&load->groups[g].nodes, p->claim.v[c].node))
                             r->anti[r->placed] = 1;
@@ -358,8 +359,8 @@ int main(int argc, char **argv)
                         }
                         char extra[64] = ",";
                         if (s == S_DEVGROUPS)
-                            snprintf(extra, sizeof extra, "%.4f,%.4f",
-                                     ndev ? devsum / ndev : 0, nanti ? (double)shared / nanti : 0);
+                            snprintf(extra, sizeof extra, "%.4f,%.4f", ndev ? devsum / ndev : 0,
+                                     nanti ? (double)shared / nanti : 0);
                         fprintf(csv, "%d,%s,%s,%s,%s,%.2f,%d,%d,%.4f,%.4f,%.4f,%s\n", k.nodes,
                                 epyc ? "epyc" : "sym", uneq ? "unequal" : "equal", stream_names[s],
                                 vn_place_algo_name(algos[a]), r->us_total / r->attempts, r->placed,

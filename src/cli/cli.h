@@ -40,5 +40,6 @@ int vn_cmd_info(int argc, char **argv);
 int vn_cmd_numainfo(int argc, char **argv);
 int vn_cmd_console(int argc, char **argv);
 int vn_cmd_destroy(int argc, char **argv);
+int vn_cmd_sim(int argc, char **argv);
 
 #endif

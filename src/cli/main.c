@@ -29,6 +29,8 @@ static const struct vn_command commands[] = {
      vn_cmd_console},
     {"destroy", "[--state-dir DIR] DOMAIN", "stop a domain and remove its files and claim",
      vn_cmd_destroy},
+    {"sim", "[--seeds N] [--out DIR] [--trace] [--host SPEC] [--config NAME] SCENARIO",
+     "simulate VMs and scheduling policies on a NUMA host", vn_cmd_sim},
     {"help", "[COMMAND]", "show this list or one command's synopsis", cmd_help},
     {"version", "", "print the version", cmd_version},
 };

@@ -4,7 +4,8 @@
 # programs, runs them on its real 4-node kernel, and relays each inner TAP result.
 #   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff (default: all)
 # Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 300),
-# VNUMA_MN_KEEP=1 keeps the console log and prints its path.
+# VNUMA_MN_KEEP=1 keeps the console log and prints its path, VNUMA_MN_EXTRA="PROG..." ships
+# more static programs as /mn/NAME, run when NAME is one of the tests (bench/migrate does).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [TEST...]}
 shift
@@ -48,6 +49,9 @@ dir /mn 0755
 file /mn/init $here/init 0755
 file /mn/mn-test $mntest 0755
 SPEC
+for prog in ${VNUMA_MN_EXTRA:-}; do
+    echo "file /mn/$(basename "$prog") $prog 0755" >>"$work/spec"
+done
 "$mkcpio" "$work/spec" "$work/mn.cpio" || bail "mkcpio failed"
 gzip -1n <"$work/mn.cpio" >"$work/mn.cpio.gz"
 cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"

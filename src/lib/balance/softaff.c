@@ -52,8 +52,9 @@ int vn_softaff_step(const struct vn_softaff_params *p, int nnodes, const int *di
                             nnodes);
     if (!(p->low < p->high) || p->widen_after < 1 || p->narrow_after < 1 || p->max_steps < 0 ||
         p->max_steps > VN_SOFTAFF_MAX_STEPS)
-        return vn_error_set(err, "invalid soft affinity parameters: low %.2f must be below high "
-                                 "%.2f, the sample counts at least 1, steps 0 to %d",
+        return vn_error_set(err,
+                            "invalid soft affinity parameters: low %.2f must be below high "
+                            "%.2f, the sample counts at least 1, steps 0 to %d",
                             p->low, p->high, VN_SOFTAFF_MAX_STEPS);
 
     double home = pressure[s->home];

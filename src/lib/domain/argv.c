@@ -1,46 +1,14 @@
 /* The whole QEMU command line of a domain: the NUMA part from render/, plus the machine, the
  * accelerator, the console and QMP sockets in the runtime dir, the boot files and disks.
  * Every element is one execve() argument; nothing goes through a shell. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../qemu/accel.h"
 #include "../render/render.h"
+#include "../util/strv.h"
 #include "domain_int.h"
-
-struct args {
-    char **v;
-    int n, cap;
-    bool oom;
-};
-
-static void add(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct args *a, const char *fmt, ...)
-{
-    if (a->oom)
-        return;
-    if (a->n + 2 > a->cap) {
-        int cap = a->cap ? a->cap * 2 : 64;
-        char **v = realloc(a->v, sizeof *v * cap);
-        if (!v) {
-            a->oom = true;
-            return;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&a->v[a->n], fmt, ap);
-    va_end(ap);
-    if (r < 0) {
-        a->oom = true;
-        return;
-    }
-    a->v[++a->n] = NULL;
-}
 
 /* A value inside a QEMU option list: ',' is the separator and is written ",,". */
 static char *opt_escape(const char *s)
@@ -60,11 +28,11 @@ static char *opt_escape(const char *s)
     return out;
 }
 
-static void add_disk(struct args *a, const struct vn_disk *d)
+static void add_disk(struct vn_strv *a, const struct vn_disk *d)
 {
     if (d->cdrom && !d->target) {
-        add(a, "-drive");
-        add(a, "if=ide,media=cdrom");
+        vn_strv_addf(a, "-drive");
+        vn_strv_addf(a, "if=ide,media=cdrom");
         return;
     }
     char *file = opt_escape(d->target);
@@ -72,11 +40,11 @@ static void add_disk(struct args *a, const struct vn_disk *d)
     if (!file || !fmt) {
         a->oom = true;
     } else {
-        add(a, "-drive");
+        vn_strv_addf(a, "-drive");
         if (d->cdrom)
-            add(a, "file=%s,format=%s,if=ide,media=cdrom,readonly=on", file, fmt);
+            vn_strv_addf(a, "file=%s,format=%s,if=ide,media=cdrom,readonly=on", file, fmt);
         else
-            add(a, "file=%s,format=%s,if=virtio,readonly=%s", file, fmt,
+            vn_strv_addf(a, "file=%s,format=%s,if=virtio,readonly=%s", file, fmt,
                 d->readonly ? "on" : "off");
     }
     free(file);
@@ -91,54 +59,52 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     char **numa = vn_render_qemu_argv(p, paths->mem, err);
     if (!numa)
         return NULL;
-    struct args a = {0};
-    add(&a, "%s", binary);
-    add(&a, "-name");
-    add(&a, "%s,debug-threads=on", spec->name);
-    add(&a, "-machine");
-    add(&a, "q35");
+    struct vn_strv a = {0};
+    vn_strv_addf(&a, "%s", binary);
+    vn_strv_addf(&a, "-name");
+    vn_strv_addf(&a, "%s,debug-threads=on", spec->name);
+    vn_strv_addf(&a, "-machine");
+    vn_strv_addf(&a, "q35");
     for (const char *const *x = vn_accel_qemu_args(accel); *x; x++)
-        add(&a, "%s", *x);
+        vn_strv_addf(&a, "%s", *x);
     for (char **x = numa; *x; x++)
-        add(&a, "%s", *x);
+        vn_strv_addf(&a, "%s", *x);
     vn_argv_free(numa);
-    add(&a, "-display");
-    add(&a, "none");
-    add(&a, "-monitor");
-    add(&a, "none");
-    add(&a, "-chardev");
-    add(&a, "socket,id=con0,path=%s,server=on,wait=off,logfile=%s", paths->console,
+    vn_strv_addf(&a, "-display");
+    vn_strv_addf(&a, "none");
+    vn_strv_addf(&a, "-monitor");
+    vn_strv_addf(&a, "none");
+    vn_strv_addf(&a, "-chardev");
+    vn_strv_addf(&a, "socket,id=con0,path=%s,server=on,wait=off,logfile=%s", paths->console,
         paths->console_log);
-    add(&a, "-serial");
-    add(&a, "chardev:con0");
-    add(&a, "-qmp");
-    add(&a, "unix:%s,server=on,wait=off", paths->qmp);
+    vn_strv_addf(&a, "-serial");
+    vn_strv_addf(&a, "chardev:con0");
+    vn_strv_addf(&a, "-qmp");
+    vn_strv_addf(&a, "unix:%s,server=on,wait=off", paths->qmp);
     /* Networking is not wired yet: the config parser warns that vif is ignored. */
-    add(&a, "-nic");
-    add(&a, "none");
+    vn_strv_addf(&a, "-nic");
+    vn_strv_addf(&a, "none");
     if (spec->on_reboot == VN_ACTION_DESTROY)
-        add(&a, "-no-reboot");
+        vn_strv_addf(&a, "-no-reboot");
     if (kernel) {
-        add(&a, "-kernel");
-        add(&a, "%s", kernel);
+        vn_strv_addf(&a, "-kernel");
+        vn_strv_addf(&a, "%s", kernel);
     }
     if (initrd) {
-        add(&a, "-initrd");
-        add(&a, "%s", initrd);
+        vn_strv_addf(&a, "-initrd");
+        vn_strv_addf(&a, "%s", initrd);
     }
     if (cmdline && kernel) {
-        add(&a, "-append");
-        add(&a, "%s", cmdline);
+        vn_strv_addf(&a, "-append");
+        vn_strv_addf(&a, "%s", cmdline);
     }
     for (int i = 0; i < spec->ndisks; i++)
         add_disk(&a, &spec->disks[i]);
     /* Paused until every vCPU thread is on its CPUs: a guest must not first-touch its memory
      * from the wrong node. */
-    add(&a, "-S");
-    if (a.oom) {
-        vn_argv_free(a.v);
+    vn_strv_addf(&a, "-S");
+    char **argv = vn_strv_take(&a);
+    if (!argv)
         vn_error_set(err, "out of memory building the QEMU command line.");
-        return NULL;
-    }
-    return a.v;
+    return argv;
 }

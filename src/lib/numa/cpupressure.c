@@ -73,8 +73,9 @@ static int read_file(bool schedstat, struct counters *c, struct vn_error *err)
             cpu >= MAX_CPUS)
             continue;
         uint64_t v[10] = {0};
-        int got = sscanf(line + 3, "%*d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                                   " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+        int got = sscanf(line + 3,
+                         "%*d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+                         " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
                          &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
         if (schedstat) {
             /* yld legacy sched goidle ttwu ttwu_local rq_cpu_time run_delay pcount; run_delay

@@ -24,13 +24,12 @@
 #define MPOL_INTERLEAVE_ 3
 #define MPOL_MF_MOVE_    (1 << 1)
 
-#define MIN_BATCH        16u
-#define RESERVE_MIN_KIB  (16u * 1024u)
+#define MIN_BATCH       16u
+#define RESERVE_MIN_KIB (16u * 1024u)
 
 /* ---- batch controller ---- */
 
-void vn_batch_init(struct vn_batch_ctl *c, double budget_ms, uint32_t min_pages,
-                   uint32_t max_pages)
+void vn_batch_init(struct vn_batch_ctl *c, double budget_ms, uint32_t min_pages, uint32_t max_pages)
 {
     c->budget_ms = budget_ms > 0 ? budget_ms : VN_MIGRATE_PAUSE_MS;
     c->aim = 0.5;
@@ -50,8 +49,8 @@ uint32_t vn_batch_update(struct vn_batch_ctl *c, uint32_t pages, double call_ms)
         c->ns_per_page = cost;
     else
         c->ns_per_page = 0.75 * c->ns_per_page + 0.25 * cost;
-    double target = c->ns_per_page > 0 ? c->budget_ms * c->aim * 1e6 / c->ns_per_page
-                                       : (double)c->max_pages;
+    double target =
+        c->ns_per_page > 0 ? c->budget_ms * c->aim * 1e6 / c->ns_per_page : (double)c->max_pages;
     /* Cost per page is not quite linear (page-table locality, migration of larger folios):
      * never trust the estimate more than twice beyond what was measured. */
     double cap = 2.0 * pages;
@@ -212,7 +211,8 @@ int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_mig
     memset(rep, 0, sizeof *rep);
     rep->resume_at = start;
     if (len == 0 || start % ps || len % ps)
-        return vn_error_set(err, "the range 0x%lx+%zu is empty or not aligned to pages of %zu bytes",
+        return vn_error_set(err,
+                            "the range 0x%lx+%zu is empty or not aligned to pages of %zu bytes",
                             (unsigned long)start, len, ps);
     int targets[VN_BITMAP_BITS];
     int ntargets = 0;
@@ -298,8 +298,8 @@ int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_mig
 
         update_rates(p, ps, t0);
         double t = now_s();
-        if (o->progress && (t - last_report >= o->progress_interval_s ||
-                            p->pages_done == p->pages_total)) {
+        if (o->progress &&
+            (t - last_report >= o->progress_interval_s || p->pages_done == p->pages_total)) {
             o->progress(p, o->opaque);
             last_report = t;
         }
@@ -329,8 +329,9 @@ int vn_shared_policy_set(const char *path, uint64_t offset, uint64_t len,
 {
     size_t ps = (size_t)sysconf(_SC_PAGESIZE);
     if (len == 0 || offset % ps || len % ps)
-        return vn_error_set(err, "the part %" PRIu64 "+%" PRIu64 " of '%s' is empty or not "
-                                 "aligned to pages",
+        return vn_error_set(err,
+                            "the part %" PRIu64 "+%" PRIu64 " of '%s' is empty or not "
+                            "aligned to pages",
                             offset, len, path);
     int count = vn_bitmap_count(nodes);
     if (count == 0)

@@ -24,7 +24,7 @@
 #include "../util/bitmap.h"
 #include "../util/error.h"
 
-#define VN_MIGRATE_PAUSE_MS 20.0
+#define VN_MIGRATE_PAUSE_MS  20.0
 #define VN_MIGRATE_MAX_BATCH 65536u
 
 /* --- the batch controller and the rate limiter (pure) --- */
@@ -68,13 +68,13 @@ struct vn_migrate_progress {
     uint64_t pages_total;     /* pages in the range */
     uint64_t pages_done;      /* pages handled, from the start of the range */
     uint64_t pages_on_target; /* handled pages that are now on a target node */
-    uint64_t pages_absent;    /* handled pages not present (never touched): the policy covers them */
-    uint64_t pages_failed;    /* handled pages the kernel could not move (busy, shared, no memory) */
-    int first_failure;        /* errno of the first failed page, 0 if none */
-    uint32_t batch_pages;     /* size of the last batch */
-    uint64_t calls;           /* move_pages calls made */
-    double longest_call_ms;   /* the longest single call: the longest stall a batch caused */
-    uint64_t calls_over;      /* calls that took longer than the pause budget */
+    uint64_t pages_absent;  /* handled pages not present (never touched): the policy covers them */
+    uint64_t pages_failed;  /* handled pages the kernel could not move (busy, shared, no memory) */
+    int first_failure;      /* errno of the first failed page, 0 if none */
+    uint32_t batch_pages;   /* size of the last batch */
+    uint64_t calls;         /* move_pages calls made */
+    double longest_call_ms; /* the longest single call: the longest stall a batch caused */
+    uint64_t calls_over;    /* calls that took longer than the pause budget */
     double elapsed_s;
     double mib_per_s; /* pages handled per second since the start, in MiB */
     double eta_s;     /* at that rate, for the rest of the range */

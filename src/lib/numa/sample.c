@@ -83,7 +83,8 @@ int vn_residency_sample(pid_t pid, uintptr_t start, size_t len, size_t page_size
     memset(out, 0, sizeof *out);
     out->max_node = -1;
     if (start % page_size || len % page_size || len == 0)
-        return vn_error_set(err, "the range 0x%lx+%zu is empty or not aligned to pages of %zu bytes",
+        return vn_error_set(err,
+                            "the range 0x%lx+%zu is empty or not aligned to pages of %zu bytes",
                             (unsigned long)start, len, page_size);
     uint64_t n = len / page_size;
     if (k == 0)
@@ -104,9 +105,9 @@ int vn_residency_sample(pid_t pid, uintptr_t start, size_t len, size_t page_size
     long rc = syscall(SYS_move_pages, (int)pid, (unsigned long)k, pages, NULL, status, 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc < 0)
-        return vn_error_sys(err, errno, "cannot query where the pages of process %d are",
-                            (int)pid);
-    out->elapsed_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        return vn_error_sys(err, errno, "cannot query where the pages of process %d are", (int)pid);
+    out->elapsed_ms =
+        (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     out->range_pages = n;
     out->samples = k;
     out->exact = k == n;

@@ -26,14 +26,14 @@
 #define VN_SAMPLE_Z95 1.959963984540054
 
 struct vn_residency_estimate {
-    uint64_t range_pages;                   /* pages in the range */
-    uint64_t samples;                       /* K, pages queried */
-    uint64_t hits[VN_NUMA_MAPS_MAX_NODES];  /* sampled pages found on each node */
-    uint64_t absent;                        /* sampled pages not present (never touched) */
-    uint64_t failed;                        /* sampled pages the kernel would not report */
-    int max_node;                           /* highest node with hits, -1 when none */
-    bool exact;                             /* every page was queried */
-    double elapsed_ms;                      /* time of the move_pages call */
+    uint64_t range_pages;                  /* pages in the range */
+    uint64_t samples;                      /* K, pages queried */
+    uint64_t hits[VN_NUMA_MAPS_MAX_NODES]; /* sampled pages found on each node */
+    uint64_t absent;                       /* sampled pages not present (never touched) */
+    uint64_t failed;                       /* sampled pages the kernel would not report */
+    int max_node;                          /* highest node with hits, -1 when none */
+    bool exact;                            /* every page was queried */
+    double elapsed_ms;                     /* time of the move_pages call */
 };
 
 /* 95% half-width of a share p estimated from k samples of a population of n (exact, 0, when

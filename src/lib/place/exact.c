@@ -294,8 +294,7 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
                     if (s->cap[set[x]] > 0 && (s->load.vcpus[set[x]] + vc[x]) / s->cap[set[x]] > p)
                         p = (s->load.vcpus[set[x]] + vc[x]) / s->cap[set[x]];
                 if (nk < (int)(sizeof kids / sizeof kids[0]))
-                    kids[nk++] =
-                        (struct child){vm_cost(ctx, set, k, vc, mem), p, mask, seed};
+                    kids[nk++] = (struct child){vm_cost(ctx, set, k, vc, mem), p, mask, seed};
             }
         }
     }

@@ -6,7 +6,8 @@
  *      roomiest first (most free memory, then nearest).  A set is complete when it has the
  *      memory and at least one usable CPU per vCPU (libxl's feasibility rule).  n seeds x k
  *      steps x n nodes: polynomial, no subset enumeration;
- *   2. only the sets with the fewest nodes compete (libxl's "fewer nodes is better");
+ *   2. only the sets with the fewest nodes compete (libxl's "fewer nodes is better"); on
+ *      hosts of up to 16 nodes every set of that size competes when they are few;
  *   3. each is split (vCPUs by usable CPUs, memory by vCPUs) and scored by vn_place_score();
  *      the lowest score wins, ties to the earlier seed, so the result is deterministic;
  *   4. one node: a flat guest bound there; several: a generated vNUMA guest whose vnodes
@@ -402,7 +403,7 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
         vn_explain_choose(ex, &chosen);
         snprintf(ex->why, sizeof ex->why,
                  best_k == 1 ? "The VM fits on one node; the node with the lowest score wins "
-                               "(score = distance + 0.25 max-dist + pressure + 0.5 memory + 2 "
+                               "(score = distance + 0.25 max-dist + pressure + 0.1 memory + 2 "
                                "devices + groups; lower is better)."
                              : "No single node has the memory and a CPU per vCPU, so node sets "
                                "grown from each seed compete; the fewest nodes first, then the "

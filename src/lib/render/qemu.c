@@ -6,52 +6,16 @@
  * as one consecutive range, each such vnode is one socket of that many cores (what a real
  * machine looks like); otherwise every vCPU is its own single-core socket, which fits any
  * vCPU-to-vnode map and keeps QEMU's "llc-sibling not on the same node" warning away. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/strv.h"
 #include "render_int.h"
-
-struct argv_b {
-    char **v;
-    int n, cap;
-    bool oom;
-};
-
-static void add(struct argv_b *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct argv_b *a, const char *fmt, ...)
-{
-    if (a->oom)
-        return;
-    if (a->n + 2 > a->cap) {
-        int cap = a->cap ? a->cap * 2 : 32;
-        char **v = realloc(a->v, sizeof *v * cap);
-        if (!v) {
-            a->oom = true;
-            return;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&a->v[a->n], fmt, ap);
-    va_end(ap);
-    if (r < 0) {
-        a->oom = true;
-        return;
-    }
-    a->v[++a->n] = NULL;
-}
 
 void vn_argv_free(char **argv)
 {
-    if (!argv)
-        return;
-    for (char **p = argv; *p; p++)
-        free(*p);
-    free(argv);
+    vn_strv_free(argv);
 }
 
 void vn_argv_freep(char ***argv)
@@ -106,18 +70,18 @@ char **vn_render_qemu_argv(const struct vn_placement *p, const char *runtime_dir
     for (int v = 0; v < p->vcpus; v++)
         if (p->vcpu_vnode[v] < 0 || p->vcpu_vnode[v] >= p->nvnodes)
             return vn_error_set(err, "vCPU %d of the placement has no vnode.", v), NULL;
-    struct argv_b a = {0};
+    struct vn_strv a = {0};
     uint64_t total = 0;
     for (int i = 0; i < p->nvnodes; i++)
         total += p->vnodes[i].mem_mib;
-    add(&a, "-m");
-    add(&a, "%lluM", (unsigned long long)total);
+    vn_strv_addf(&a, "-m");
+    vn_strv_addf(&a, "%lluM", (unsigned long long)total);
     int per = socket_per_vnode(p);
-    add(&a, "-smp");
+    vn_strv_addf(&a, "-smp");
     if (per)
-        add(&a, "%d,sockets=%d,cores=%d,threads=1", p->vcpus, p->vcpus / per, per);
+        vn_strv_addf(&a, "%d,sockets=%d,cores=%d,threads=1", p->vcpus, p->vcpus / per, per);
     else
-        add(&a, "%d,sockets=%d,cores=1,threads=1", p->vcpus, p->vcpus);
+        vn_strv_addf(&a, "%d,sockets=%d,cores=1,threads=1", p->vcpus, p->vcpus);
     for (int i = 0; i < p->nvnodes; i++) {
         const struct vn_place_vnode *vn = &p->vnodes[i];
         struct vn_sbuf s = {0};
@@ -126,24 +90,24 @@ char **vn_render_qemu_argv(const struct vn_placement *p, const char *runtime_dir
         host_nodes(&vn->pnodes, &s);
         vn_sbuf_printf(&s, ",policy=%s", vn_render_qemu_policy(vn->policy));
         char *obj = vn_sbuf_take(&s);
-        add(&a, "-object");
-        add(&a, "%s", obj ? obj : "");
+        vn_strv_addf(&a, "-object");
+        vn_strv_addf(&a, "%s", obj ? obj : "");
         a.oom |= !obj;
         free(obj);
-        add(&a, "-numa");
-        add(&a, "node,nodeid=%d,memdev=vnode%d", i, i);
+        vn_strv_addf(&a, "-numa");
+        vn_strv_addf(&a, "node,nodeid=%d,memdev=vnode%d", i, i);
     }
     if (per) {
         int socket = 0;
         for (int i = 0; i < p->nvnodes; i++)
             if (!vn_bitmap_empty(&p->vnodes[i].vcpus)) {
-                add(&a, "-numa");
-                add(&a, "cpu,node-id=%d,socket-id=%d", i, socket++);
+                vn_strv_addf(&a, "-numa");
+                vn_strv_addf(&a, "cpu,node-id=%d,socket-id=%d", i, socket++);
             }
     } else {
         for (int v = 0; v < p->vcpus; v++) {
-            add(&a, "-numa");
-            add(&a, "cpu,node-id=%d,socket-id=%d", p->vcpu_vnode[v], v);
+            vn_strv_addf(&a, "-numa");
+            vn_strv_addf(&a, "cpu,node-id=%d,socket-id=%d", p->vcpu_vnode[v], v);
         }
     }
     /* QEMU mirrors src->dst to dst->src when the matrix is symmetric, but once one pair is
@@ -157,15 +121,13 @@ char **vn_render_qemu_argv(const struct vn_placement *p, const char *runtime_dir
             for (int j = 0; j < p->nvnodes; j++) {
                 if (i == j || (i > j && symmetric))
                     continue;
-                add(&a, "-numa");
-                add(&a, "dist,src=%d,dst=%d,val=%d", i, j, p->vdist[i][j]);
+                vn_strv_addf(&a, "-numa");
+                vn_strv_addf(&a, "dist,src=%d,dst=%d,val=%d", i, j, p->vdist[i][j]);
             }
-    if (a.oom) {
-        vn_argv_free(a.v);
+    char **argv = vn_strv_take(&a);
+    if (!argv)
         vn_error_set(err, "out of memory rendering the QEMU arguments.");
-        return NULL;
-    }
-    return a.v;
+    return argv;
 }
 
 /* Characters a POSIX shell passes through unquoted. */

@@ -102,6 +102,14 @@ static void os_to_index(const struct vn_sim *s, const struct vn_bitmap *os, stru
     }
 }
 
+static uint64_t claim_mib(const struct vn_placement *pl, int os)
+{
+    for (int i = 0; i < pl->claim.n; i++)
+        if (pl->claim.v[i].node == os)
+            return pl->claim.v[i].mem_mib;
+    return 0;
+}
+
 static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, struct vn_error *err)
 {
     int nn = s->nn;
@@ -132,9 +140,14 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
     uint64_t total = 0;
     for (int k = 0; k < pl->nvnodes; k++) {
         const struct vn_place_vnode *vn = &pl->vnodes[k];
-        int np = vn_bitmap_count(&vn->pnodes), i = 0;
         uint64_t pages = vn->mem_mib * VN_SIM_PAGES_PER_MIB;
+        /* A vnode over several nodes (xen) has its memory where the claim says, in
+         * proportion; the last node takes the rounding. */
+        uint64_t claimed = 0, given = 0;
+        VN_BITMAP_FOREACH(os, &vn->pnodes)
+        claimed += claim_mib(pl, os);
         vm->home[k] = -1;
+        int last = vn_bitmap_last(&vn->pnodes);
         VN_BITMAP_FOREACH(os, &vn->pnodes)
         {
             int n = vn_topo_node_index(s->topo, os);
@@ -144,9 +157,13 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
                                     vm->name, os);
             if (vm->home[k] < 0)
                 vm->home[k] = n;
-            uint64_t share = pages / np + ((uint64_t)i < pages % np);
+            uint64_t share = claimed ? (uint64_t)((double)pages * (double)claim_mib(pl, os) /
+                                                  (double)claimed)
+                                     : pages / (uint64_t)vn_bitmap_count(&vn->pnodes);
+            if (os == last || share > pages - given)
+                share = pages - given;
             vm->pages[(size_t)k * nn + n] += share;
-            i++;
+            given += share;
         }
         total += vn->mem_mib;
         if (vn->soft >= 0)

@@ -194,8 +194,8 @@ static void test_sample_coverage(void **state)
 /* ---- soft affinity ---- */
 
 /* Four nodes, asymmetric: from 0, node 2 is nearest (12), then 1 (16), then 3 (22). */
-static const int dist4[16] = {10, 16, 12, 22, /**/ 16, 10, 16, 22, /**/ 13, 17, 10, 21,
-                              22, 22, 21, 10};
+static const int dist4[16] = {10,      16, 12, 22, /**/ 16, 10, 16, 22,
+                              /**/ 13, 17, 10, 21, 22,      22, 21, 10};
 
 static void pressure_of(double *pr, double home, double others)
 {
@@ -218,7 +218,7 @@ static void test_softaff_widen_and_narrow(void **state)
     assert_int_equal(vn_softaff_step(&p, 4, dist4, pr, &s, &err), 1); /* third sample */
     assert_true(vn_bitmap_test(&s.allowed, 0) && vn_bitmap_test(&s.allowed, 2));
     assert_int_equal(vn_bitmap_count(&s.allowed), 2); /* the nearest by row 0, not node 1 */
-    for (int i = 0; i < 10; i++) /* max_steps 1: no further widening */
+    for (int i = 0; i < 10; i++)                      /* max_steps 1: no further widening */
         assert_int_equal(vn_softaff_step(&p, 4, dist4, pr, &s, &err), 0);
     pressure_of(pr, 0.1, 0.1);
     for (int i = 0; i < 4; i++)
@@ -434,7 +434,8 @@ static void test_migrate_refusals(void **state)
     vn_migrate_opts_init(&o);
     vn_bitmap_set(&o.nodes, 7);
     assert_int_equal(vn_migrate_range(c.pid, c.addr, CHILD_MIB << 20, &o, &rep, &err), -1);
-    assert_string_equal(err.msg, "host node 7 does not exist (no '/sys/devices/system/node/node7')");
+    assert_string_equal(err.msg,
+                        "host node 7 does not exist (no '/sys/devices/system/node/node7')");
     assert_int_equal(rep.p.pages_done, 0);
     assert_int_equal(rep.p.calls, 0);
 
@@ -525,9 +526,8 @@ static void test_migrate_target_exits(void **state)
     vn_bitmap_set(&o.nodes, 0);
     o.progress = on_progress;
     o.opaque = &st;
-    assert_int_equal(vn_migrate_range(c.pid == 0 ? 1 : c.pid, c.addr, CHILD_MIB << 20, &o, &rep,
-                                      &err),
-                     -1);
+    assert_int_equal(
+        vn_migrate_range(c.pid == 0 ? 1 : c.pid, c.addr, CHILD_MIB << 20, &o, &rep, &err), -1);
     assert_true(rep.target_exited);
     assert_false(rep.interrupted);
     assert_int_equal(rep.p.pages_done, 16);

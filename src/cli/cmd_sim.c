@@ -1,0 +1,654 @@
+/* vnuma sim: runs a simulator scenario (docs/SIM.md) and reports throughput per
+ * configuration, mean ± stddev over seeds, with CSV files and gnuplot plots.
+ *
+ * This file is the simulator's edge: it reads the scenario and the host, and writes the
+ * results; src/lib/sim/ only computes. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "topo/topo.h"
+#include "util/cleanup.h"
+#include "util/table.h"
+
+extern char **environ;
+
+struct opts {
+    const char *scenario;
+    const char *host;
+    const char *out;
+    const char *config;
+    int seeds;
+    double duration_s;
+    bool trace;
+    bool quiet;
+};
+
+/* One (configuration, sweep point, group) cell over seeds. */
+struct cell {
+    double *per_vm;   /* per seed: mean throughput of one VM of the group */
+    double *group;    /* per seed: the group's total */
+    double *locality; /* per seed: the group's local share */
+    int nvms;
+};
+
+struct trace_ctx {
+    FILE *csv;
+    const struct vn_scenario *sc;
+    const char *config;
+    int count;
+    uint64_t seed;
+    bool print;
+    struct vn_sim *sim;
+};
+
+static void print_help(void)
+{
+    vn_cli_print_synopsis("sim");
+    printf("\nOptions:\n"
+           "  --seeds N       repetitions with seeds 1..N (default: the scenario's)\n"
+           "  --out DIR       where CSV files and plots go (default: sim-out/NAME)\n"
+           "  --trace         print a per-interval view and write trace.csv\n"
+           "  --host SPEC     simulate this host instead of the scenario's\n"
+           "  --duration S    simulated seconds per run, warm-up included\n"
+           "  --config NAME   run only this configuration\n"
+           "  --quiet         print only the summary table\n"
+           "  -h, --help      show this help\n"
+           "\nSCENARIO is a file (sim/scenarios/NAME.scn; the .scn may be left out).\n"
+           "docs/SIM.md describes the format and the model.\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option long_opts[] = {
+        {"seeds", required_argument, NULL, 's'},  {"out", required_argument, NULL, 'o'},
+        {"trace", no_argument, NULL, 't'},        {"host", required_argument, NULL, 'H'},
+        {"duration", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o->seeds = (int)strtol(optarg, &end, 10);
+            if (*end || end == optarg || o->seeds < 1 || o->seeds > 1000)
+                return vn_cli_usage("sim", "--seeds needs a number from 1 to 1000, not '%s'",
+                                    optarg);
+            break;
+        case 'd':
+            o->duration_s = strtod(optarg, &end);
+            if (*end || end == optarg || !(o->duration_s > 0) || o->duration_s > 1e6)
+                return vn_cli_usage("sim", "--duration needs a positive number of seconds, not '%s'",
+                                    optarg);
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 't':
+            o->trace = true;
+            break;
+        case 'H':
+            o->host = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            print_help();
+            return -1;
+        case ':':
+            return vn_cli_usage("sim", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return vn_cli_usage("sim", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return vn_cli_usage("sim", "no scenario given");
+    if (optind + 1 < argc)
+        return vn_cli_usage("sim", "one scenario at a time, not '%s' too", argv[optind + 1]);
+    o->scenario = argv[optind];
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len, struct vn_error *err)
+{
+    VN_CLEANUP_FILE FILE *f = fopen(path, "r");
+    if (!f) {
+        vn_error_sys(err, errno, "Cannot open the scenario '%s'", path);
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        abort();
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            if (cap >= (16u << 20)) {
+                free(buf);
+                vn_error_set(err, "The scenario '%s' is larger than 16 MiB.", path);
+                return NULL;
+            }
+            cap *= 2;
+            buf = realloc(buf, cap);
+            if (!buf)
+                abort();
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        vn_error_sys(err, errno, "Cannot read the scenario '%s'", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* A host file named relative to the scenario is looked up next to it first. */
+static void resolve_host(const char *scn_path, const char *host, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", host);
+    const char *path = host;
+    const char *prefix = "";
+    if (strncmp(host, "json:", 5) == 0 || strncmp(host, "xml:", 4) == 0) {
+        path = strchr(host, ':') + 1;
+        prefix = strncmp(host, "json:", 5) == 0 ? "json:" : "xml:";
+    } else if (strncmp(host, "synthetic:", 10) == 0 || strcmp(host, "live") == 0) {
+        return;
+    }
+    if (path[0] == '/' || access(path, R_OK) == 0)
+        return;
+    const char *slash = strrchr(scn_path, '/');
+    if (!slash)
+        return;
+    char cand[PATH_MAX];
+    snprintf(cand, sizeof cand, "%.*s/%s", (int)(slash - scn_path), scn_path, path);
+    if (access(cand, R_OK) == 0)
+        snprintf(out, cap, "%s%s", prefix, cand);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_sample(const struct vn_sim_sample *smp, void *arg)
+{
+    struct trace_ctx *t = arg;
+    double tot = 0, loc = 0;
+    for (int m = 0; m < smp->nvms; m++) {
+        tot += smp->vm_tput[m];
+        loc += smp->vm_locality[m];
+        if (t->csv) {
+            struct vn_sim_vm_stats st;
+            vn_sim_vm_stats(t->sim, m, &st);
+            fprintf(t->csv, "%s,%d,%llu,%.3f,%s,%.3f,%.4f\n", t->config, t->count,
+                    (unsigned long long)t->seed, smp->t_s, st.name, smp->vm_tput[m],
+                    smp->vm_locality[m]);
+        }
+    }
+    if (!t->print)
+        return;
+    printf("  t=%6.2fs %-14s n=%-4d seed=%-3llu total=%-12.1f locality=%5.1f%% mem-util",
+           smp->t_s, t->config, t->count, (unsigned long long)t->seed, tot,
+           smp->nvms ? 100 * loc / smp->nvms : 0.0);
+    for (int n = 0; n < smp->nnodes && n < 8; n++)
+        printf(" %3.0f%%", 100 * smp->node_util[n]);
+    if (smp->nnodes > 8)
+        printf(" ...");
+    printf("  running");
+    for (int n = 0; n < smp->nnodes && n < 8; n++)
+        printf(" %.1f", smp->node_running[n]);
+    printf("\n");
+}
+
+static int mkdir_p(const char *dir, struct vn_error *err)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return vn_error_sys(err, errno, "Cannot create the directory '%s'", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return vn_error_sys(err, errno, "Cannot create the directory '%s'", buf);
+    return 0;
+}
+
+static FILE *open_out(const char *dir, const char *name, struct vn_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        vn_error_sys(err, errno, "Cannot write '%s'", path);
+    return f;
+}
+
+static int first_cfg(const struct vn_scenario *sc, const bool *run_cfg)
+{
+    for (int c = 0; c < sc->nconfigs; c++)
+        if (run_cfg[c])
+            return c;
+    return 0;
+}
+
+/* The gnuplot script: throughput per VM against the swept count (or per configuration when
+ * nothing is swept), and locality. */
+static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cfg, int group,
+                       const char *unit)
+{
+    fprintf(f, "# Written by vnuma sim for scenario '%s'.  Run: gnuplot plot.gp\n", sc->name);
+    fprintf(f, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+               "  set terminal pngcairo size 900,560 font 'sans,10'\n"
+               "} else {\n"
+               "  set terminal png size 900,560\n"
+               "}\n"
+               "set datafile separator ','\n"
+               "set key outside right top\n"
+               "set grid ytics\n");
+    if (sc->sweep >= 0) {
+        fprintf(f, "set output 'throughput.png'\n"
+                   "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
+                   "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
+                sc->name, sc->groups[group].name, sc->groups[group].name, unit);
+        fprintf(f, "plot");
+        bool first = true;
+        for (int c = 0; c < sc->nconfigs; c++) {
+            if (!run_cfg[c])
+                continue;
+            fprintf(f,
+                    "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):5:6 "
+                    "with yerrorlines title '%s' lw 2",
+                    first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
+            first = false;
+        }
+        fprintf(f, "\nset output 'locality.png'\n"
+                   "set title \"%s: share of memory accesses that are local\"\n"
+                   "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
+                sc->name);
+        fprintf(f, "plot");
+        first = true;
+        for (int c = 0; c < sc->nconfigs; c++) {
+            if (!run_cfg[c])
+                continue;
+            fprintf(f,
+                    "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):(100*$9) "
+                    "with linespoints title '%s' lw 2",
+                    first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
+            first = false;
+        }
+        fprintf(f, "\n");
+    } else {
+        /* Nothing swept: one cluster per configuration, one bar per group, from the wide
+         * table (summary-wide.csv: config, then rel, rel_sd, locality per group). */
+        fprintf(f, "set output 'throughput.png'\n"
+                   "set title \"%s: throughput per VM relative to '%s' (± sd)\"\n"
+                   "set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
+                   "set style fill solid 0.7 border -1\nset xtics rotate by -20\n"
+                   "set ylabel 'relative throughput per VM'\nset yrange [0:*]\n",
+                sc->name, sc->configs[first_cfg(sc, run_cfg)].name);
+        fprintf(f, "plot");
+        for (int g = 0; g < sc->ngroups; g++)
+            fprintf(f, "%s \\\n  'summary-wide.csv' using %d:%d%s title '%s'", g ? "," : "",
+                    2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+        fprintf(f, "\nset output 'locality.png'\nset title \"%s: local accesses\"\n"
+                   "set style histogram clustered gap 2\n"
+                   "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
+                sc->name);
+        fprintf(f, "plot");
+        for (int g = 0; g < sc->ngroups; g++)
+            fprintf(f, "%s \\\n  'summary-wide.csv' using (100*$%d)%s title '%s'", g ? "," : "",
+                    4 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+        fprintf(f, "\n");
+    }
+}
+
+static int run_gnuplot(const char *dir)
+{
+    char *const argv[] = {"gnuplot", "plot.gp", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    /* The script names its files relative to the output directory. */
+    int rc = -1;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || chdir(dir) < 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    pid_t pid;
+    if (posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ) == 0) {
+        int st;
+        if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            rc = 0;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    if (chdir(cwd) < 0)
+        rc = -1;
+    return rc;
+}
+
+static const char *unit_of(const struct vn_sim_workload *w)
+{
+    switch (w->kind) {
+    case VN_SIM_WL_STREAM:
+        return "MB/s";
+    case VN_SIM_WL_CHASE:
+        return "M accesses/s";
+    default:
+        return "transactions/s";
+    }
+}
+
+static void table_freep(struct vn_table **t)
+{
+    vn_table_free(*t);
+}
+
+int vn_cmd_sim(int argc, char **argv)
+{
+    struct opts o = {0};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? VN_EXIT_OK : rc;
+    struct vn_error err = {0};
+
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", o.scenario);
+    if (access(path, R_OK) != 0) {
+        char alt[PATH_MAX];
+        snprintf(alt, sizeof alt, "%s.scn", o.scenario);
+        if (access(alt, R_OK) == 0)
+            snprintf(path, sizeof path, "%s", alt);
+    }
+    size_t len = 0;
+    VN_CLEANUP_FREE char *buf = read_file(path, &len, &err);
+    if (!buf)
+        return vn_cli_fail("sim", &err);
+    VN_CLEANUP_FREE struct vn_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        abort();
+    if (vn_scenario_parse(buf, len, path, sc, &err) < 0)
+        return vn_cli_fail("sim", &err);
+    if (o.seeds)
+        sc->seeds = o.seeds;
+    if (o.duration_s > 0) {
+        sc->duration_ns = (int64_t)(o.duration_s * 1e9);
+        if (sc->warmup_ns >= sc->duration_ns)
+            sc->warmup_ns = sc->duration_ns / 10;
+    }
+    bool run_cfg[VN_SCN_MAX_CONFIGS] = {false};
+    for (int c = 0; c < sc->nconfigs; c++)
+        run_cfg[c] = !o.config || strcmp(o.config, sc->configs[c].name) == 0;
+    if (o.config) {
+        bool any = false;
+        for (int c = 0; c < sc->nconfigs; c++)
+            any = any || run_cfg[c];
+        if (!any)
+            return vn_cli_usage("sim", "scenario '%s' has no configuration '%s'", sc->name,
+                                o.config);
+    }
+
+    char host[VN_SCN_HOST_MAX + PATH_MAX];
+    resolve_host(path, o.host ? o.host : sc->host, host, sizeof host);
+    VN_CLEANUP(vn_topo_freep) struct vn_host_topo *topo = vn_topo_load(host, &err);
+    if (!topo)
+        return vn_cli_fail("sim", &err);
+
+    char outdir[PATH_MAX];
+    if (o.out)
+        snprintf(outdir, sizeof outdir, "%s", o.out);
+    else
+        snprintf(outdir, sizeof outdir, "sim-out/%s", sc->name);
+    if (mkdir_p(outdir, &err) < 0)
+        return vn_cli_fail("sim", &err);
+    VN_CLEANUP_FILE FILE *runs = open_out(outdir, "runs.csv", &err);
+    if (!runs)
+        return vn_cli_fail("sim", &err);
+    VN_CLEANUP_FILE FILE *tcsv = NULL;
+    if (o.trace && !(tcsv = open_out(outdir, "trace.csv", &err)))
+        return vn_cli_fail("sim", &err);
+    fprintf(runs, "config,count,seed,vm,group,workload,vcpus,memory_mib,mem_nodes,guest_numa,"
+                  "throughput,locality,run_share\n");
+    if (tcsv)
+        fprintf(tcsv, "config,count,seed,t_s,vm,throughput,locality\n");
+
+    int npts = vn_scenario_npoints(sc);
+    int ng = sc->ngroups;
+    int nseeds = sc->seeds;
+    size_t ncell = (size_t)sc->nconfigs * npts * ng;
+    struct cell *cells = calloc(ncell, sizeof *cells);
+    double *vals = calloc(ncell * 3 * nseeds, sizeof *vals);
+    if (!cells || !vals)
+        abort();
+    for (size_t i = 0; i < ncell; i++) {
+        cells[i].per_vm = vals + i * 3 * nseeds;
+        cells[i].group = cells[i].per_vm + nseeds;
+        cells[i].locality = cells[i].group + nseeds;
+    }
+    if (!o.quiet)
+        printf("Scenario '%s' on host '%s' (%d nodes, %d CPUs): %d configuration(s) x %d point(s) "
+               "x %d seed(s), %.1fs simulated each (%.1fs warm-up).\n",
+               sc->name, topo->name, topo->nnodes, topo->ncpus, sc->nconfigs, npts, nseeds,
+               (double)sc->duration_ns / 1e9, (double)sc->warmup_ns / 1e9);
+
+    double sim_total = 0, wall_total = 0;
+    uint64_t ev_total = 0;
+    int failed = 0;
+    for (int c = 0; c < sc->nconfigs; c++) {
+        if (!run_cfg[c])
+            continue;
+        for (int pt = 0; pt < npts; pt++) {
+            int count = sc->sweep >= 0 ? vn_scenario_count(sc, sc->sweep, pt) : 0;
+            for (int si = 0; si < nseeds; si++) {
+                uint64_t seed = (uint64_t)si + 1;
+                double t0 = now_s();
+                struct vn_sim *sim = vn_scenario_build(sc, topo, c, pt, seed, &err);
+                if (!sim) {
+                    fprintf(stderr, "vnuma sim: error: %s\n", err.msg);
+                    failed = 1;
+                    break;
+                }
+                struct trace_ctx tc = {tcsv, sc, sc->configs[c].name, count, seed, o.trace, sim};
+                if (o.trace)
+                    vn_sim_set_sampling(sim, sc->trace_ns, on_sample, &tc);
+                vn_sim_run_until(sim, sc->warmup_ns);
+                vn_sim_reset_stats(sim);
+                vn_sim_run_until(sim, sc->duration_ns);
+                double wall = now_s() - t0;
+                wall_total += wall;
+                sim_total += (double)sc->duration_ns / 1e9;
+                ev_total += vn_sim_events(sim);
+                if (vn_sim_check(sim, &err) < 0) {
+                    fprintf(stderr, "vnuma sim: error: internal invariant broken: %s\n", err.msg);
+                    vn_sim_free(sim);
+                    return VN_EXIT_FAIL;
+                }
+                int nv = vn_sim_nvms(sim);
+                double *gsum = calloc(ng, sizeof *gsum), *gacc = calloc(ng, sizeof *gacc);
+                int *gn = calloc(ng, sizeof *gn);
+                if (!gsum || !gacc || !gn)
+                    abort();
+                for (int m = 0; m < nv; m++) {
+                    struct vn_sim_vm_stats st;
+                    vn_sim_vm_stats(sim, m, &st);
+                    int g = 0;
+                    size_t best = 0;
+                    for (int k = 0; k < ng; k++) {
+                        size_t l = strlen(sc->groups[k].name);
+                        if (l > best && strncmp(st.name, sc->groups[k].name, l) == 0 &&
+                            st.name[l] == '-') {
+                            g = k;
+                            best = l;
+                        }
+                    }
+                    gsum[g] += st.tput;
+                    gacc[g] += st.locality;
+                    gn[g]++;
+                    fprintf(runs, "%s,%d,%llu,%s,%s,%s,%d,%llu,%d,%d,%.3f,%.4f,%.4f\n",
+                            sc->configs[c].name, count, (unsigned long long)seed, st.name,
+                            sc->groups[g].name, st.workload, st.vcpus,
+                            (unsigned long long)st.mem_mib, st.nnodes_mem, st.guest_numa, st.tput,
+                            st.locality, st.run_share);
+                }
+                for (int g = 0; g < ng; g++) {
+                    struct cell *cl = &cells[((size_t)c * npts + pt) * ng + g];
+                    cl->nvms = gn[g];
+                    cl->group[si] = gsum[g];
+                    cl->per_vm[si] = gn[g] ? gsum[g] / gn[g] : 0;
+                    cl->locality[si] = gn[g] ? gacc[g] / gn[g] : 0;
+                }
+                free(gsum);
+                free(gacc);
+                free(gn);
+                if (!o.quiet)
+                    printf("  %-16s %s%-4d seed %-3llu %8.0f events, %6.2fs wall\n",
+                           sc->configs[c].name, sc->sweep >= 0 ? "n=" : "", count,
+                           (unsigned long long)seed, (double)vn_sim_events(sim), wall);
+                vn_sim_free(sim);
+            }
+            if (failed)
+                break;
+        }
+    }
+
+    /* Summary: CSV and table. */
+    VN_CLEANUP_FILE FILE *sum = open_out(outdir, "summary.csv", &err);
+    if (!sum) {
+        free(cells);
+        free(vals);
+        return vn_cli_fail("sim", &err);
+    }
+    fprintf(sum, "config,count,group,vms,per_vm_mean,per_vm_sd,group_mean,group_sd,locality,"
+                 "unit,rel_first,rel_first_sd\n");
+    VN_CLEANUP_FILE FILE *wide = NULL;
+    if (npts == 1 && !(wide = open_out(outdir, "summary-wide.csv", &err))) {
+        free(cells);
+        free(vals);
+        return vn_cli_fail("sim", &err);
+    }
+    if (wide) {
+        fprintf(wide, "config");
+        for (int g = 0; g < ng; g++)
+            fprintf(wide, ",%s_rel,%s_rel_sd,%s_locality", sc->groups[g].name,
+                    sc->groups[g].name, sc->groups[g].name);
+        fprintf(wide, "\n");
+    }
+    static const char *const hdr[] = {"config", "count", "group",  "VMs",      "per VM",
+                                      "± sd",   "total", "± sd",   "locality", "vs first"};
+    VN_CLEANUP(table_freep) struct vn_table *tbl = vn_table_new(10, hdr);
+    for (int i = 1; i < 10; i++)
+        if (i != 2)
+            vn_table_align_right(tbl, i);
+    int first = -1;
+    for (int c = 0; c < sc->nconfigs && first < 0; c++)
+        if (run_cfg[c])
+            first = c;
+    for (int c = 0; c < sc->nconfigs; c++) {
+        if (!run_cfg[c])
+            continue;
+        for (int pt = 0; pt < npts; pt++) {
+            int count = sc->sweep >= 0 ? vn_scenario_count(sc, sc->sweep, pt) : 0;
+            if (wide)
+                fprintf(wide, "%s", sc->configs[c].name);
+            for (int g = 0; g < ng; g++) {
+                struct cell *cl = &cells[((size_t)c * npts + pt) * ng + g];
+                struct cell *base = &cells[((size_t)first * npts + pt) * ng + g];
+                if (cl->nvms == 0) {
+                    if (wide)
+                        fprintf(wide, ",0,0,0");
+                    continue;
+                }
+                double pm, psd, gm, gsd, lm, lsd, bm, bsd;
+                vn_sim_mean_sd(cl->per_vm, nseeds, &pm, &psd);
+                vn_sim_mean_sd(cl->group, nseeds, &gm, &gsd);
+                vn_sim_mean_sd(cl->locality, nseeds, &lm, &lsd);
+                vn_sim_mean_sd(base->per_vm, nseeds, &bm, &bsd);
+                double rel = bm > 0 ? pm / bm : 0, rsd = bm > 0 ? psd / bm : 0;
+                const char *unit = unit_of(&sc->workloads[sc->groups[g].workload]);
+                fprintf(sum, "%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.4f,%s,%.4f,%.4f\n",
+                        sc->configs[c].name, count, g, cl->nvms, pm, psd, gm, gsd, lm, unit, rel,
+                        rsd);
+                if (wide)
+                    fprintf(wide, ",%.4f,%.4f,%.4f", rel, rsd, lm);
+                vn_table_add(tbl, "%s", sc->configs[c].name);
+                if (sc->sweep >= 0)
+                    vn_table_add(tbl, "%d", count);
+                else
+                    vn_table_add(tbl, "-");
+                vn_table_add(tbl, "%s", sc->groups[g].name);
+                vn_table_add(tbl, "%d", cl->nvms);
+                vn_table_add(tbl, "%.1f", pm);
+                vn_table_add(tbl, "%.1f", psd);
+                vn_table_add(tbl, "%.1f", gm);
+                vn_table_add(tbl, "%.1f", gsd);
+                vn_table_add(tbl, "%.1f%%", 100 * lm);
+                vn_table_add(tbl, "%+.1f%%", 100 * (rel - 1));
+            }
+            if (wide)
+                fprintf(wide, "\n");
+        }
+    }
+    if (wide) {
+        fclose(wide);
+        wide = NULL;
+    }
+    free(cells);
+    free(vals);
+    printf("\nThroughput (%s, mean ± sd over %d seed(s)); 'vs first' compares per-VM throughput "
+           "with configuration '%s':\n",
+           unit_of(&sc->workloads[sc->groups[sc->sweep >= 0 ? sc->sweep : 0].workload]), nseeds,
+           sc->configs[first].name);
+    vn_table_print(tbl, stdout, 2);
+    printf("\nSimulator speed: %.1f simulated s in %.2f s wall (%.1f sim-s per wall-s), %llu "
+           "events (%.2f M events/s).\n",
+           sim_total, wall_total, wall_total > 0 ? sim_total / wall_total : 0,
+           (unsigned long long)ev_total, wall_total > 0 ? (double)ev_total / wall_total / 1e6 : 0);
+
+    fclose(sum);
+    sum = NULL;
+    fflush(runs);
+    if (tcsv)
+        fflush(tcsv);
+    VN_CLEANUP_FILE FILE *gp = open_out(outdir, "plot.gp", &err);
+    if (!gp)
+        return vn_cli_fail("sim", &err);
+    int pg = sc->sweep >= 0 ? sc->sweep : 0;
+    write_plot(gp, sc, run_cfg, pg, unit_of(&sc->workloads[sc->groups[pg].workload]));
+    fclose(gp);
+    gp = NULL;
+    if (run_gnuplot(outdir) == 0)
+        printf("Results in %s/: runs.csv, summary.csv%s%s, plot.gp, throughput.png, "
+               "locality.png.\n",
+               outdir, npts == 1 ? ", summary-wide.csv" : "", tcsv ? ", trace.csv" : "");
+    else
+        printf("Results in %s/: runs.csv, summary.csv%s, plot.gp (gnuplot failed or is not "
+               "installed, so no PNG; run 'gnuplot plot.gp' there to see why).\n",
+               outdir, tcsv ? ", trace.csv" : "");
+    return failed ? VN_EXIT_FAIL : VN_EXIT_OK;
+}

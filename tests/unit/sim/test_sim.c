@@ -1,0 +1,349 @@
+/* Unit tests for src/lib/sim: conservation of vCPUs and memory, determinism per seed,
+ * analytic cases, and the scenario parser's messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "topo/topo.h"
+
+#define MS 1000000LL
+
+static struct vn_host_topo *host(const char *spec)
+{
+    struct vn_error err = {0};
+    struct vn_host_topo *t = vn_topo_load(spec, &err);
+    if (!t)
+        fail_msg("%s", err.msg);
+    return t;
+}
+
+static struct vn_host_topo *two_nodes(void)
+{
+    return host("synthetic:pack:2 numa:1 core:4 pu:2;mem=6G;dist=10,20");
+}
+
+static struct vn_sim *sim_new(const struct vn_host_topo *t, enum vn_sim_place pl,
+                              enum vn_sim_sched sc, uint64_t seed)
+{
+    struct vn_sim_params p;
+    vn_sim_params_default(&p);
+    struct vn_sim_setup setup = {pl, sc, true, seed};
+    struct vn_error err = {0};
+    struct vn_sim *s = vn_sim_new(t, &p, &setup, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    return s;
+}
+
+static void add(struct vn_sim *s, const char *name, int vcpus, uint64_t mib, const char *wl)
+{
+    struct vn_sim_workload w;
+    struct vn_error err = {0};
+    assert_int_equal(vn_sim_workload_builtin(wl, &w), 0);
+    if (vn_sim_add_vm(s, name, vcpus, mib, &w, &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+/* Steps 1 ms at a time and checks every invariant after each step. */
+static void run_checked(struct vn_sim *s, int64_t until)
+{
+    struct vn_error err = {0};
+    for (int64_t t = vn_sim_now(s) + MS; t <= until; t += MS) {
+        vn_sim_run_until(s, t);
+        if (vn_sim_check(s, &err) < 0)
+            fail_msg("at %lld ns: %s", (long long)t, err.msg);
+    }
+}
+
+static void test_conservation(void **state)
+{
+    struct vn_host_topo *t = two_nodes();
+    const enum vn_sim_sched scheds[] = {VN_SIM_SCHED_ALL, VN_SIM_SCHED_PIN, VN_SIM_SCHED_SOFT,
+                                        VN_SIM_SCHED_DYNAMIC};
+    const enum vn_sim_place places[] = {VN_SIM_PLACE_NONE, VN_SIM_PLACE_XEN, VN_SIM_PLACE_VNUMA,
+                                        VN_SIM_PLACE_VNUMA};
+    for (size_t i = 0; i < 4; i++) {
+        struct vn_sim *s = sim_new(t, places[i], scheds[i], 7);
+        /* Overcommitted and bursty: 22 vCPUs on 16 CPUs, blocking and waking all the time. */
+        add(s, "a", 4, 2048, "specjbb");
+        add(s, "b", 4, 1024, "bursty");
+        add(s, "c", 2, 512, "idle");
+        add(s, "d", 6, 3000, "bursty");
+        add(s, "e", 2, 512, "stream");
+        add(s, "f", 4, 4096, "chase");
+        run_checked(s, 400 * MS);
+        vn_sim_free(s);
+    }
+    vn_topo_free(t);
+}
+
+static void test_migration_conserves_pages(void **state)
+{
+    struct vn_host_topo *t = two_nodes();
+    struct vn_sim *s = sim_new(t, VN_SIM_PLACE_VNUMA, VN_SIM_SCHED_PIN, 1);
+    add(s, "a", 2, 1024, "stream");
+    struct vn_error err = {0};
+    int home = vn_sim_vm_pages(s, 0, 0, 0) > 0 ? 0 : 1;
+    assert_int_equal(vn_sim_vm_pages(s, 0, 0, home), 1024 * 256);
+    assert_int_equal(vn_sim_migrate(s, 0, 0, home, 1 - home, 512, &err), 0);
+    /* 512 MiB at 2 GB/s: about 270 ms. */
+    run_checked(s, 400 * MS);
+    assert_int_equal(vn_sim_vm_pages(s, 0, 0, home), 512 * 256);
+    assert_int_equal(vn_sim_vm_pages(s, 0, 0, 1 - home), 512 * 256);
+    assert_int_equal(vn_sim_migrate(s, 0, 0, 0, 0, 1, &err), -1);
+    assert_string_equal(err.msg, "A migration needs two different node indexes below 2.");
+    vn_sim_free(s);
+    vn_topo_free(t);
+}
+
+static void stats_of(struct vn_sim *s, double *out, int n)
+{
+    for (int m = 0; m < n; m++) {
+        struct vn_sim_vm_stats st;
+        vn_sim_vm_stats(s, m, &st);
+        out[2 * m] = st.tput;
+        out[2 * m + 1] = st.locality;
+    }
+}
+
+static void determinism_run(uint64_t seed, double *out)
+{
+    struct vn_host_topo *t = two_nodes();
+    struct vn_sim *s = sim_new(t, VN_SIM_PLACE_NONE, VN_SIM_SCHED_ALL, seed);
+    add(s, "a", 4, 1024, "bursty");
+    add(s, "b", 8, 2048, "bursty");
+    add(s, "c", 8, 2048, "specjbb");
+    vn_sim_run_until(s, 100 * MS);
+    vn_sim_reset_stats(s);
+    vn_sim_run_until(s, 500 * MS);
+    stats_of(s, out, 3);
+    out[6] = (double)vn_sim_events(s);
+    vn_sim_free(s);
+    vn_topo_free(t);
+}
+
+static void test_determinism(void **state)
+{
+    double a[7], b[7], c[7];
+    determinism_run(42, a);
+    determinism_run(42, b);
+    determinism_run(43, c);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(memcmp(a, c, sizeof a) != 0);
+}
+
+/* One VM alone on one node: every access is local, and its throughput is the analytic one
+ * (idle local latency; one vCPU per core; 0.4 GB/s barely loads the controller). */
+static void test_alone_on_one_node(void **state)
+{
+    struct vn_host_topo *t = two_nodes();
+    struct vn_sim *s = sim_new(t, VN_SIM_PLACE_VNUMA, VN_SIM_SCHED_PIN, 3);
+    add(s, "a", 2, 1024, "specjbb");
+    vn_sim_run_until(s, 100 * MS);
+    vn_sim_reset_stats(s);
+    vn_sim_run_until(s, 1100 * MS);
+    struct vn_sim_vm_stats st;
+    vn_sim_vm_stats(s, 0, &st);
+    assert_true(st.locality == 1.0);
+    assert_int_equal(st.nnodes_mem, 1);
+    struct vn_sim_workload w;
+    vn_sim_workload_builtin("specjbb", &w);
+    double expect = 2 * 1e9 / (w.cpu_ns + w.misses * 90.0 / w.mlp);
+    assert_true(st.tput > 0.99 * expect && st.tput <= expect * 1.0001);
+    assert_true(vn_sim_locality(s) == 1.0);
+    vn_sim_free(s);
+    vn_topo_free(t);
+}
+
+/* Memory striped over two nodes: about half the accesses are remote, and a latency-bound
+ * chase pays the mean of local and remote latency (1 + 1.727) / 2 at SLIT 20. */
+static void test_striped_half_remote(void **state)
+{
+    struct vn_host_topo *t = two_nodes();
+    struct vn_sim *s = sim_new(t, VN_SIM_PLACE_NONE, VN_SIM_SCHED_ALL, 5);
+    add(s, "a", 2, 2048, "chase");
+    vn_sim_run_until(s, 100 * MS);
+    vn_sim_reset_stats(s);
+    vn_sim_run_until(s, 1100 * MS);
+    struct vn_sim_vm_stats st;
+    vn_sim_vm_stats(s, 0, &st);
+    assert_int_equal(st.nnodes_mem, 2);
+    assert_true(st.locality > 0.49 && st.locality < 0.51);
+    double ratio20 = 1 + 0.8 * 10 / 11.0;
+    double lat = 90 * (1 + ratio20) / 2;
+    double expect = 2 * 1e9 / (5 + lat) * 1e-6; /* M accesses/s */
+    assert_true(st.tput > 0.98 * expect && st.tput < 1.01 * expect);
+    vn_sim_free(s);
+    vn_topo_free(t);
+}
+
+/* Contention: STREAM threads on one node get less than the node's bandwidth, and more than
+ * half of it. */
+static void test_bandwidth_saturates(void **state)
+{
+    struct vn_host_topo *t = two_nodes();
+    struct vn_sim *s = sim_new(t, VN_SIM_PLACE_VNUMA, VN_SIM_SCHED_PIN, 9);
+    add(s, "a", 8, 1024, "stream");
+    vn_sim_run_until(s, 100 * MS);
+    vn_sim_reset_stats(s);
+    vn_sim_run_until(s, 600 * MS);
+    struct vn_sim_vm_stats st;
+    vn_sim_vm_stats(s, 0, &st);
+    /* MB/s; the node sustains 20 GB/s = 20000 MB/s */
+    assert_true(st.tput < 20000);
+    assert_true(st.tput > 10000);
+    vn_sim_free(s);
+    vn_topo_free(t);
+}
+
+/* Pinning keeps every vCPU on its node; soft lets a vCPU run remotely when its node is full. */
+static void test_soft_runs_remotely_under_pressure(void **state)
+{
+    /* Node 1 has almost no memory, so placement puts both VMs on node 0. */
+    struct vn_host_topo *t = host("synthetic:pack:2 numa:1 core:4 pu:2;mem=6G,256M");
+    struct vn_sim *pin = sim_new(t, VN_SIM_PLACE_XEN, VN_SIM_SCHED_PIN, 1);
+    struct vn_sim *soft = sim_new(t, VN_SIM_PLACE_XEN, VN_SIM_SCHED_SOFT, 1);
+    struct vn_sim *sims[2] = {pin, soft};
+    double tput[2];
+    for (int i = 0; i < 2; i++) {
+        /* 12 vCPUs on node 0's 8 CPUs, node 1 idle. */
+        add(sims[i], "a", 6, 1024, "specjbb");
+        add(sims[i], "b", 6, 1024, "specjbb");
+        vn_sim_run_until(sims[i], 100 * MS);
+        vn_sim_reset_stats(sims[i]);
+        vn_sim_run_until(sims[i], 600 * MS);
+        struct vn_sim_vm_stats st, st2;
+        vn_sim_vm_stats(sims[i], 0, &st);
+        vn_sim_vm_stats(sims[i], 1, &st2);
+        tput[i] = st.tput + st2.tput;
+        if (i == 0)
+            assert_true(st.locality == 1.0 && st2.locality == 1.0);
+        else
+            assert_true(st.locality + st2.locality < 2.0);
+    }
+    assert_true(tput[1] > tput[0] * 1.1);
+    vn_sim_free(pin);
+    vn_sim_free(soft);
+    vn_topo_free(t);
+}
+
+static const char good[] = "[scenario]\n"
+                           "host = synthetic:pack:2 numa:1 core:2 pu:1\n"
+                           "duration = 1s\nwarmup = 100ms\nseeds = 2\n"
+                           "[workload heavy]\ntype = stream\nmlp = 4\n"
+                           "[vms a]\ncount = 1, 2\nvcpus = 2\nmemory = 256M\nworkload = heavy\n"
+                           "[vms b]\ncount = 1\nworkload = idle\n"
+                           "[config x]\nplacement = xen\nsched = pin\n"
+                           "[config y]   # comment\nplacement = none\nsched = all-cpus\n";
+
+static void test_scenario_parse_and_build(void **state)
+{
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    if (vn_scenario_parse(good, strlen(good), "dir/t.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sc->name, "t");
+    assert_int_equal(sc->ngroups, 2);
+    assert_int_equal(sc->nconfigs, 2);
+    assert_int_equal(sc->sweep, 0);
+    assert_int_equal(vn_scenario_npoints(sc), 2);
+    assert_int_equal(vn_scenario_count(sc, 0, 1), 2);
+    assert_int_equal(vn_scenario_count(sc, 1, 1), 1);
+    assert_int_equal(sc->groups[0].mem_mib, 256);
+    assert_true(sc->workloads[sc->groups[0].workload].mlp == 4);
+    assert_int_equal(sc->workloads[sc->groups[0].workload].kind, VN_SIM_WL_STREAM);
+    assert_int_equal(sc->duration_ns, 1000 * MS);
+    struct vn_host_topo *t = host(sc->host);
+    struct vn_sim *s = vn_scenario_build(sc, t, 0, 1, 1, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(vn_sim_nvms(s), 3);
+    vn_sim_free(s);
+    vn_topo_free(t);
+    free(sc);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    assert_int_equal(vn_scenario_parse(text, strlen(text), "s.scn", sc, &err), -1);
+    assert_string_equal(err.msg, msg);
+    free(sc);
+}
+
+static void test_scenario_errors(void **state)
+{
+    expect_error("host = x\n", "s.scn:1: Key 'host' is outside any section; start with [scenario].");
+    expect_error("[scenario]\n[bogus]\n",
+                 "s.scn:2: Unknown section '[bogus]'; expected [scenario], [model], [workload "
+                 "NAME], [vms NAME] or [config NAME].");
+    expect_error("[scenario\n", "s.scn:1: Section header '[scenario' is not closed with ']'.");
+    expect_error("[scenario]\nduration 5s\n",
+                 "s.scn:2: Expected 'key = value' or '[section]', got 'duration 5s'.");
+    expect_error("[scenario]\nduration = 5\n",
+                 "s.scn:2: '5' is not a duration for 'duration'; write a number followed by ns, "
+                 "us, ms or s, e.g. '30ms'.");
+    expect_error("[scenario]\nseeds = 0\n",
+                 "s.scn:2: 'seeds' = 0 is out of range; it must be between 1 and 1000.");
+    expect_error("[model]\ncolour = red\n",
+                 "s.scn:2: Unknown key 'colour' in [model]; expected local_latency, "
+                 "remote_ratio_21, node_bandwidth, contention, smt_yield, cache_refill, "
+                 "timeslice, epoch, balance_interval, policy_interval, dyn_high, dyn_low, "
+                 "migrate_bandwidth or host_reserve.");
+    expect_error("[vms a]\nmemory = 12X\n",
+                 "s.scn:2: '12X' is not a size for 'memory'; write a number with K, M, G or T "
+                 "(binary units; a plain number is MiB), e.g. '960M'.");
+    expect_error("[config c]\nsched = fair\n",
+                 "s.scn:2: Unknown scheduler 'fair'; expected all-cpus, pin, soft or dynamic.");
+    expect_error("[workload w]\nmlp = 2\ntype = stream\n",
+                 "s.scn:3: 'type' must be the first key of [workload w], because it sets the "
+                 "defaults the other keys change.");
+    expect_error("[vms a]\n[vms a]\n", "s.scn:2: VM group 'a' is defined twice.");
+    expect_error("[scenario]\nduration = 1s\n[vms a]\n[config c]\n",
+                 "s.scn: The scenario names no host; set 'host' in [scenario].");
+    expect_error("[scenario]\nhost = live\n[config c]\n",
+                 "s.scn: The scenario has no VMs; add a [vms NAME] section.");
+    expect_error("[scenario]\nhost = live\n[vms a]\nworkload = nope\n[config c]\n",
+                 "s.scn:3: VM group 'a' uses workload 'nope', which is neither defined by a "
+                 "[workload] section nor built in (specjbb, stream, chase, bursty, idle).");
+    expect_error("[scenario]\nhost = live\n[vms a]\ncount = 1,2\n[vms b]\ncount = 3,4\n"
+                 "[config c]\n",
+                 "s.scn:5: VM groups 'a' and 'b' both list several counts; only one group can "
+                 "be swept.");
+    expect_error("[scenario]\nhost = live\nduration = 1s\nwarmup = 2s\n[vms a]\n[config c]\n",
+                 "s.scn: The duration (1s) must be longer than the warm-up (2s).");
+}
+
+static void test_mean_sd(void **state)
+{
+    double v[] = {2, 4, 4, 4, 5, 5, 7, 9}, m, sd;
+    vn_sim_mean_sd(v, 8, &m, &sd);
+    assert_true(m == 5);
+    assert_true(sd > 2.138 && sd < 2.139);
+    vn_sim_mean_sd(v, 1, &m, &sd);
+    assert_true(m == 2 && sd == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conservation),
+        cmocka_unit_test(test_migration_conserves_pages),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_alone_on_one_node),
+        cmocka_unit_test(test_striped_half_remote),
+        cmocka_unit_test(test_bandwidth_saturates),
+        cmocka_unit_test(test_soft_runs_remotely_under_pressure),
+        cmocka_unit_test(test_scenario_parse_and_build),
+        cmocka_unit_test(test_scenario_errors),
+        cmocka_unit_test(test_mean_sd),
+    };
+    return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
+}
