@@ -30,21 +30,6 @@ static void print_help(void)
            "errors.\n");
 }
 
-static void json_putp(struct json_object **o)
-{
-    json_object_put(*o);
-}
-
-static void print_diags(struct vn_diags *d)
-{
-    char line[1024];
-    vn_diags_sort(d);
-    for (int i = 0; i < d->n; i++) {
-        vn_diag_format(d, i, line, sizeof line);
-        fprintf(stderr, "%s\n", line);
-    }
-}
-
 static void print_affinity(const char *key, const struct vn_affinity *a)
 {
     if (a->nsets == 0)
@@ -146,7 +131,7 @@ static bool check_one(const char *path, const struct vn_host_topo *host, struct 
     struct vn_vm_spec *spec = vn_config_load_file(path, host, &diags, &err);
     if (!spec && diags.nerrors == 0)
         vn_cli_fail("check", &err);
-    print_diags(&diags);
+    vn_cli_print_diags(&diags);
     vn_diags_free(&diags);
     if (!spec)
         return false;
@@ -189,7 +174,7 @@ int vn_cmd_check(int argc, char **argv)
             print_help();
             return VN_EXIT_OK;
         default:
-            return vn_cli_usage("check", "unknown option '%s'", argv[optind - 1]);
+            return vn_cli_bad_option("check", c, argv);
         }
     }
     if (optind >= argc)
@@ -207,7 +192,7 @@ int vn_cmd_check(int argc, char **argv)
         }
     }
 
-    VN_CLEANUP(json_putp) struct json_object *out = json ? json_object_new_array() : NULL;
+    VN_CLEANUP(vn_cli_json_putp) struct json_object *out = json ? json_object_new_array() : NULL;
     bool all_valid = true;
     int printed = 0;
     for (int i = optind; i < argc; i++)

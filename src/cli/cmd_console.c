@@ -1,6 +1,5 @@
 /* vnuma console: attach the terminal to a domain's serial console until ^] (or, when stdin
  * is not a terminal, until the end of input or the guest going away). */
-#include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -20,37 +19,14 @@ static void print_help(void)
 
 int vn_cmd_console(int argc, char **argv)
 {
-    static const struct option long_opts[] = {
-        {"state-dir", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *state_dir = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            state_dir = optarg;
-            break;
-        case 'h':
-            print_help();
-            return VN_EXIT_OK;
-        case ':':
-            return vn_cli_usage("console", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return vn_cli_usage("console", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return vn_cli_usage("console", "no domain given");
-    if (optind + 1 < argc)
-        return vn_cli_usage("console", "unexpected argument '%s'", argv[optind + 1]);
-    const char *name = argv[optind];
+    struct vn_cli_state_args a;
+    int rc = vn_cli_parse_state_args("console", argc, argv, VN_CLI_DOMAIN, print_help, &a);
+    if (rc != VN_CLI_RUN)
+        return rc;
+    const char *name = a.domain;
     struct vn_error err = {0};
     char sock[4096];
-    if (vn_domain_console_path(state_dir, name, sock, sizeof sock, &err) < 0)
+    if (vn_domain_console_path(a.state_dir, name, sock, sizeof sock, &err) < 0)
         return vn_cli_fail("console", &err);
     fprintf(stderr, "Connected to domain '%s'. Escape character is ^]\n", name);
     int r = vn_console_attach(sock, STDIN_FILENO, STDOUT_FILENO, &err);

@@ -13,7 +13,6 @@
 #include "qemu/accel.h"
 #include "render/render.h"
 #include "util/cleanup.h"
-#include "util/table.h"
 
 struct opts {
     bool console;
@@ -80,11 +79,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'h':
             print_help();
-            return -1;
-        case ':':
-            return vn_cli_usage("create", "option '%s' needs a value", argv[optind - 1]);
+            return VN_EXIT_OK;
         default:
-            return vn_cli_usage("create", "unknown option '%s'", argv[optind - 1]);
+            return vn_cli_bad_option("create", c, argv);
         }
     }
     if (optind >= argc)
@@ -94,17 +91,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     if (o->console && o->create.dry_run)
         return vn_cli_usage("create", "--console and --dry-run exclude each other");
     o->config = argv[optind];
-    return 0;
-}
-
-static void print_diags(struct vn_diags *d)
-{
-    char line[1024];
-    vn_diags_sort(d);
-    for (int i = 0; i < d->n; i++) {
-        vn_diag_format(d, i, line, sizeof line);
-        fprintf(stderr, "%s\n", line);
-    }
+    return VN_CLI_RUN;
 }
 
 static void progress(void *ctx, const char *msg)
@@ -112,43 +99,11 @@ static void progress(void *ctx, const char *msg)
     fprintf(stderr, "vnuma create: %s\n", msg);
 }
 
-static const char *set_text(const struct vn_placement *p, int slot, char *buf, size_t len)
-{
-    if (slot < 0)
-        return "-";
-    vn_bitmap_format_list(&p->sets[slot], buf, len);
-    return buf;
-}
-
-static void print_placement(const struct vn_placement *p)
-{
-    static const char *const headers[] = {"vnode", "pnode",     "memory MiB",
-                                          "vCPUs", "soft CPUs", "hard CPUs"};
-    VN_CLEANUP(vn_table_freep) struct vn_table *t = vn_table_new(6, headers);
-    vn_table_align_right(t, 0);
-    vn_table_align_right(t, 2);
-    char a[4096], b[4096];
-    for (int i = 0; i < p->nvnodes; i++) {
-        const struct vn_place_vnode *vn = &p->vnodes[i];
-        vn_table_add(t, "%d", i);
-        vn_bitmap_format_list(&vn->pnodes, a, sizeof a);
-        vn_table_add(t, "%s", a);
-        vn_table_add(t, "%llu", (unsigned long long)vn->mem_mib);
-        vn_bitmap_format_list(&vn->vcpus, a, sizeof a);
-        vn_table_add(t, "%s", vn_bitmap_empty(&vn->vcpus) ? "-" : a);
-        vn_table_add(t, "%s", set_text(p, vn->soft, a, sizeof a));
-        vn_table_add(t, "%s", set_text(p, vn->hard, b, sizeof b));
-    }
-    vn_table_print(t, stdout, 2);
-}
-
 int vn_cmd_create(int argc, char **argv)
 {
     struct opts o = {.create.algo = VN_PLACE_VNUMA};
     int rc = parse_opts(argc, argv, &o);
-    if (rc < 0)
-        return VN_EXIT_OK; /* --help */
-    if (rc)
+    if (rc != VN_CLI_RUN)
         return rc;
     o.create.progress = progress;
 
@@ -157,7 +112,7 @@ int vn_cmd_create(int argc, char **argv)
     vn_diags_init(&diags, o.config);
     struct vn_domain_create_result res;
     rc = vn_domain_create(o.config, &o.create, &res, &diags, &err);
-    print_diags(&diags);
+    vn_cli_print_diags(&diags);
     vn_diags_free(&diags);
     if (rc < 0)
         return vn_cli_fail("create", &err);
@@ -171,7 +126,7 @@ int vn_cmd_create(int argc, char **argv)
         return VN_EXIT_OK;
     }
     printf("domain '%s': placement (%s)\n", res.name, vn_place_algo_name(res.placement->algo));
-    print_placement(res.placement);
+    vn_cli_print_vnodes(res.placement, false);
     printf("accelerator: %s - %s\n", vn_accel_name(res.accel), res.accel_reason);
     printf("domain '%s' started (pid %d)\n", res.name, (int)res.qemu_pid);
     fflush(stdout);

@@ -1,5 +1,4 @@
 /* vnuma destroy: stop a domain's QEMU and remove everything it had (files, record, claim). */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,36 +16,13 @@ static void print_help(void)
 
 int vn_cmd_destroy(int argc, char **argv)
 {
-    static const struct option long_opts[] = {
-        {"state-dir", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *state_dir = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            state_dir = optarg;
-            break;
-        case 'h':
-            print_help();
-            return VN_EXIT_OK;
-        case ':':
-            return vn_cli_usage("destroy", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return vn_cli_usage("destroy", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return vn_cli_usage("destroy", "no domain given");
-    if (optind + 1 < argc)
-        return vn_cli_usage("destroy", "unexpected argument '%s'", argv[optind + 1]);
+    struct vn_cli_state_args a;
+    int rc = vn_cli_parse_state_args("destroy", argc, argv, VN_CLI_DOMAIN, print_help, &a);
+    if (rc != VN_CLI_RUN)
+        return rc;
     struct vn_error err = {0};
-    if (vn_domain_destroy(state_dir, argv[optind], &err) < 0)
+    if (vn_domain_destroy(a.state_dir, a.domain, &err) < 0)
         return vn_cli_fail("destroy", &err);
-    printf("domain '%s' destroyed\n", argv[optind]);
+    printf("domain '%s' destroyed\n", a.domain);
     return VN_EXIT_OK;
 }

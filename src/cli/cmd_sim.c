@@ -72,10 +72,14 @@ static void print_help(void)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option long_opts[] = {
-        {"seeds", required_argument, NULL, 's'},  {"out", required_argument, NULL, 'o'},
-        {"trace", no_argument, NULL, 't'},        {"host", required_argument, NULL, 'H'},
-        {"duration", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"seeds", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},
+        {"trace", no_argument, NULL, 't'},
+        {"host", required_argument, NULL, 'H'},
+        {"duration", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -93,8 +97,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'd':
             o->duration_s = strtod(optarg, &end);
             if (*end || end == optarg || !(o->duration_s > 0) || o->duration_s > 1e6)
-                return vn_cli_usage("sim", "--duration needs a positive number of seconds, not '%s'",
-                                    optarg);
+                return vn_cli_usage(
+                    "sim", "--duration needs a positive number of seconds, not '%s'", optarg);
             break;
         case 'o':
             o->out = optarg;
@@ -210,8 +214,8 @@ static void on_sample(const struct vn_sim_sample *smp, void *arg)
     }
     if (!t->print)
         return;
-    printf("  t=%6.2fs %-14s n=%-4d seed=%-3llu total=%-12.1f locality=%5.1f%% mem-util",
-           smp->t_s, t->config, t->count, (unsigned long long)t->seed, tot,
+    printf("  t=%6.2fs %-14s n=%-4d seed=%-3llu total=%-12.1f locality=%5.1f%% mem-util", smp->t_s,
+           t->config, t->count, (unsigned long long)t->seed, tot,
            smp->nvms ? 100 * loc / smp->nvms : 0.0);
     for (int n = 0; n < smp->nnodes && n < 8; n++)
         printf(" %3.0f%%", 100 * smp->node_util[n]);
@@ -273,9 +277,10 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                "set key outside right top\n"
                "set grid ytics\n");
     if (sc->sweep >= 0) {
-        fprintf(f, "set output 'throughput.png'\n"
-                   "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
-                   "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
+        fprintf(f,
+                "set output 'throughput.png'\n"
+                "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
+                "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
                 sc->name, sc->groups[group].name, sc->groups[group].name, unit);
         fprintf(f, "plot");
         bool first = true;
@@ -288,38 +293,42 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                     first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
             first = false;
         }
-        fprintf(f, "\nset output 'locality.png'\n"
-                   "set title \"%s: share of memory accesses that are local\"\n"
-                   "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
+        fprintf(f,
+                "\nset output 'locality.png'\n"
+                "set title \"%s: share of memory accesses that are local\"\n"
+                "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
                 sc->name);
         fprintf(f, "plot");
         first = true;
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
-            fprintf(f,
-                    "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):(100*$9) "
-                    "with linespoints title '%s' lw 2",
-                    first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
+            fprintf(
+                f,
+                "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):(100*$9) "
+                "with linespoints title '%s' lw 2",
+                first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
             first = false;
         }
         fprintf(f, "\n");
     } else {
         /* Nothing swept: one cluster per configuration, one bar per group, from the wide
          * table (summary-wide.csv: config, then rel, rel_sd, locality per group). */
-        fprintf(f, "set output 'throughput.png'\n"
-                   "set title \"%s: throughput per VM relative to '%s' (± sd)\"\n"
-                   "set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
-                   "set style fill solid 0.7 border -1\nset xtics rotate by -20\n"
-                   "set ylabel 'relative throughput per VM'\nset yrange [0:*]\n",
+        fprintf(f,
+                "set output 'throughput.png'\n"
+                "set title \"%s: throughput per VM relative to '%s' (± sd)\"\n"
+                "set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
+                "set style fill solid 0.7 border -1\nset xtics rotate by -20\n"
+                "set ylabel 'relative throughput per VM'\nset yrange [0:*]\n",
                 sc->name, sc->configs[first_cfg(sc, run_cfg)].name);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
             fprintf(f, "%s \\\n  'summary-wide.csv' using %d:%d%s title '%s'", g ? "," : "",
                     2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
-        fprintf(f, "\nset output 'locality.png'\nset title \"%s: local accesses\"\n"
-                   "set style histogram clustered gap 2\n"
-                   "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
+        fprintf(f,
+                "\nset output 'locality.png'\nset title \"%s: local accesses\"\n"
+                "set style histogram clustered gap 2\n"
+                "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
                 sc->name);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
@@ -555,12 +564,12 @@ int vn_cmd_sim(int argc, char **argv)
     if (wide) {
         fprintf(wide, "config");
         for (int g = 0; g < ng; g++)
-            fprintf(wide, ",%s_rel,%s_rel_sd,%s_locality", sc->groups[g].name,
-                    sc->groups[g].name, sc->groups[g].name);
+            fprintf(wide, ",%s_rel,%s_rel_sd,%s_locality", sc->groups[g].name, sc->groups[g].name,
+                    sc->groups[g].name);
         fprintf(wide, "\n");
     }
-    static const char *const hdr[] = {"config", "count", "group",  "VMs",      "per VM",
-                                      "± sd",   "total", "± sd",   "locality", "vs first"};
+    static const char *const hdr[] = {"config", "count", "group", "VMs",      "per VM",
+                                      "± sd",   "total", "± sd",  "locality", "vs first"};
     VN_CLEANUP(table_freep) struct vn_table *tbl = vn_table_new(10, hdr);
     for (int i = 1; i < 10; i++)
         if (i != 2)

@@ -10,11 +10,6 @@
 #include "util/cleanup.h"
 #include "util/table.h"
 
-static void json_putp(struct json_object **o)
-{
-    json_object_put(*o);
-}
-
 static void print_list(const char *what, const struct vn_bitmap *b)
 {
     size_t need = vn_bitmap_format_list(b, NULL, 0) + 1;
@@ -146,7 +141,7 @@ int vn_cmd_topology(int argc, char **argv)
     if (!t)
         return vn_cli_fail("topology", &err);
     if (json) {
-        VN_CLEANUP(json_putp) struct json_object *doc = vn_topo_to_json(t);
+        VN_CLEANUP(vn_cli_json_putp) struct json_object *doc = vn_topo_to_json(t);
         vn_cli_print_json(doc);
     } else {
         print_text(t);

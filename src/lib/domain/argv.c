@@ -45,7 +45,7 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d)
             vn_strv_addf(a, "file=%s,format=%s,if=ide,media=cdrom,readonly=on", file, fmt);
         else
             vn_strv_addf(a, "file=%s,format=%s,if=virtio,readonly=%s", file, fmt,
-                d->readonly ? "on" : "off");
+                         d->readonly ? "on" : "off");
     }
     free(file);
     free(fmt);
@@ -76,7 +76,7 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "none");
     vn_strv_addf(&a, "-chardev");
     vn_strv_addf(&a, "socket,id=con0,path=%s,server=on,wait=off,logfile=%s", paths->console,
-        paths->console_log);
+                 paths->console_log);
     vn_strv_addf(&a, "-serial");
     vn_strv_addf(&a, "chardev:con0");
     vn_strv_addf(&a, "-qmp");

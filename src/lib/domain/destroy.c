@@ -55,10 +55,8 @@ static int stop_qemu(const struct vn_domain_record *r, struct vn_error *err)
 int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *err)
 {
     VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
-    if (vn_dom_open_existing(state_dir, &s, err) < 0)
-        return -1;
     struct vn_domain_record r;
-    if (vn_dom_read(s, name, &r, err) < 0)
+    if (vn_dom_open_read(state_dir, name, &s, &r, err) < 0)
         return -1;
     int rc = -1;
     if (r.status == VN_DOMAIN_CREATING && vn_domain_holds_claim(&r) && r.creator_pid > 0 &&

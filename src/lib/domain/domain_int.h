@@ -25,6 +25,19 @@ int vn_dom_open_existing(const char *dir, struct vn_state **out, struct vn_error
 /* Reads the record of name; "domain 'NAME' does not exist" (errnum ENOENT) when missing. */
 int vn_dom_read(struct vn_state *s, const char *name, struct vn_domain_record *r,
                 struct vn_error *err);
+/* vn_dom_open_existing then vn_dom_read; *s may be left open on failure (close it). */
+int vn_dom_open_read(const char *dir, const char *name, struct vn_state **s,
+                     struct vn_domain_record *r, struct vn_error *err);
+
+/* Appends one(record) to arr for every domain of s (none when s is NULL); a record that cannot
+ * be read is shown as {"name", "state": "corrupt", "error"}, one destroyed meanwhile skipped. */
+int vn_dom_each_record(struct vn_state *s, struct json_object *arr,
+                       struct json_object *(*one)(const struct vn_domain_record *r),
+                       struct vn_error *err);
+
+struct vn_residency;
+/* The host nodes res has pages on, as [{"node", "mib"}]; *total (may be NULL) is their sum. */
+struct json_object *vn_dom_residency_json(const struct vn_residency *res, double *total);
 
 /* Where the vnode memory files of name go: the runtime dir when it is on tmpfs, else
  * $VNUMA_MEM_DIR/NAME or /dev/shm/vnuma-UID/NAME.  Nothing is created. */

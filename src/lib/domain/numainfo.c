@@ -1,7 +1,6 @@
 /* vn_domain_numainfo: the host's view, like Xen's `debug-keys u` - free memory per host node,
  * then each domain's memory per host node (all its vnode files in /proc/PID/numa_maps) and its
  * vnode -> pnode map. */
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +49,7 @@ static struct json_object *domain(const struct vn_domain_record *r)
     json_object_object_add(o, "vnode_map", map);
 
     const char *mem_dir = vn_dom_record_mem_dir(r);
-    struct json_object *mem = json_object_new_array();
+    struct json_object *mem = NULL;
     if (r->qemu_pid > 0 && vn_domain_alive(r) && mem_dir) {
         struct vn_residency sum, one;
         vn_residency_init(&sum);
@@ -69,16 +68,9 @@ static struct json_object *domain(const struct vn_domain_record *r)
             if (one.max_node > sum.max_node)
                 sum.max_node = one.max_node;
         }
-        for (int k = 0; k <= sum.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++) {
-            if (!sum.pages[k])
-                continue;
-            struct json_object *e = json_object_new_object();
-            json_object_object_add(e, "node", json_object_new_int(k));
-            json_object_object_add(e, "mib", json_object_new_double(vn_residency_mib(&sum, k)));
-            json_object_array_add(mem, e);
-        }
+        mem = vn_dom_residency_json(&sum, NULL);
     }
-    json_object_object_add(o, "memory_by_node", mem);
+    json_object_object_add(o, "memory_by_node", mem ? mem : json_object_new_array());
     return o;
 }
 
@@ -96,29 +88,10 @@ int vn_domain_numainfo(const char *state_dir, const char *host_spec, struct json
     json_object_object_add(o, "host_nodes", host_nodes(t));
     struct json_object *doms = json_object_new_array();
     json_object_object_add(o, "domains", doms);
-    char **names = NULL;
-    int n = 0;
-    if (s && vn_state_list(s, &names, &n, err) < 0) {
+    if (vn_dom_each_record(s, doms, domain, err) < 0) {
         json_object_put(o);
         return -1;
     }
-    for (int i = 0; i < n; i++) {
-        struct vn_domain_record r;
-        struct vn_error e2 = {0};
-        if (vn_state_read_record(s, names[i], &r, &e2) < 0) {
-            if (e2.errnum == ENOENT)
-                continue;
-            struct json_object *e = json_object_new_object();
-            json_object_object_add(e, "name", json_object_new_string(names[i]));
-            json_object_object_add(e, "state", json_object_new_string("corrupt"));
-            json_object_object_add(e, "error", json_object_new_string(e2.msg));
-            json_object_array_add(doms, e);
-            continue;
-        }
-        json_object_array_add(doms, domain(&r));
-        vn_domain_record_clear(&r);
-    }
-    vn_state_names_free(names, n);
     *out = o;
     return 0;
 }

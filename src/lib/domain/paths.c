@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <linux/magic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +60,14 @@ int vn_dom_read(struct vn_state *s, const char *name, struct vn_domain_record *r
     return 0;
 }
 
+int vn_dom_open_read(const char *dir, const char *name, struct vn_state **s,
+                     struct vn_domain_record *r, struct vn_error *err)
+{
+    if (vn_dom_open_existing(dir, s, err) < 0)
+        return -1;
+    return vn_dom_read(*s, name, r, err);
+}
+
 /* A path QEMU can take inside an option value and a socket address. */
 static int check_qemu_path(const char *what, const char *path, size_t max, struct vn_error *err)
 {
@@ -79,59 +86,9 @@ static int check_qemu_path(const char *what, const char *path, size_t max, struc
     return 0;
 }
 
-int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, struct vn_error *err)
-{
-    memset(p, 0, sizeof *p);
-    if (vn_state_runtime_path(s, name, NULL, p->run, sizeof p->run, err) < 0 ||
-        vn_state_runtime_path(s, name, "qmp.sock", p->qmp, sizeof p->qmp, err) < 0 ||
-        vn_state_runtime_path(s, name, "console.sock", p->console, sizeof p->console, err) < 0 ||
-        vn_state_runtime_path(s, name, "console.log", p->console_log, sizeof p->console_log, err) <
-            0 ||
-        vn_state_runtime_path(s, name, "qemu.log", p->log, sizeof p->log, err) < 0 ||
-        vn_dom_mem_dir(s, name, p->mem, sizeof p->mem, err) < 0)
-        return -1;
-    if (check_qemu_path("QMP socket path", p->qmp, SOCKET_PATH_MAX, err) < 0 ||
-        check_qemu_path("console socket path", p->console, SOCKET_PATH_MAX, err) < 0 ||
-        check_qemu_path("console log path", p->console_log, 4000, err) < 0 ||
-        check_qemu_path("memory directory", p->mem, 4000, err) < 0)
-        return -1;
-    return 0;
-}
-
-static int fmt_path(char *buf, size_t len, struct vn_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fmt_path(char *buf, size_t len, struct vn_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= len)
-        return vn_error_set(err, "a path under '%.200s' is too long.", buf);
-    return 0;
-}
-
-int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
-                       struct vn_error *err)
-{
-    memset(p, 0, sizeof *p);
-    if (vn_domain_name_check(name, err) < 0)
-        return -1;
-    const char *mem = getenv("VNUMA_MEM_DIR");
-    if (fmt_path(p->run, sizeof p->run, err, "%s/run/%s", state_dir, name) < 0 ||
-        fmt_path(p->qmp, sizeof p->qmp, err, "%s/run/%s/qmp.sock", state_dir, name) < 0 ||
-        fmt_path(p->console, sizeof p->console, err, "%s/run/%s/console.sock", state_dir, name) <
-            0 ||
-        fmt_path(p->console_log, sizeof p->console_log, err, "%s/run/%s/console.log", state_dir,
-                 name) < 0 ||
-        fmt_path(p->log, sizeof p->log, err, "%s/run/%s/qemu.log", state_dir, name) < 0)
-        return -1;
-    if (mem && *mem)
-        return fmt_path(p->mem, sizeof p->mem, err, "%s/%s", mem, name);
-    return fmt_path(p->mem, sizeof p->mem, err, "/dev/shm/vnuma-%u/%s", (unsigned)geteuid(), name);
-}
-
-int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
+/* The memory dir of name; the runtime dir under state_dir is a candidate only when
+ * use_run (its parent must exist to be checked for tmpfs). */
+static int mem_dir(const char *state_dir, bool use_run, const char *name, char *buf, size_t len,
                    struct vn_error *err)
 {
     const char *env = getenv("VNUMA_MEM_DIR");
@@ -141,12 +98,12 @@ int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
     } else {
         char run[4096];
         struct statfs fs;
-        if (vn_state_runtime_path(s, name, NULL, run, sizeof run, err) < 0)
+        if (vn_state_runtime_path_in(state_dir, name, NULL, run, sizeof run, err) < 0)
             return -1;
         /* The runtime dir's parent exists (the state dir's run/); the dir itself may not yet. */
         char parent[4096];
-        snprintf(parent, sizeof parent, "%s/run", vn_state_dir(s));
-        if (statfs(parent, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+        snprintf(parent, sizeof parent, "%s/run", state_dir);
+        if (use_run && statfs(parent, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
             n = snprintf(buf, len, "%s", run);
         else
             n = snprintf(buf, len, "/dev/shm/vnuma-%u/%s", (unsigned)geteuid(), name);
@@ -154,6 +111,46 @@ int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
     if (n < 0 || (size_t)n >= len)
         return vn_error_set(err, "the memory directory of domain '%s' has too long a path.", name);
     return 0;
+}
+
+int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
+                   struct vn_error *err)
+{
+    return mem_dir(vn_state_dir(s), true, name, buf, len, err);
+}
+
+/* Every path of p for the state dir at state_dir; use_run as for mem_dir. */
+static int fill_paths(const char *dir, bool use_run, const char *name, struct vn_dom_paths *p,
+                      struct vn_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (vn_state_runtime_path_in(dir, name, NULL, p->run, sizeof p->run, err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "qmp.sock", p->qmp, sizeof p->qmp, err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "console.sock", p->console, sizeof p->console, err) <
+            0 ||
+        vn_state_runtime_path_in(dir, name, "console.log", p->console_log, sizeof p->console_log,
+                                 err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "qemu.log", p->log, sizeof p->log, err) < 0)
+        return -1;
+    return mem_dir(dir, use_run, name, p->mem, sizeof p->mem, err);
+}
+
+int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, struct vn_error *err)
+{
+    if (fill_paths(vn_state_dir(s), true, name, p, err) < 0)
+        return -1;
+    if (check_qemu_path("QMP socket path", p->qmp, SOCKET_PATH_MAX, err) < 0 ||
+        check_qemu_path("console socket path", p->console, SOCKET_PATH_MAX, err) < 0 ||
+        check_qemu_path("console log path", p->console_log, 4000, err) < 0 ||
+        check_qemu_path("memory directory", p->mem, 4000, err) < 0)
+        return -1;
+    return 0;
+}
+
+int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
+                       struct vn_error *err)
+{
+    return fill_paths(state_dir, false, name, p, err);
 }
 
 /* mkdir 0700, or accept an existing real dir owned by us and closed to others. */
@@ -260,10 +257,8 @@ int vn_domain_console_path(const char *state_dir, const char *name, char *buf, s
                            struct vn_error *err)
 {
     VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
-    if (vn_dom_open_existing(state_dir, &s, err) < 0)
-        return -1;
     struct vn_domain_record r;
-    if (vn_dom_read(s, name, &r, err) < 0)
+    if (vn_dom_open_read(state_dir, name, &s, &r, err) < 0)
         return -1;
     int rc = 0;
     if (!vn_domain_alive(&r))

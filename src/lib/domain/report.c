@@ -82,16 +82,22 @@ int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_er
     if (vn_dom_open_existing(state_dir, &s, err) < 0)
         return -1;
     struct json_object *arr = json_object_new_array();
-    if (!s) {
-        *out = arr;
-        return 0;
-    }
-    char **names = NULL;
-    int n = 0;
-    if (vn_state_list(s, &names, &n, err) < 0) {
+    if (vn_dom_each_record(s, arr, summary, err) < 0) {
         json_object_put(arr);
         return -1;
     }
+    *out = arr;
+    return 0;
+}
+
+int vn_dom_each_record(struct vn_state *s, struct json_object *arr,
+                       struct json_object *(*one)(const struct vn_domain_record *r),
+                       struct vn_error *err)
+{
+    char **names = NULL;
+    int n = 0;
+    if (s && vn_state_list(s, &names, &n, err) < 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         struct vn_domain_record r;
         struct vn_error e2 = {0};
@@ -106,12 +112,30 @@ int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_er
             json_object_array_add(arr, o);
             continue;
         }
-        json_object_array_add(arr, summary(&r));
+        json_object_array_add(arr, one(&r));
         vn_domain_record_clear(&r);
     }
     vn_state_names_free(names, n);
-    *out = arr;
     return 0;
+}
+
+struct json_object *vn_dom_residency_json(const struct vn_residency *res, double *total)
+{
+    struct json_object *arr = json_object_new_array();
+    double sum = 0;
+    for (int n = 0; n <= res->max_node && n < VN_NUMA_MAPS_MAX_NODES; n++) {
+        if (!res->pages[n])
+            continue;
+        struct json_object *e = json_object_new_object();
+        double mib = vn_residency_mib(res, n);
+        json_object_object_add(e, "node", json_object_new_int(n));
+        json_object_object_add(e, "mib", json_object_new_double(mib));
+        json_object_array_add(arr, e);
+        sum += mib;
+    }
+    if (total)
+        *total = sum;
+    return arr;
 }
 
 /* Pages of one vnode file per host node, as [{"node", "mib"}] plus the total. */
@@ -120,23 +144,12 @@ static struct json_object *residency(pid_t pid, const char *file, double *total,
 {
     struct vn_residency res;
     struct vn_error e2 = {0};
-    struct json_object *arr = json_object_new_array();
     *total = 0;
     if (vn_numa_maps_read(pid, file, &res, &e2) < 0) {
         json_object_object_add(o, "resident_error", json_object_new_string(e2.msg));
-        return arr;
+        return json_object_new_array();
     }
-    for (int n = 0; n <= res.max_node && n < VN_NUMA_MAPS_MAX_NODES; n++) {
-        if (!res.pages[n])
-            continue;
-        struct json_object *e = json_object_new_object();
-        double mib = vn_residency_mib(&res, n);
-        json_object_object_add(e, "node", json_object_new_int(n));
-        json_object_object_add(e, "mib", json_object_new_double(mib));
-        json_object_array_add(arr, e);
-        *total += mib;
-    }
-    return arr;
+    return vn_dom_residency_json(&res, total);
 }
 
 static void add_vnodes(struct json_object *o, const struct vn_domain_record *r, bool alive)
@@ -218,10 +231,8 @@ int vn_domain_info(const char *state_dir, const char *name, struct json_object *
 {
     *out = NULL;
     VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
-    if (vn_dom_open_existing(state_dir, &s, err) < 0)
-        return -1;
     struct vn_domain_record r;
-    if (vn_dom_read(s, name, &r, err) < 0)
+    if (vn_dom_open_read(state_dir, name, &s, &r, err) < 0)
         return -1;
     struct json_object *o = summary(&r);
     bool alive = r.qemu_pid > 0 && vn_domain_alive(&r);

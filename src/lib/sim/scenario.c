@@ -105,8 +105,9 @@ static int parse_duration(struct parser *p, const char *key, const char *v, int6
             mul = 1e9;
     }
     if (mul == 0)
-        return FAIL(p, "'%s' is not a duration for '%s'; write a number followed by ns, us, ms "
-                       "or s, e.g. '30ms'.",
+        return FAIL(p,
+                    "'%s' is not a duration for '%s'; write a number followed by ns, us, ms "
+                    "or s, e.g. '30ms'.",
                     v, key);
     if (d < 0 || d * mul > 1e15)
         return FAIL(p, "'%s' = %s is out of range; it must be between 0 and 1000000s.", key, v);
@@ -127,12 +128,15 @@ static int parse_size(struct parser *p, const char *key, const char *v, double *
         if (!*end)
             mul = 1024.0 * 1024;
         else if (strchr("KMGT", u) && (!*rest || strcmp(rest, "iB") == 0 || strcmp(rest, "B") == 0))
-            mul = u == 'K' ? 1024.0 : u == 'M' ? 1024.0 * 1024 : u == 'G' ? 1024.0 * 1024 * 1024
-                                                                            : 1024.0 * 1024 * 1024 * 1024;
+            mul = u == 'K'   ? 1024.0
+                  : u == 'M' ? 1024.0 * 1024
+                  : u == 'G' ? 1024.0 * 1024 * 1024
+                             : 1024.0 * 1024 * 1024 * 1024;
     }
     if (mul == 0 || d * mul > 1e18)
-        return FAIL(p, "'%s' is not a size for '%s'; write a number with K, M, G or T (binary "
-                       "units; a plain number is MiB), e.g. '960M'.",
+        return FAIL(p,
+                    "'%s' is not a size for '%s'; write a number with K, M, G or T (binary "
+                    "units; a plain number is MiB), e.g. '960M'.",
                     v, key);
     *bytes = d * mul;
     return 0;
@@ -167,8 +171,9 @@ static int key_scenario(struct parser *p, const char *k, const char *v)
     struct vn_scenario *sc = p->sc;
     if (strcmp(k, "name") == 0) {
         if (!valid_name(v))
-            return FAIL(p, "'%s' is not a valid scenario name; use letters, digits and -_.+ "
-                           "(up to %d).",
+            return FAIL(p,
+                        "'%s' is not a valid scenario name; use letters, digits and -_.+ "
+                        "(up to %d).",
                         v, VN_SIM_NAME_MAX - 1);
         return set_str(p, k, v, sc->name, sizeof sc->name);
     }
@@ -184,8 +189,9 @@ static int key_scenario(struct parser *p, const char *k, const char *v)
         return parse_duration(p, k, v, &sc->trace_ns);
     if (strcmp(k, "seeds") == 0)
         return parse_int(p, k, v, 1, 1000, &sc->seeds);
-    return FAIL(p, "Unknown key '%s' in [scenario]; expected name, description, host, duration, "
-                   "warmup, seeds or trace_interval.",
+    return FAIL(p,
+                "Unknown key '%s' in [scenario]; expected name, description, host, duration, "
+                "warmup, seeds or trace_interval.",
                 k);
 }
 
@@ -237,10 +243,11 @@ static int key_model(struct parser *p, const char *k, const char *v)
         *dst = ns;
         return 0;
     }
-    return FAIL(p, "Unknown key '%s' in [model]; expected local_latency, remote_ratio_21, "
-                   "node_bandwidth, contention, smt_yield, cache_refill, timeslice, epoch, "
-                   "balance_interval, policy_interval, dyn_high, dyn_low, migrate_bandwidth or "
-                   "host_reserve.",
+    return FAIL(p,
+                "Unknown key '%s' in [model]; expected local_latency, remote_ratio_21, "
+                "node_bandwidth, contention, smt_yield, cache_refill, timeslice, epoch, "
+                "balance_interval, policy_interval, dyn_high, dyn_low, migrate_bandwidth or "
+                "host_reserve.",
                 k);
 }
 
@@ -250,14 +257,16 @@ static int key_workload(struct parser *p, const char *k, const char *v)
     int64_t ns;
     if (strcmp(k, "type") == 0) {
         if (p->wl_has_key)
-            return FAIL(p, "'type' must be the first key of [workload %s], because it sets the "
-                           "defaults the other keys change.",
+            return FAIL(p,
+                        "'type' must be the first key of [workload %s], because it sets the "
+                        "defaults the other keys change.",
                         w->name);
         char name[VN_SIM_NAME_MAX];
         snprintf(name, sizeof name, "%s", w->name);
         if (vn_sim_workload_builtin(v, w) < 0)
-            return FAIL(p, "Unknown workload type '%s'; expected specjbb, stream, chase, bursty "
-                           "or idle.",
+            return FAIL(p,
+                        "Unknown workload type '%s'; expected specjbb, stream, chase, bursty "
+                        "or idle.",
                         v);
         snprintf(w->name, sizeof w->name, "%s", name);
         p->wl_has_key = true;
@@ -286,8 +295,9 @@ static int key_workload(struct parser *p, const char *k, const char *v)
         return parse_double(p, k, v, 0.001, 1, &w->duty);
     if (strcmp(k, "vnode_local") == 0)
         return parse_double(p, k, v, 0, 1, &w->vnode_local);
-    return FAIL(p, "Unknown key '%s' in [workload %s]; expected type, cpu, misses, mlp, duty, "
-                   "burst or vnode_local.",
+    return FAIL(p,
+                "Unknown key '%s' in [workload %s]; expected type, cpu, misses, mlp, duty, "
+                "burst or vnode_local.",
                 k, w->name);
 }
 
@@ -366,8 +376,8 @@ static int section(struct parser *p, char *hdr)
     if (*name)
         *name++ = '\0';
     name = trim(name);
-    bool named = strcmp(hdr, "workload") == 0 || strcmp(hdr, "vms") == 0 ||
-                 strcmp(hdr, "config") == 0;
+    bool named =
+        strcmp(hdr, "workload") == 0 || strcmp(hdr, "vms") == 0 || strcmp(hdr, "config") == 0;
     if (strcmp(hdr, "scenario") == 0 || strcmp(hdr, "model") == 0) {
         if (*name)
             return FAIL(p, "Section [%s] takes no name.", hdr);
@@ -375,12 +385,14 @@ static int section(struct parser *p, char *hdr)
         return 0;
     }
     if (!named)
-        return FAIL(p, "Unknown section '[%s]'; expected [scenario], [model], [workload NAME], "
-                       "[vms NAME] or [config NAME].",
+        return FAIL(p,
+                    "Unknown section '[%s]'; expected [scenario], [model], [workload NAME], "
+                    "[vms NAME] or [config NAME].",
                     hdr);
     if (!valid_name(name))
-        return FAIL(p, "Section [%s] needs a name of letters, digits and -_.+ (up to %d), not "
-                       "'%s'.",
+        return FAIL(p,
+                    "Section [%s] needs a name of letters, digits and -_.+ (up to %d), not "
+                    "'%s'.",
                     hdr, VN_SIM_NAME_MAX - 1, name);
     if (hdr[0] == 'w') {
         for (int i = 0; i < sc->nworkloads; i++)
@@ -509,8 +521,9 @@ static int finish(struct parser *p)
         p->line = grp->line;
         if (grp->ncounts > 1) {
             if (sc->sweep >= 0)
-                return FAIL(p, "VM groups '%s' and '%s' both list several counts; only one group "
-                               "can be swept.",
+                return FAIL(p,
+                            "VM groups '%s' and '%s' both list several counts; only one group "
+                            "can be swept.",
                             sc->groups[sc->sweep].name, grp->name);
             sc->sweep = g;
         }
@@ -523,9 +536,10 @@ static int finish(struct parser *p)
                 return FAIL(p, "A scenario can define at most %d workloads.", VN_SCN_MAX_WORKLOADS);
             struct vn_sim_workload *w = &sc->workloads[sc->nworkloads];
             if (vn_sim_workload_builtin(p->wl_ref[g], w) < 0)
-                return FAIL(p, "VM group '%s' uses workload '%s', which is neither defined by a "
-                               "[workload] section nor built in (specjbb, stream, chase, bursty, "
-                               "idle).",
+                return FAIL(p,
+                            "VM group '%s' uses workload '%s', which is neither defined by a "
+                            "[workload] section nor built in (specjbb, stream, chase, bursty, "
+                            "idle).",
                             grp->name, p->wl_ref[g]);
             grp->workload = sc->nworkloads++;
         }

@@ -196,7 +196,8 @@ static void dequeue(struct vn_sim *s, int vi)
 
 /* An idle CPU in allowed, a whole idle core first, the node of near first, then anywhere
  * nearest first; -1 when none. */
-static int idle_in(const struct vn_sim *s, const struct vn_bitmap *allowed, int near, bool local_only)
+static int idle_in(const struct vn_sim *s, const struct vn_bitmap *allowed, int near,
+                   bool local_only)
 {
     struct vn_bitmap b;
     int node = near >= 0 ? s->cpus[near].node : -1;
@@ -454,8 +455,8 @@ void vn_sim_policy(struct vn_sim *s)
                                   ? (s->node_dem[n] - own[n]) / (iv * s->node_ncpus[n])
                                   : 1e9;
             struct vn_error err;
-            if (vn_softaff_step(&s->saff_params, nn, s->topo->dist, pressure, &vm->saff[k],
-                                &err) <= 0)
+            if (vn_softaff_step(&s->saff_params, nn, s->topo->dist, pressure, &vm->saff[k], &err) <=
+                0)
                 continue;
             vn_softaff_cpus(&vm->saff[k], nn, s->node_cpus, &vm->hard[k]);
             for (int i = 0; i < vm->nvcpus; i++)

@@ -279,19 +279,37 @@ static void solve_memory(struct vn_sim *s)
             s->q[n] = 1;
             continue;
         }
-        double lo = 0, hi = 0.999;
-        for (int it = 0; it < 20; it++) {
-            double u = (lo + hi) / 2, qf = qfactor(&s->p, u), d = extra;
+        /* Safeguarded Newton from the last epoch's utilisation: f(u) = demand - supply
+         * falls with u, so [lo, hi] always brackets the root; usually 2-3 passes. */
+        double lo = 0, hi = 0.999, u = s->util[n];
+        if (u <= lo || u >= hi)
+            u = 0.5;
+        for (int it = 0; it < 30; it++) {
+            double qf = qfactor(&s->p, u), d = extra, dd = 0;
             for (int i = lo_i; i < hi_i; i++) {
                 double t = s->sa[i] + s->sb[i] * qf;
-                if (t > 0)
+                if (t > 0) {
                     d += s->sc[i] / t;
+                    dd -= s->sc[i] * s->sb[i] / (t * t);
+                }
             }
-            if (d > u * cap)
+            double f = d - u * cap;
+            if (f > 0)
                 lo = u;
             else
                 hi = u;
+            double uq = u < 0.95 ? u : 0.95;
+            double dq = u < 0.95 ? s->p.contention / ((1 - uq) * (1 - uq)) : 0;
+            double fp = dd * dq - cap;
+            double next = fp < 0 ? u - f / fp : (lo + hi) / 2;
+            if (!(next > lo && next < hi))
+                next = (lo + hi) / 2;
+            double step = next - u;
+            u = next;
+            if (step < 1e-5 && step > -1e-5)
+                break;
         }
+        lo = hi = u;
         s->util[n] = (lo + hi) / 2;
         s->q[n] = qfactor(&s->p, s->util[n]);
     }
@@ -381,8 +399,8 @@ static void sample(struct vn_sim *s)
             util[n] = s->bytes_iv[n] / iv / s->p.node_gbs;
         for (int c = 0; c < s->nc; c++)
             running[s->cpus[c].node] += s->cpus[c].busy_iv / iv;
-        struct vn_sim_sample smp = {(double)s->now / 1e9, iv / 1e9, s->nvms, tput, loc,
-                                    s->nn, util, running};
+        struct vn_sim_sample smp = {
+            (double)s->now / 1e9, iv / 1e9, s->nvms, tput, loc, s->nn, util, running};
         s->sample_fn(&smp, s->sample_arg);
         free(tput);
         free(loc);
@@ -461,7 +479,8 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
         uint64_t res = p->reserve_mib < mem ? p->reserve_mib : mem;
         s->cap_pages[n] = (mem - res) * VN_SIM_PAGES_PER_MIB;
         for (int m = 0; m < nn; m++) {
-            s->lat[(size_t)n * nn + m] = p->local_ns * remote_ratio(p, vn_topo_distance(topo, n, m));
+            s->lat[(size_t)n * nn + m] =
+                p->local_ns * remote_ratio(p, vn_topo_distance(topo, n, m));
             s->order[(size_t)n * nn + m] = m;
         }
         /* insertion sort by distance, then index: nearest nodes first */
@@ -492,8 +511,7 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
                 cpu->sib[cpu->nsib++] = d;
     }
     vn_host_load_init(&s->load, topo);
-    if (p->reserve_mib > 0 &&
-        vn_host_load_reserve(&s->load, topo, p->reserve_mib, NULL, err) < 0) {
+    if (p->reserve_mib > 0 && vn_host_load_reserve(&s->load, topo, p->reserve_mib, NULL, err) < 0) {
         vn_sim_free(s);
         return NULL;
     }
@@ -683,8 +701,7 @@ double vn_sim_locality(const struct vn_sim *s)
 
 uint64_t vn_sim_vm_pages(const struct vn_sim *s, int vm, int vnode, int n)
 {
-    if (vm < 0 || vm >= s->nvms || vnode < 0 || vnode >= s->vms[vm].nvnodes || n < 0 ||
-        n >= s->nn)
+    if (vm < 0 || vm >= s->nvms || vnode < 0 || vnode >= s->vms[vm].nvnodes || n < 0 || n >= s->nn)
         return 0;
     return s->vms[vm].pages[(size_t)vnode * s->nn + n];
 }
@@ -725,8 +742,8 @@ int vn_sim_check(const struct vn_sim *s, struct vn_error *err)
         if (cpu->cur >= 0) {
             const struct vn_sim_vcpu *v = &s->vcpus[cpu->cur];
             if (seen[cpu->cur]++ || v->state != VN_SIM_RUNNING || v->cpu != c)
-                rc = vn_error_set(err, "vCPU %d is on CPU %d but not running there only.",
-                                  cpu->cur, c);
+                rc = vn_error_set(err, "vCPU %d is on CPU %d but not running there only.", cpu->cur,
+                                  c);
         } else if (cpu->nq > 0) {
             rc = vn_error_set(err, "CPU %d is idle with %d vCPUs queued.", c, cpu->nq);
         }

@@ -109,11 +109,11 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
 
 /* Called at every sample tick (vn_sim_set_sampling) with the figures of the last interval. */
 struct vn_sim_sample {
-    double t_s;                 /* end of the interval, simulated seconds */
+    double t_s; /* end of the interval, simulated seconds */
     double interval_s;
     int nvms;
-    const double *vm_tput;      /* per VM, in its workload's reported unit */
-    const double *vm_locality;  /* per VM, share of its accesses that were local (0..1) */
+    const double *vm_tput;     /* per VM, in its workload's reported unit */
+    const double *vm_locality; /* per VM, share of its accesses that were local (0..1) */
     int nnodes;
     const double *node_util;    /* per node index, memory-controller utilisation (0..1) */
     const double *node_running; /* per node index, mean vCPUs running there */

@@ -68,14 +68,14 @@ struct vn_sim_vcpu {
     int cpu;      /* running on or queued at, -1 when blocked */
     int last_cpu; /* where it last ran, -1 before its first run */
     int next, prev;
-    int64_t since;       /* last accrual (running) or enqueue time (queued) */
-    int64_t run_start;   /* start of the current stint on a CPU */
-    double rate;         /* units per ns when its caches are warm */
-    double lat;          /* mean access latency at the current rate, ns */
-    double local_w;      /* share of its accesses local to the node it runs on */
-    double cold_ns;      /* cache refill still to pay before progress resumes */
-    double burst_left;   /* bursty: CPU time still wanted in this burst, ns */
-    uint64_t gen;        /* invalidates its pending block/wake events */
+    int64_t since;     /* last accrual (running) or enqueue time (queued) */
+    int64_t run_start; /* start of the current stint on a CPU */
+    double rate;       /* units per ns when its caches are warm */
+    double lat;        /* mean access latency at the current rate, ns */
+    double local_w;    /* share of its accesses local to the node it runs on */
+    double cold_ns;    /* cache refill still to pay before progress resumes */
+    double burst_left; /* bursty: CPU time still wanted in this burst, ns */
+    uint64_t gen;      /* invalidates its pending block/wake events */
     /* measured since the last reset */
     double units, acc, local_acc, run_ns, wait_ns;
     double units_iv, acc_iv, local_iv; /* since the last sample */
@@ -88,15 +88,15 @@ struct vn_sim_vm {
     uint64_t mem_mib;
     int nvnodes;
     bool guest_numa;
-    uint64_t *pages;           /* nvnodes x nnodes */
-    double *w;                 /* nvnodes x nnodes: access shares of a vCPU of each vnode */
-    int *wnodes;               /* nvnodes x nnodes: nodes with a share, wcount[v] of them */
-    int *wcount;               /* per vnode */
-    struct vn_bitmap *soft;    /* per vnode, CPU indexes */
-    struct vn_bitmap *hard;    /* per vnode, CPU indexes (all when unrestricted) */
-    int *home;                 /* per vnode, node index for dynamic affinity, -1 none */
+    uint64_t *pages;               /* nvnodes x nnodes */
+    double *w;                     /* nvnodes x nnodes: access shares of a vCPU of each vnode */
+    int *wnodes;                   /* nvnodes x nnodes: nodes with a share, wcount[v] of them */
+    int *wcount;                   /* per vnode */
+    struct vn_bitmap *soft;        /* per vnode, CPU indexes */
+    struct vn_bitmap *hard;        /* per vnode, CPU indexes (all when unrestricted) */
+    int *home;                     /* per vnode, node index for dynamic affinity, -1 none */
     struct vn_softaff_state *saff; /* per vnode (dynamic) */
-    double *dem;               /* per vnode x nnodes: its vCPUs' demand in the interval (dynamic) */
+    double *dem; /* per vnode x nnodes: its vCPUs' demand in the interval (dynamic) */
 };
 
 enum vn_sim_ev_kind {
@@ -142,14 +142,14 @@ struct vn_sim {
     struct vn_bitmap *node_cpus;    /* per node, CPU indexes */
     struct vn_bitmap *node_cpus_os; /* per node, Linux CPU numbers (for softaff) */
     int *node_ncpus;
-    int *order;         /* nn x nn: nodes by distance from each node */
-    double *lat;        /* nn x nn idle latency, ns */
-    double *q;          /* per node, loaded/idle latency factor now */
-    double *util;       /* per node, utilisation solved at the last epoch */
-    double *bytes_iv;   /* per node, bytes moved since the last sample */
-    double *mig_bw;     /* per node, migration traffic this epoch, bytes/ns */
-    double *node_dem;   /* per node, vCPU demand (run + wait ns) in the policy interval */
-    int *nqueued;       /* per node, vCPUs queued on its CPUs */
+    int *order;       /* nn x nn: nodes by distance from each node */
+    double *lat;      /* nn x nn idle latency, ns */
+    double *q;        /* per node, loaded/idle latency factor now */
+    double *util;     /* per node, utilisation solved at the last epoch */
+    double *bytes_iv; /* per node, bytes moved since the last sample */
+    double *mig_bw;   /* per node, migration traffic this epoch, bytes/ns */
+    double *node_dem; /* per node, vCPU demand (run + wait ns) in the policy interval */
+    int *nqueued;     /* per node, vCPUs queued on its CPUs */
     uint64_t *used_pages, *cap_pages;
     struct vn_bitmap idle, idle_core, all;
     int nvms, cap_vms;

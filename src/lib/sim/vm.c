@@ -152,14 +152,15 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
         {
             int n = vn_topo_node_index(s->topo, os);
             if (n < 0)
-                return vn_error_set(err, "The placement of VM '%s' names node %d, which the host "
-                                         "does not have.",
+                return vn_error_set(err,
+                                    "The placement of VM '%s' names node %d, which the host "
+                                    "does not have.",
                                     vm->name, os);
             if (vm->home[k] < 0)
                 vm->home[k] = n;
-            uint64_t share = claimed ? (uint64_t)((double)pages * (double)claim_mib(pl, os) /
-                                                  (double)claimed)
-                                     : pages / (uint64_t)vn_bitmap_count(&vn->pnodes);
+            uint64_t share =
+                claimed ? (uint64_t)((double)pages * (double)claim_mib(pl, os) / (double)claimed)
+                        : pages / (uint64_t)vn_bitmap_count(&vn->pnodes);
             if (os == last || share > pages - given)
                 share = pages - given;
             vm->pages[(size_t)k * nn + n] += share;
@@ -180,9 +181,8 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
             vm->hard[k] = s->all;
     }
     for (int v = 0; v < vm->nvcpus; v++)
-        vcpu_vnode[v] = pl->vcpu_vnode[v] >= 0 && pl->vcpu_vnode[v] < pl->nvnodes
-                            ? pl->vcpu_vnode[v]
-                            : 0;
+        vcpu_vnode[v] =
+            pl->vcpu_vnode[v] >= 0 && pl->vcpu_vnode[v] < pl->nvnodes ? pl->vcpu_vnode[v] : 0;
     vm->mem_mib = total;
     return 0;
 }
@@ -230,12 +230,13 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
                             VN_MAX_VCPUS);
     if (mem_mib < 1)
         return vn_error_set(err, "VM '%s' has no memory.", name);
-    if (!(w->cpu_ns >= 0) || !(w->misses >= 0) || !(w->mlp > 0) || !(w->duty > 0) ||
-        w->duty > 1 || (w->duty < 1 && !(w->burst_ns > 0)) || !(w->vnode_local >= 0) ||
-        w->vnode_local > 1 || w->cpu_ns + w->misses <= 0)
-        return vn_error_set(err, "Workload '%s' of VM '%s' is out of range: cpu_ns and misses "
-                                 "must not be negative, mlp must be positive, duty in (0, 1], "
-                                 "burst positive, vnode_local in [0, 1].",
+    if (!(w->cpu_ns >= 0) || !(w->misses >= 0) || !(w->mlp > 0) || !(w->duty > 0) || w->duty > 1 ||
+        (w->duty < 1 && !(w->burst_ns > 0)) || !(w->vnode_local >= 0) || w->vnode_local > 1 ||
+        w->cpu_ns + w->misses <= 0)
+        return vn_error_set(err,
+                            "Workload '%s' of VM '%s' is out of range: cpu_ns and misses "
+                            "must not be negative, mlp must be positive, duty in (0, 1], "
+                            "burst positive, vnode_local in [0, 1].",
                             w->name, name);
     s->vms = grow(s->vms, &s->cap_vms, s->nvms + 1, sizeof *s->vms);
     struct vn_sim_vm *vm = &s->vms[s->nvms];
@@ -248,7 +249,7 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
     if (!vcpu_vnode)
         abort();
     int rc = s->setup.place == VN_SIM_PLACE_NONE ? stripe_vm(s, vm, vcpu_vnode, err)
-                                                  : place_vm(s, vm, vcpu_vnode, err);
+                                                 : place_vm(s, vm, vcpu_vnode, err);
     if (rc < 0) {
         free(vcpu_vnode);
         free_vm(vm);
@@ -261,12 +262,12 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
             pg += vm->pages[(size_t)k * nn + n];
         if (s->used_pages[n] + pg > s->cap_pages[n]) {
             free(vcpu_vnode);
-            vn_error_set(err, "VM '%s' was given %llu MiB on node %d, which has only %llu MiB "
-                              "left for VMs.",
-                         name, (unsigned long long)(pg / VN_SIM_PAGES_PER_MIB),
-                         s->topo->nodes[n].os_index,
-                         (unsigned long long)((s->cap_pages[n] - s->used_pages[n]) /
-                                              VN_SIM_PAGES_PER_MIB));
+            vn_error_set(
+                err,
+                "VM '%s' was given %llu MiB on node %d, which has only %llu MiB "
+                "left for VMs.",
+                name, (unsigned long long)(pg / VN_SIM_PAGES_PER_MIB), s->topo->nodes[n].os_index,
+                (unsigned long long)((s->cap_pages[n] - s->used_pages[n]) / VN_SIM_PAGES_PER_MIB));
             free_vm(vm);
             return -1;
         }

@@ -149,11 +149,17 @@ int vn_state_record_path(const struct vn_state *s, const char *name, char *buf, 
 int vn_state_runtime_path(const struct vn_state *s, const char *name, const char *file, char *buf,
                           size_t len, struct vn_error *err)
 {
+    return vn_state_runtime_path_in(s->dir, name, file, buf, len, err);
+}
+
+int vn_state_runtime_path_in(const char *dir, const char *name, const char *file, char *buf,
+                             size_t len, struct vn_error *err)
+{
     if (vn_domain_name_check(name, err) < 0)
         return -1;
     if (file)
-        return fmt_path(buf, len, err, "%s/%s/%s", s->run, name, file);
-    return fmt_path(buf, len, err, "%s/%s", s->run, name);
+        return fmt_path(buf, len, err, "%s/run/%s/%s", dir, name, file);
+    return fmt_path(buf, len, err, "%s/run/%s", dir, name);
 }
 
 int vn_state_make_runtime_dir(struct vn_state *s, const char *name, struct vn_error *err)

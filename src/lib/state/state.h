@@ -119,6 +119,9 @@ int vn_state_record_path(const struct vn_state *s, const char *name, char *buf, 
 /* STATE_DIR/run/NAME (file NULL) or STATE_DIR/run/NAME/FILE into buf. */
 int vn_state_runtime_path(const struct vn_state *s, const char *name, const char *file, char *buf,
                           size_t len, struct vn_error *err);
+/* The same for the state dir at path dir, which need not exist (nothing is opened). */
+int vn_state_runtime_path_in(const char *dir, const char *name, const char *file, char *buf,
+                             size_t len, struct vn_error *err);
 /* Creates STATE_DIR/run/NAME owner-only (an existing one is fine). */
 int vn_state_make_runtime_dir(struct vn_state *s, const char *name, struct vn_error *err);
 /* Removes STATE_DIR/run/NAME and the files in it (a missing one is fine; subdirs are not

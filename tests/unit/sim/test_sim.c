@@ -280,7 +280,8 @@ static void expect_error(const char *text, const char *msg)
 
 static void test_scenario_errors(void **state)
 {
-    expect_error("host = x\n", "s.scn:1: Key 'host' is outside any section; start with [scenario].");
+    expect_error("host = x\n",
+                 "s.scn:1: Key 'host' is outside any section; start with [scenario].");
     expect_error("[scenario]\n[bogus]\n",
                  "s.scn:2: Unknown section '[bogus]'; expected [scenario], [model], [workload "
                  "NAME], [vms NAME] or [config NAME].");

@@ -773,6 +773,15 @@ static void test_runtime_dir(void **state)
     assert_string_equal(err.msg, "domain name '..' must not start with '.'");
     char small[16];
     assert_int_equal(vn_state_runtime_path(s, "web1", NULL, small, sizeof small, &err), -1);
+    /* The same paths for a state dir given by path alone (dry runs: it need not exist). */
+    assert_int_equal(vn_state_runtime_path_in(f->dir, "web1", "qmp.sock", path, sizeof path, &err),
+                     0);
+    assert_string_equal(path, fmt("%s/run/web1/qmp.sock", f->dir));
+    assert_int_equal(
+        vn_state_runtime_path_in("/nonexistent", "web1", NULL, path, sizeof path, &err), 0);
+    assert_string_equal(path, "/nonexistent/run/web1");
+    assert_int_equal(vn_state_runtime_path_in(f->dir, "", NULL, path, sizeof path, &err), -1);
+    assert_string_equal(err.msg, "the domain name is empty");
 
     assert_int_equal(vn_state_make_runtime_dir(s, "web1", &err), 0);
     assert_int_equal(vn_state_make_runtime_dir(s, "web1", &err), 0);

@@ -1,4 +1,4 @@
-/* Unit tests for src/lib/util: bit sets, errors, tables. */
+/* Unit tests for src/lib/util: bit sets, errors, tables, string vectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 
 #include "util/bitmap.h"
 #include "util/error.h"
+#include "util/strv.h"
 #include "util/table.h"
 
 static void test_bitmap_parse_format_roundtrip(void **state)
@@ -101,6 +102,35 @@ static void test_table_alignment(void **state)
     vn_table_free(t);
 }
 
+static void test_strv_grow_and_take(void **state)
+{
+    struct vn_strv v = {0};
+    for (int i = 0; i < 100; i++)
+        vn_strv_addf(&v, "arg%d", i);
+    vn_strv_addf(&v, "%s,%s", "a", "b");
+    char **argv = vn_strv_take(&v);
+    assert_non_null(argv);
+    assert_null(v.v);
+    assert_int_equal(v.n, 0);
+    assert_string_equal(argv[0], "arg0");
+    assert_string_equal(argv[99], "arg99");
+    assert_string_equal(argv[100], "a,b");
+    assert_null(argv[101]);
+    vn_strv_free(argv);
+    vn_strv_free(NULL);
+}
+
+static void test_strv_oom_drops_result(void **state)
+{
+    struct vn_strv v = {0};
+    vn_strv_addf(&v, "kept until the failure");
+    v.oom = true; /* as after a failed allocation */
+    vn_strv_addf(&v, "ignored");
+    assert_int_equal(v.n, 1);
+    assert_null(vn_strv_take(&v));
+    assert_false(v.oom);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +140,8 @@ int main(void)
         cmocka_unit_test(test_bitmap_ops),
         cmocka_unit_test(test_error_prefix_and_sys),
         cmocka_unit_test(test_table_alignment),
+        cmocka_unit_test(test_strv_grow_and_take),
+        cmocka_unit_test(test_strv_oom_drops_result),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
