@@ -142,20 +142,40 @@ static int choose_accel(struct ctx *c, struct vn_error *err)
     return 0;
 }
 
-/* The claims of existing domains as a host load. */
+/* A string member of a record's spec JSON, or NULL. */
+static const char *spec_string(const struct vn_domain_record *r, const char *key)
+{
+    struct json_object *v;
+    if (!r->spec || !json_object_object_get_ex(r->spec, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* The claims of existing domains, with their affinity groups, as a host load.  A corrupt
+ * record is an error: placing without its claim could overcommit a node. */
 static int host_load(struct ctx *c, struct vn_host_load *load, struct vn_error *err)
 {
     vn_host_load_init(load, c->topo);
     if (!c->state)
         return 0;
-    VN_CLEANUP_FREE struct vn_claim *claims = NULL;
-    int n = 0;
-    if (vn_state_claims(c->state, NULL, &claims, &n, err) < 0)
+    char **names = NULL;
+    int n = 0, rc = 0;
+    if (vn_state_list(c->state, &names, &n, err) < 0)
         return -1;
-    for (int i = 0; i < n; i++)
-        if (vn_host_load_add_claim(load, c->topo, &claims[i], NULL, NULL, err) < 0)
-            return -1;
-    return 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct vn_domain_record r;
+        if (vn_state_read_record(c->state, names[i], &r, err) < 0) {
+            rc = -1;
+            break;
+        }
+        if (vn_domain_holds_claim(&r))
+            rc = vn_host_load_add_claim(load, c->topo, &r.claim, spec_string(&r, "affinity_group"),
+                                        spec_string(&r, "anti_affinity_group"), err);
+        vn_domain_record_clear(&r);
+    }
+    vn_state_names_free(names, n);
+    return rc;
 }
 
 static int place(struct ctx *c, struct vn_error *err)
