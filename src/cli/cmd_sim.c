@@ -460,10 +460,13 @@ int vn_cmd_sim(int argc, char **argv)
         cells[i].group = cells[i].per_vm + nseeds;
         cells[i].locality = cells[i].group + nseeds;
     }
+    int nrun = 0;
+    for (int c = 0; c < sc->nconfigs; c++)
+        nrun += run_cfg[c];
     if (!o.quiet)
         printf("Scenario '%s' on host '%s' (%d nodes, %d CPUs): %d configuration(s) x %d point(s) "
                "x %d seed(s), %.1fs simulated each (%.1fs warm-up).\n",
-               sc->name, topo->name, topo->nnodes, topo->ncpus, sc->nconfigs, npts, nseeds,
+               sc->name, topo->name, topo->nnodes, topo->ncpus, nrun, npts, nseeds,
                (double)sc->duration_ns / 1e9, (double)sc->warmup_ns / 1e9);
 
     double sim_total = 0, wall_total = 0;
