@@ -226,6 +226,16 @@ static int key_model(struct parser *p, const char *k, const char *v)
         return parse_double(p, k, v, 0.001, 10000, &m->migrate_gbs);
     if (strcmp(k, "host_reserve") == 0)
         return parse_mib(p, k, v, &m->reserve_mib);
+    if (strcmp(k, "start_spread") == 0)
+        return parse_duration(p, k, v, &m->start_spread_ns);
+    if (strcmp(k, "chunk") == 0) {
+        if (parse_size(p, k, v, &d) < 0)
+            return -1;
+        if (d < 4096)
+            return FAIL(p, "'chunk' must be at least 4K (one page).");
+        m->chunk_mib = d / (1024.0 * 1024);
+        return 0;
+    }
     if (strcmp(k, "dyn_high") == 0)
         return parse_double(p, k, v, 0, 100, &m->dyn_high);
     if (strcmp(k, "dyn_low") == 0)
@@ -246,8 +256,8 @@ static int key_model(struct parser *p, const char *k, const char *v)
     return FAIL(p,
                 "Unknown key '%s' in [model]; expected local_latency, remote_ratio_21, "
                 "node_bandwidth, contention, smt_yield, cache_refill, timeslice, epoch, "
-                "balance_interval, policy_interval, dyn_high, dyn_low, migrate_bandwidth or "
-                "host_reserve.",
+                "balance_interval, policy_interval, dyn_high, dyn_low, migrate_bandwidth, "
+                "host_reserve, start_spread or chunk.",
                 k);
 }
 
@@ -287,6 +297,25 @@ static int key_workload(struct parser *p, const char *k, const char *v)
         w->burst_ns = (double)ns;
         return 0;
     }
+    if (strcmp(k, "phase") == 0) {
+        if (parse_duration(p, k, v, &ns) < 0)
+            return -1;
+        if (ns > 0 && ns < 1000)
+            return FAIL(p, "'phase' must be 0 (no phases) or at least 1us.");
+        w->phase_ns = (double)ns;
+        return 0;
+    }
+    if (strcmp(k, "hot_set") == 0) {
+        double b;
+        if (parse_size(p, k, v, &b) < 0)
+            return -1;
+        w->hot_mib = b / (1024.0 * 1024);
+        return 0;
+    }
+    if (strcmp(k, "cpu_cv") == 0)
+        return parse_double(p, k, v, 0, 10, &w->cpu_cv);
+    if (strcmp(k, "miss_cv") == 0)
+        return parse_double(p, k, v, 0, 10, &w->miss_cv);
     if (strcmp(k, "misses") == 0)
         return parse_double(p, k, v, 0, 1e9, &w->misses);
     if (strcmp(k, "mlp") == 0)
@@ -297,7 +326,7 @@ static int key_workload(struct parser *p, const char *k, const char *v)
         return parse_double(p, k, v, 0, 1, &w->vnode_local);
     return FAIL(p,
                 "Unknown key '%s' in [workload %s]; expected type, cpu, misses, mlp, duty, "
-                "burst or vnode_local.",
+                "burst, vnode_local, phase, cpu_cv, miss_cv or hot_set.",
                 k, w->name);
 }
 

@@ -90,7 +90,7 @@ static void siblings_rate(struct vn_sim *s, int c)
 
 static double exp_sample(struct vn_sim *s, double mean)
 {
-    return -mean * log(1.0 - vn_sim_rng_unit(&s->rng));
+    return vn_sim_rng_exp(&s->rng, mean);
 }
 
 static void run_on(struct vn_sim *s, int c, int vi)
@@ -370,25 +370,60 @@ void vn_sim_wake(struct vn_sim *s, int vi)
     struct vn_sim_vcpu *v = &s->vcpus[vi];
     if (v->state != VN_SIM_BLOCKED)
         return;
-    v->burst_left = exp_sample(s, s->vms[v->vm].wl.burst_ns);
+    const struct vn_sim_workload *w = &s->vms[v->vm].wl;
+    v->burst_left = w->duty >= 1 ? INFINITY : exp_sample(s, w->burst_ns);
     v->gen++;
     place(s, vi);
 }
 
-void vn_sim_start_vcpu(struct vn_sim *s, int vi)
+/* Draws the cost of vCPU vi's next work phase and schedules its end.  A phase is a batch of
+ * work of exponential size: its length scales with the cost drawn (at idle local latency), so
+ * dear phases last longer and the long-run cost per unit stays the workload's mean. */
+static void new_phase(struct vn_sim *s, int vi)
+{
+    struct vn_sim_vcpu *v = &s->vcpus[vi];
+    const struct vn_sim_workload *w = &s->vms[v->vm].wl;
+    v->cpu_mul = vn_sim_rng_lognormal1(&s->rng, w->cpu_cv);
+    v->miss_mul = vn_sim_rng_lognormal1(&s->rng, w->miss_cv);
+    double stall = w->misses * s->p.local_ns / w->mlp;
+    double base = w->cpu_ns + stall;
+    double scale = base > 0 ? (w->cpu_ns * v->cpu_mul + stall * v->miss_mul) / base : 1;
+    double len = exp_sample(s, w->phase_ns) * scale;
+    vn_sim_push(s, s->now + (int64_t)len + 1, VN_SIM_EV_PHASE, vi, 0);
+}
+
+static bool phased(const struct vn_sim_workload *w)
+{
+    return w->phase_ns > 0 && (w->cpu_cv > 0 || w->miss_cv > 0);
+}
+
+void vn_sim_phase(struct vn_sim *s, int vi)
+{
+    struct vn_sim_vcpu *v = &s->vcpus[vi];
+    if (v->state == VN_SIM_RUNNING)
+        vn_sim_accrue(s, v);
+    new_phase(s, vi);
+    if (v->state == VN_SIM_RUNNING)
+        vn_sim_rate(s, v);
+}
+
+void vn_sim_start_vcpu(struct vn_sim *s, int vi, int64_t delay_ns)
 {
     struct vn_sim_vcpu *v = &s->vcpus[vi];
     const struct vn_sim_workload *w = &s->vms[v->vm].wl;
     v->state = VN_SIM_BLOCKED;
     v->cpu = v->last_cpu = v->next = v->prev = -1;
-    if (w->duty >= 1) {
+    v->cpu_mul = v->miss_mul = 1;
+    if (phased(w))
+        new_phase(s, vi);
+    if (w->duty >= 1 && delay_ns <= 0) {
         v->burst_left = INFINITY;
         place(s, vi);
         return;
     }
     v->gen++;
-    double phase = vn_sim_rng_unit(&s->rng) * (off_mean(w) + w->burst_ns);
-    vn_sim_push(s, s->now + (int64_t)phase + 1, VN_SIM_EV_WAKE, vi, v->gen);
+    double phase = w->duty >= 1 ? 0 : vn_sim_rng_unit(&s->rng) * (off_mean(w) + w->burst_ns);
+    vn_sim_push(s, s->now + delay_ns + (int64_t)phase + 1, VN_SIM_EV_WAKE, vi, v->gen);
 }
 
 void vn_sim_balance(struct vn_sim *s)

@@ -23,21 +23,23 @@
 /* The memory and CPU model, and the scheduler's timing.  vn_sim_params_default() fills the
  * calibrated defaults (docs/SIM.md says where each number comes from). */
 struct vn_sim_params {
-    double local_ns;        /* idle latency of a local DRAM access */
-    double remote_ratio_21; /* idle remote/local latency ratio at SLIT 21 (MLC: ~1.8) */
-    double node_gbs;        /* sustainable memory bandwidth of one node, GB/s */
-    double contention;      /* loaded latency = idle * (1 + contention * u / (1 - u)) */
-    double smt_yield;       /* throughput of a core running two threads, vs one (1.3) */
-    double refill_kib;      /* cache state a vCPU refetches after moving to another core */
-    int64_t timeslice_ns;   /* scheduler time slice */
-    int64_t epoch_ns;       /* memory-model epoch */
-    int64_t balance_ns;     /* Linux-like periodic load balance (all-cpus) */
-    int64_t policy_ns;      /* dynamic soft-affinity decision period */
-    double dyn_high;        /* dynamic: widen when a vnode's vCPUs wait more than this share */
-    double dyn_low;         /* dynamic: narrow when home nodes' demand is below this share */
-    int64_t dyn_dwell_ns;   /* dynamic: least time between two changes of one vnode */
-    double migrate_gbs;     /* page migration speed */
-    uint64_t reserve_mib;   /* memory per node kept for the host (not given to VMs) */
+    double local_ns;         /* idle latency of a local DRAM access */
+    double remote_ratio_21;  /* idle remote/local latency ratio at SLIT 21 (MLC: ~1.8) */
+    double node_gbs;         /* sustainable memory bandwidth of one node, GB/s */
+    double contention;       /* loaded latency = idle * (1 + contention * u / (1 - u)) */
+    double smt_yield;        /* throughput of a core running two threads, vs one (1.3) */
+    double refill_kib;       /* cache state a vCPU refetches after moving to another core */
+    int64_t timeslice_ns;    /* scheduler time slice */
+    int64_t epoch_ns;        /* memory-model epoch */
+    int64_t balance_ns;      /* Linux-like periodic load balance (all-cpus) */
+    int64_t policy_ns;       /* dynamic soft-affinity decision period */
+    double dyn_high;         /* dynamic: widen when a vnode's vCPUs wait more than this share */
+    double dyn_low;          /* dynamic: narrow when home nodes' demand is below this share */
+    int64_t dyn_dwell_ns;    /* dynamic: least time between two changes of one vnode */
+    double migrate_gbs;      /* page migration speed */
+    uint64_t reserve_mib;    /* memory per node kept for the host (not given to VMs) */
+    int64_t start_spread_ns; /* each VM's vCPUs start at a uniform random time in [0, this) */
+    double chunk_mib;        /* allocation grain of guest memory (2 MiB superpages) */
 };
 
 void vn_sim_params_default(struct vn_sim_params *p);
@@ -77,6 +79,11 @@ struct vn_sim_workload {
     double duty;        /* share of time a vCPU wants to run (1 = always) */
     double burst_ns;    /* mean length of one run burst (bursty) */
     double vnode_local; /* share of a vNUMA-aware guest's accesses to its vCPU's vnode */
+    /* Stochastic parts (docs/SIM.md "Randomness"), all drawn from the simulator's PRNG: */
+    double phase_ns; /* mean length (exponential) of a work phase, 0: no phases */
+    double cpu_cv;   /* per phase, cpu_ns is multiplied by a lognormal draw of mean 1, this CV */
+    double miss_cv;  /* per phase, misses likewise */
+    double hot_mib;  /* memory taking the misses, in chunk_mib chunks at random (0: all) */
 };
 
 /* Fills w with the built-in workload called name; -1 when there is none. */

@@ -55,6 +55,10 @@ static inline double vn_sim_rng_unit(struct vn_sim_rng *r)
     return (double)(vn_sim_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+/* Exponential with this mean; lognormal with mean 1 and coefficient of variation cv. */
+double vn_sim_rng_exp(struct vn_sim_rng *r, double mean);
+double vn_sim_rng_lognormal1(struct vn_sim_rng *r, double cv);
+
 enum vn_sim_vstate {
     VN_SIM_BLOCKED,
     VN_SIM_QUEUED,
@@ -75,6 +79,8 @@ struct vn_sim_vcpu {
     double local_w;    /* share of its accesses local to the node it runs on */
     double cold_ns;    /* cache refill still to pay before progress resumes */
     double burst_left; /* bursty: CPU time still wanted in this burst, ns */
+    double cpu_mul;    /* this phase's multiplier of the workload's cpu_ns */
+    double miss_mul;   /* this phase's multiplier of the workload's misses */
     uint64_t gen;      /* invalidates its pending block/wake events */
     /* measured since the last reset */
     double units, acc, local_acc, run_ns, wait_ns;
@@ -97,6 +103,7 @@ struct vn_sim_vm {
     int *home;                     /* per vnode, node index for dynamic affinity, -1 none */
     struct vn_softaff_state *saff; /* per vnode (dynamic) */
     double *dem; /* per vnode x nnodes: its vCPUs' demand in the interval (dynamic) */
+    double *hot; /* per vnode x nnodes: access weight per page (hot set draw), 1 = uniform */
 };
 
 enum vn_sim_ev_kind {
@@ -107,6 +114,7 @@ enum vn_sim_ev_kind {
     VN_SIM_EV_BALANCE,
     VN_SIM_EV_POLICY,
     VN_SIM_EV_SAMPLE,
+    VN_SIM_EV_PHASE,
 };
 
 struct vn_sim_ev {

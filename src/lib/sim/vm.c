@@ -1,5 +1,6 @@
 /* Simulated VMs: placement through the real place/ code (or striping for "none"), their
  * pages per vnode and node, and where each vCPU's accesses go. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,21 @@ static void *grow(void *p, int *cap, int need, size_t size)
     return p;
 }
 
+/* Pages of vnode k on node n as accesses see them: the hot-set draw weighs them. */
+static double eff_pages(const struct vn_sim *s, const struct vn_sim_vm *vm, int k, int n)
+{
+    size_t i = (size_t)k * s->nn + n;
+    return (double)vm->pages[i] * (vm->hot ? vm->hot[i] : 1.0);
+}
+
 void vn_sim_vm_weights(struct vn_sim *s, int m)
 {
     struct vn_sim_vm *vm = &s->vms[m];
     int nn = s->nn;
-    uint64_t total = 0;
-    for (size_t i = 0; i < (size_t)vm->nvnodes * nn; i++)
-        total += vm->pages[i];
+    double total = 0;
+    for (int k = 0; k < vm->nvnodes; k++)
+        for (int n = 0; n < nn; n++)
+            total += eff_pages(s, vm, k, n);
     for (int k = 0; k < vm->nvnodes; k++) {
         double *w = vm->w + (size_t)k * nn;
         int *wn = vm->wnodes + (size_t)k * nn;
@@ -36,26 +45,25 @@ void vn_sim_vm_weights(struct vn_sim *s, int m)
         if (vm->guest_numa && vm->nvnodes > 1) {
             /* A vNUMA-aware guest keeps vnode_local of a vCPU's accesses on its own vnode;
              * the rest goes to the other vnodes by size. */
-            const uint64_t *own = vm->pages + (size_t)k * nn;
-            uint64_t own_total = 0;
+            double own_total = 0;
             for (int n = 0; n < nn; n++)
-                own_total += own[n];
-            uint64_t rest = total - own_total;
+                own_total += eff_pages(s, vm, k, n);
+            double rest = total - own_total;
             double lw = rest > 0 ? vm->wl.vnode_local : 1.0;
             for (int j = 0; j < vm->nvnodes; j++) {
-                const uint64_t *pg = vm->pages + (size_t)j * nn;
                 for (int n = 0; n < nn; n++) {
+                    double pg = eff_pages(s, vm, j, n);
                     if (j == k)
-                        w[n] += own_total ? lw * (double)pg[n] / (double)own_total : 0;
+                        w[n] += own_total > 0 ? lw * pg / own_total : 0;
                     else
-                        w[n] += rest ? (1 - lw) * (double)pg[n] / (double)rest : 0;
+                        w[n] += rest > 0 ? (1 - lw) * pg / rest : 0;
                 }
             }
         } else {
             /* A flat guest spreads its accesses over all its memory. */
             for (int j = 0; j < vm->nvnodes; j++)
                 for (int n = 0; n < nn; n++)
-                    w[n] += total ? (double)vm->pages[(size_t)j * nn + n] / (double)total : 0;
+                    w[n] += total > 0 ? eff_pages(s, vm, j, n) / total : 0;
         }
         int cnt = 0;
         for (int n = 0; n < nn; n++)
@@ -208,6 +216,57 @@ static int stripe_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, st
     return 0;
 }
 
+/* The hot set: the workload takes its misses in hot_mib of its memory, which lies in
+ * chunk_mib chunks (the allocation grain: 2 MiB superpages) that are hot at random.  Each
+ * vnode gets its share of the hot chunks, each on a node drawn in proportion to the vnode's
+ * pages there; a node's pages are then weighted by (hot share / page share).  A vnode on one
+ * node is unaffected; a striped one sees its accesses split unevenly, as a real heap does. */
+static void draw_hot(struct vn_sim *s, struct vn_sim_vm *vm)
+{
+    int nn = s->nn;
+    double chunks_total = vm->wl.hot_mib / s->p.chunk_mib;
+    if (!(vm->wl.hot_mib > 0) || vm->wl.hot_mib >= (double)vm->mem_mib)
+        return;
+    vm->hot = calloc((size_t)vm->nvnodes * nn, sizeof *vm->hot);
+    if (!vm->hot)
+        abort();
+    for (int k = 0; k < vm->nvnodes; k++) {
+        double *h = vm->hot + (size_t)k * nn;
+        const uint64_t *pg = vm->pages + (size_t)k * nn;
+        uint64_t tot = 0;
+        int used = 0;
+        for (int n = 0; n < nn; n++) {
+            h[n] = 1;
+            tot += pg[n];
+            used += pg[n] > 0;
+        }
+        if (used < 2)
+            continue;
+        long chunks = lround(chunks_total * (double)tot / ((double)vm->mem_mib * 256.0));
+        if (chunks < 1)
+            chunks = 1;
+        double *cnt = calloc(nn, sizeof *cnt);
+        if (!cnt)
+            abort();
+        for (long c = 0; c < chunks; c++) {
+            double x = vn_sim_rng_unit(&s->rng) * (double)tot, acc = 0;
+            int n = 0;
+            for (; n < nn - 1; n++) {
+                acc += (double)pg[n];
+                if (x < acc)
+                    break;
+            }
+            while (pg[n] == 0 && n > 0)
+                n--;
+            cnt[n] += 1;
+        }
+        for (int n = 0; n < nn; n++)
+            if (pg[n] > 0)
+                h[n] = (cnt[n] / (double)chunks) / ((double)pg[n] / (double)tot);
+        free(cnt);
+    }
+}
+
 static void free_vm(struct vn_sim_vm *vm)
 {
     free(vm->pages);
@@ -219,6 +278,7 @@ static void free_vm(struct vn_sim_vm *vm)
     free(vm->home);
     free(vm->saff);
     free(vm->dem);
+    free(vm->hot);
     memset(vm, 0, sizeof *vm);
 }
 
@@ -232,11 +292,14 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
         return vn_error_set(err, "VM '%s' has no memory.", name);
     if (!(w->cpu_ns >= 0) || !(w->misses >= 0) || !(w->mlp > 0) || !(w->duty > 0) || w->duty > 1 ||
         (w->duty < 1 && !(w->burst_ns > 0)) || !(w->vnode_local >= 0) || w->vnode_local > 1 ||
-        w->cpu_ns + w->misses <= 0)
+        w->cpu_ns + w->misses <= 0 || !(w->phase_ns >= 0) || !(w->cpu_cv >= 0) || w->cpu_cv > 10 ||
+        !(w->miss_cv >= 0) || w->miss_cv > 10 || !(w->hot_mib >= 0) ||
+        (w->phase_ns > 0 && w->phase_ns < 1000))
         return vn_error_set(err,
                             "Workload '%s' of VM '%s' is out of range: cpu_ns and misses "
                             "must not be negative, mlp must be positive, duty in (0, 1], "
-                            "burst positive, vnode_local in [0, 1].",
+                            "burst positive, vnode_local in [0, 1], phase 0 or at least 1us, "
+                            "cpu_cv and miss_cv in [0, 10], hot_set not negative.",
                             w->name, name);
     s->vms = grow(s->vms, &s->cap_vms, s->nvms + 1, sizeof *s->vms);
     struct vn_sim_vm *vm = &s->vms[s->nvms];
@@ -296,6 +359,7 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
         }
     }
     int m = s->nvms++;
+    draw_hot(s, vm);
     vn_sim_vm_weights(s, m);
     vm->first = s->nvcpus;
     s->vcpus = grow(s->vcpus, &s->cap_vcpus, s->nvcpus + vcpus, sizeof *s->vcpus);
@@ -306,7 +370,11 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
         x->vnode = vcpu_vnode[v];
     }
     free(vcpu_vnode);
+    /* VMs started one after another: the whole VM starts at one random offset. */
+    int64_t delay = s->p.start_spread_ns > 0
+                        ? (int64_t)(vn_sim_rng_unit(&s->rng) * (double)s->p.start_spread_ns)
+                        : 0;
     for (int v = 0; v < vcpus; v++)
-        vn_sim_start_vcpu(s, vm->first + v);
+        vn_sim_start_vcpu(s, vm->first + v, delay);
     return m;
 }
