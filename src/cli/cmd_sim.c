@@ -277,7 +277,19 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                "set key outside right top\n"
                "set grid ytics\n");
     if (sc->sweep >= 0) {
+        /* One data block per configuration with only the plotted group's rows: an undefined
+         * point (1/0) between two rows of another group would break the line. */
+        for (int c = 0; c < sc->nconfigs; c++) {
+            if (!run_cfg[c])
+                continue;
+            fprintf(f,
+                    "set table $cfg%d\n"
+                    "plot 'summary.csv' using 2:5:6:(100*$9) with table if (strcol(3) eq '%d' "
+                    "&& strcol(1) eq '%s')\nunset table\n",
+                    c, group, sc->configs[c].name);
+        }
         fprintf(f,
+                "set datafile separator whitespace\n"
                 "set output 'throughput.png'\n"
                 "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
                 "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
@@ -287,10 +299,8 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
-            fprintf(f,
-                    "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):5:6 "
-                    "with yerrorlines title '%s' lw 2",
-                    first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
+            fprintf(f, "%s \\\n  $cfg%d using 1:2:3 with yerrorlines title '%s' lw 2",
+                    first ? "" : ",", c, sc->configs[c].name);
             first = false;
         }
         fprintf(f,
@@ -303,11 +313,8 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
-            fprintf(
-                f,
-                "%s \\\n  'summary.csv' using ($3==%d && strcol(1) eq '%s' ? $2 : 1/0):(100*$9) "
-                "with linespoints title '%s' lw 2",
-                first ? "" : ",", group, sc->configs[c].name, sc->configs[c].name);
+            fprintf(f, "%s \\\n  $cfg%d using 1:4 with linespoints title '%s' lw 2",
+                    first ? "" : ",", c, sc->configs[c].name);
             first = false;
         }
         fprintf(f, "\n");
