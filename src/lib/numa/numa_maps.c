@@ -46,8 +46,9 @@ static int parse_tokens(const char *line, size_t len, struct vn_residency *out, 
     if (n && page_kib == 0)
         page_kib = 4; /* kernels before 3.x omit it only for base pages */
     if (n && out->page_kib && out->page_kib != page_kib)
-        return vn_error_set(err, "numa_maps line %d: mappings of one path use page sizes %" PRIu64
-                                 " and %" PRIu64 " KiB",
+        return vn_error_set(err,
+                            "numa_maps line %d: mappings of one path use page sizes %" PRIu64
+                            " and %" PRIu64 " KiB",
                             lineno, out->page_kib, page_kib);
     for (int i = 0; i < n; i++) {
         out->pages[nodes[i]] += pages[i];

@@ -14,9 +14,9 @@
 
 struct vn_residency {
     uint64_t pages[VN_NUMA_MAPS_MAX_NODES]; /* pages present per host node (Linux number) */
-    uint64_t page_kib;                       /* page size of the mapping(s) */
-    uint64_t total_pages;                    /* sum of pages[] */
-    int max_node;                            /* highest node with pages, -1 when none */
+    uint64_t page_kib;                      /* page size of the mapping(s) */
+    uint64_t total_pages;                   /* sum of pages[] */
+    int max_node;                           /* highest node with pages, -1 when none */
 };
 
 /* Empties r (no pages, no node). */

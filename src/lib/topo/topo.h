@@ -33,18 +33,18 @@ struct vn_node {
 };
 
 struct vn_pci_dev {
-    char addr[16];  /* "0000:03:00.0" */
-    char name[64];  /* what it is, e.g. "nvme", "net", "Ethernet controller" */
-    int node;       /* index into vn_host_topo.nodes, -1 when the device has no locality */
+    char addr[16]; /* "0000:03:00.0" */
+    char name[64]; /* what it is, e.g. "nvme", "net", "Ethernet controller" */
+    int node;      /* index into vn_host_topo.nodes, -1 when the device has no locality */
 };
 
 struct vn_host_topo {
-    char name[128];         /* where it came from: "live host", a file name, or the synthetic string */
+    char name[128]; /* where it came from: "live host", a file name, or the synthetic string */
     int nnodes;
-    struct vn_node *nodes;  /* sorted by os_index */
+    struct vn_node *nodes; /* sorted by os_index */
     int ncpus;
-    struct vn_cpu *cpus;    /* sorted by os_index */
-    int *dist;              /* nnodes*nnodes SLIT, dist[i*nnodes+j] from node index i to j */
+    struct vn_cpu *cpus; /* sorted by os_index */
+    int *dist;           /* nnodes*nnodes SLIT, dist[i*nnodes+j] from node index i to j */
     int npci;
     struct vn_pci_dev *pci;
     int npackages;

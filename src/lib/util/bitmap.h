@@ -55,6 +55,7 @@ int vn_bitmap_parse_list(struct vn_bitmap *b, const char *s, int max_bit, struct
 /* Writes the cpulist form ("0-3,8") into buf; returns the length that was needed. */
 size_t vn_bitmap_format_list(const struct vn_bitmap *b, char *buf, size_t len);
 
-#define VN_BITMAP_FOREACH(i, b) for (int i = vn_bitmap_next((b), -1); i >= 0; i = vn_bitmap_next((b), i))
+#define VN_BITMAP_FOREACH(i, b)                                                                    \
+    for (int i = vn_bitmap_next((b), -1); i >= 0; i = vn_bitmap_next((b), i))
 
 #endif

@@ -34,11 +34,12 @@ static inline void vn_cleanup_fclose_(FILE **f)
 #define VN_CLEANUP_FREE  __attribute__((cleanup(vn_cleanup_free_)))
 #define VN_CLEANUP_CLOSE __attribute__((cleanup(vn_cleanup_close_)))
 #define VN_CLEANUP_FILE  __attribute__((cleanup(vn_cleanup_fclose_)))
-/* VN_CLEANUP(fn): fn takes a pointer to the variable, e.g. vn_topo_freep(struct vn_host_topo **). */
+/* VN_CLEANUP(fn): fn takes a pointer to the variable, e.g. vn_topo_freep(struct vn_host_topo **).
+ */
 #define VN_CLEANUP(fn) __attribute__((cleanup(fn)))
 
 /* Hands ownership out of a cleanup-guarded variable. */
-#define VN_STEAL(p)                                                                               \
+#define VN_STEAL(p)                                                                                \
     ({                                                                                             \
         __typeof__(p) vn_steal_tmp_ = (p);                                                         \
         (p) = NULL;                                                                                \

@@ -11,7 +11,7 @@
 #define VN_ERROR_MSG_MAX 1024
 
 struct vn_error {
-    int errnum;                  /* errno of the failing syscall, 0 if none */
+    int errnum;                 /* errno of the failing syscall, 0 if none */
     char msg[VN_ERROR_MSG_MAX]; /* whole sentence(s), no trailing newline */
 };
 
@@ -23,7 +23,8 @@ int vn_error_sys(struct vn_error *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prepends "<formatted>: " to the existing message (context from the caller); returns -1. */
-int vn_error_prefix(struct vn_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int vn_error_prefix(struct vn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Resets err to "no error". */
 void vn_error_clear(struct vn_error *err);

@@ -26,9 +26,8 @@ static void test_parse_per_path(void **state)
     struct vn_residency r;
     struct vn_error err = {0};
     vn_residency_init(&r);
-    assert_int_equal(vn_numa_maps_parse(sample, strlen(sample), "/run/vnuma/run/web/vnode1", &r,
-                                        &err),
-                     2);
+    assert_int_equal(
+        vn_numa_maps_parse(sample, strlen(sample), "/run/vnuma/run/web/vnode1", &r, &err), 2);
     assert_int_equal(r.pages[1], 512);
     assert_int_equal(r.pages[3], 256);
     assert_int_equal(r.pages[2], 0); /* vnode10 must not match vnode1 */
@@ -59,7 +58,8 @@ static void test_parse_errors(void **state)
                          "2 default file=/x N0=1 kernelpagesize_kB=2048\n";
     vn_residency_init(&r);
     assert_int_equal(vn_numa_maps_parse(mixed, strlen(mixed), "/x", &r, &err), -1);
-    assert_string_equal(err.msg, "numa_maps line 2: mappings of one path use page sizes 4 and 2048 KiB");
+    assert_string_equal(err.msg,
+                        "numa_maps line 2: mappings of one path use page sizes 4 and 2048 KiB");
 }
 
 static void test_read_own_file_mapping(void **state)
