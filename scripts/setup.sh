@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
+  gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config python3
   libhwloc-dev hwloc libnuma-dev numactl libjson-c-dev libcmocka-dev
   qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 cpio e2fsprogs
   gnuplot-nox
