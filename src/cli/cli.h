@@ -80,5 +80,9 @@ int vn_cmd_numainfo(int argc, char **argv);
 int vn_cmd_console(int argc, char **argv);
 int vn_cmd_destroy(int argc, char **argv);
 int vn_cmd_sim(int argc, char **argv);
+int vn_cmd_migrate(int argc, char **argv);
+int vn_cmd_vcpu_affinity(int argc, char **argv);
+int vn_cmd_vcpu_pin(int argc, char **argv);
+int vn_cmd_balance(int argc, char **argv);
 
 #endif

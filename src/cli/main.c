@@ -21,7 +21,7 @@ static const struct vn_command commands[] = {
      "[-c|--console] [--dry-run] [--host SPEC] [--algo A] [--accel A] [--state-dir DIR] CONFIG",
      "create and start a domain (a QEMU guest with its vNUMA topology)", vn_cmd_create},
     {"list", "[--json] [--state-dir DIR]", "list the domains", vn_cmd_list},
-    {"info", "[--json] [--state-dir DIR] DOMAIN",
+    {"info", "[--json] [--exact] [--state-dir DIR] DOMAIN",
      "show where a domain's vnodes and vCPUs really are", vn_cmd_info},
     {"numainfo", "[--json] [--state-dir DIR]",
      "show free memory per host node and every domain's memory on it", vn_cmd_numainfo},
@@ -29,8 +29,19 @@ static const struct vn_command commands[] = {
      vn_cmd_console},
     {"destroy", "[--state-dir DIR] DOMAIN", "stop a domain and remove its files and claim",
      vn_cmd_destroy},
+    {"migrate",
+     "[--vnode N] --to NODE[,NODE...] [--rate MIB_S] [--pause-ms MS] [--state-dir DIR] DOMAIN",
+     "move a running domain's vnode memory to other host nodes", vn_cmd_migrate},
+    {"vcpu-affinity", "[--soft NODES] [--hard CPUS] [--state-dir DIR] DOMAIN VCPU|all",
+     "set a running vCPU's soft (nodes) and hard (CPUs) affinity", vn_cmd_vcpu_affinity},
+    {"vcpu-pin", "[--state-dir DIR] DOMAIN VCPU|all CPUS", "pin a running vCPU to host CPUs",
+     vn_cmd_vcpu_pin},
     {"sim", "[--seeds N] [--out DIR] [--trace] [--host SPEC] [--config NAME] SCENARIO",
      "simulate VMs and scheduling policies on a NUMA host", vn_cmd_sim},
+    {"balance",
+     "[--json] [--state-dir DIR] status [DOMAIN] | pause [DOMAIN] | resume [DOMAIN] | once | "
+     "metrics | DOMAIN on|off",
+     "talk to vnumad, the balancing daemon; switch a domain's balancing on or off", vn_cmd_balance},
     {"help", "[COMMAND]", "show this list or one command's synopsis", cmd_help},
     {"version", "", "print the version", cmd_version},
 };
@@ -77,7 +88,7 @@ static void print_commands(FILE *out)
 {
     fprintf(out, "usage: vnuma COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'vnuma help COMMAND' for a command's arguments.\n");
 }
 

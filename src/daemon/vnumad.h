@@ -9,6 +9,7 @@
 #ifndef VN_VNUMAD_H
 #define VN_VNUMAD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ struct vnd_action_log {
     uint64_t mib;
     char domain[VN_DOMAIN_NAME_MAX + 1];
     char reason[VN_BAL_REASON];
-    char result[256];
+    char result[VN_ERROR_MSG_MAX + 64];
 };
 
 /* One observed domain. */
@@ -87,7 +88,7 @@ struct vnd_dom {
     bool seen;    /* still has a record (mark and sweep per pass) */
     bool running; /* QEMU alive and status running: the only ones given to the policy */
     char status[16];
-    bool paused;  /* `vnuma balance pause DOMAIN` (not durable) */
+    bool paused;    /* `vnuma balance pause DOMAIN` (not durable) */
     unsigned flags; /* VN_BAL_* from spec and record */
     pid_t qemu_pid;
     uint64_t qemu_start;
@@ -103,7 +104,7 @@ struct vnd_dom {
     /* vCPU threads, valid for tid_pid/tid_start */
     pid_t tid_pid;
     uint64_t tid_start;
-    pid_t *tids;          /* nvcpus, 0 unknown */
+    pid_t *tids;           /* nvcpus, 0 unknown */
     uint64_t *prev_cpu_ns; /* nvcpus, last reading */
     bool have_prev;
     struct vn_bal_vcpu_obs *vcpu_obs; /* nvcpus */
@@ -119,7 +120,7 @@ struct vnd_dom {
     uint64_t skipped[VN_BAL_NSKIP];
     struct vnd_action_log last[VND_LAST_ACTIONS]; /* ring */
     int nlast;
-    char problem[256]; /* last observation problem, "" when none */
+    char problem[VN_ERROR_MSG_MAX]; /* last observation problem, "" when none */
 };
 
 struct vnd_opts {
@@ -137,7 +138,7 @@ struct vnd {
     struct vn_state *state;
     struct vn_host_topo *topo;
     int nnodes;
-    int *cpu_node; /* VN_BITMAP_BITS entries: CPU number -> node index, -1 */
+    int *cpu_node;               /* VN_BITMAP_BITS entries: CPU number -> node index, -1 */
     struct vn_bitmap *node_cpus; /* nnodes, Linux CPU numbers */
     uint64_t *free_mib;          /* nnodes */
     double *pressure;            /* nnodes */
@@ -158,9 +159,11 @@ struct vnd {
     uint64_t passes;
     double interval_s; /* current (adaptive) interval */
     int idle_passes;
-    int autonuma; /* kernel.numa_balancing, -1 unknown */
+    int autonuma;     /* kernel.numa_balancing, -1 unknown */
     bool migrate_api; /* the domain migrate API is built in */
     FILE *log;
+    const volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: migrations stop early */
+    int listen_fd, metrics_fd;
 };
 
 /* ---- observations (observe.c) ------------------------------------------------------------ */
@@ -206,7 +209,7 @@ void vnd_fini(struct vnd *v);
 /* One pass: observe, decide, enact.  Fills v->pass. */
 int vnd_pass(struct vnd *v, struct vn_error *err);
 /* Serves the socket and runs passes until *stop. */
-int vnd_run(struct vnd *v, const volatile int *stop, struct vn_error *err);
+int vnd_run(struct vnd *v, const volatile sig_atomic_t *stop, struct vn_error *err);
 /* Logs one line with a timestamp. */
 void vnd_log(struct vnd *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The domain named name, or NULL. */

@@ -639,8 +639,37 @@ static int t_softaff(void)
     return failures;
 }
 
+/* mn-test hog NODE LEAVE_MIB: fills host node NODE with anonymous memory until LEAVE_MIB
+ * are free, prints "hog: ready, N MiB free on node NODE" and sleeps until killed (the inner
+ * guest tests use it to make a node too full for a migration). */
+static int hog_main(int node, long leave_mib)
+{
+    struct vn_error err = {0};
+    uint64_t total, avail;
+    if (vn_node_meminfo(node, &total, &avail, &err) < 0) {
+        fprintf(stderr, "hog: %s\n", err.msg);
+        return 1;
+    }
+    uint64_t leave = (uint64_t)leave_mib * 1024;
+    size_t len = avail > leave ? (size_t)(avail - leave) * 1024 : 4096;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || bind_range(p, len, node) < 0) {
+        fprintf(stderr, "hog: cannot map %zu MiB on node %d: %s\n", len / MIB, node,
+                strerror(errno));
+        return 1;
+    }
+    memset(p, 1, len);
+    vn_node_meminfo(node, &total, &avail, &err);
+    printf("hog: ready, %" PRIu64 " MiB free on node %d\n", avail / 1024, node);
+    fflush(stdout);
+    for (;;)
+        pause();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "hog") == 0)
+        return hog_main(atoi(argv[2]), atol(argv[3]));
     if (argc != 2) {
         fprintf(stderr, "usage: mn-test migrate|sample|refuse|exit|softaff\n");
         return 2;

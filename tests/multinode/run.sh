@@ -2,14 +2,17 @@
 # The multinode tier: boots a TCG "test host" with 4 NUMA nodes (2 CPUs and 1 GiB each,
 # asymmetric distances) whose initramfs is the guest image plus a second cpio with the test
 # programs, runs them on its real 4-node kernel, and relays each inner TAP result.
-#   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff (default: all)
-# Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 300),
+#   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff inner (default: all)
+# "inner" runs the real toolstack inside the test host (tests/multinode/inner.sh): vnuma, QEMU
+# with its libraries and firmware, the guest kernel and image and the kvm modules go into a
+# third (uncompressed) archive, and `vnuma create` starts inner guests with KVM.
+# Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 420),
 # VNUMA_MN_KEEP=1 keeps the console log and prints its path, VNUMA_MN_EXTRA="PROG..." ships
 # more static programs as /mn/NAME, run when NAME is one of the tests (bench/migrate does).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [TEST...]}
 shift
-tests=${*:-migrate sample refuse exit softaff}
+tests=${*:-migrate sample refuse exit softaff inner}
 here=$(cd "$(dirname "$0")" && pwd)
 count=0
 
@@ -56,12 +59,61 @@ done
 gzip -1n <"$work/mn.cpio" >"$work/mn.cpio.gz"
 cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"
 
-# Node i has CPUs 2i and 2i+1 and 1 GiB.  Distances are asymmetric; from node 0 the nearest
+# The toolstack for the inner guests, at the paths the programs look for it: vnuma and QEMU
+# with every shared library ldd names (and the loader), the QEMU files a q35 -kernel boot
+# opens (checked with strace: kvmvapic, linuxboot_dma, SeaBIOS and the VGA BIOS of the default
+# VGA device) and its TCG module, the guest kernel and image, and the kvm modules of the
+# test host's kernel.  Uncompressed: the TCG test host would take longer to gunzip it.
+case " $tests " in
+*" inner "*)
+    vnuma=$build/src/cli/vnuma
+    [ -x "$vnuma" ] || bail "'$vnuma' is missing: build first (ninja -C $build)"
+    {
+        for d in /bin /mn /lib /lib64 /lib/x86_64-linux-gnu /usr /usr/bin /usr/share /usr/share/qemu \
+            /usr/share/seabios /usr/lib /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/qemu \
+            /mn/kvm; do
+            echo "dir $d 0755"
+        done
+        echo "file /mn/inner $here/inner.sh 0755"
+        echo "file /mn/vnuma $vnuma 0755"
+        echo "file /usr/bin/qemu-system-x86_64 $qemu 0755"
+        tcg=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+        [ -r "$tcg" ] && echo "file $tcg $tcg 0644"
+        for f in /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin \
+            /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin; do
+            echo "file $f $(readlink -f "$f") 0644"
+        done
+        ldd "$vnuma" "$qemu" ${tcg:+"$tcg"} 2>/dev/null | awk '
+            $2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u |
+            while read -r lib; do
+                echo "file $lib $(readlink -f "$lib") 0755"
+            done
+        echo "file /mn/vmlinuz $kernel 0644"
+        echo "file /mn/initramfs.cpio.gz $initramfs 0644"
+        kver=$(basename "$kernel" | sed 's/^vmlinuz-//')
+        for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+            ko=/lib/modules/$kver/kernel/$m.ko
+            [ -r "$ko" ] && echo "file /mn/kvm/$(basename "$m").ko $ko 0644"
+        done
+        for a in timeout cut seq expr stat; do
+            echo "slink /bin/$a busybox 0777"
+        done
+    } >"$work/inner.spec"
+    "$mkcpio" "$work/inner.spec" "$work/inner.cpio" || bail "mkcpio failed on the inner payload"
+    # An uncompressed archive must start at a multiple of 4 bytes (the kernel skips zeros).
+    pad=$(((4 - $(wc -c <"$work/initrd") % 4) % 4))
+    head -c "$pad" /dev/zero >>"$work/initrd"
+    cat "$work/inner.cpio" >>"$work/initrd"
+    echo "# inner payload: $(($(wc -c <"$work/inner.cpio") / 1048576)) MiB (vnuma, QEMU, libraries, firmware, guest image, kvm modules)"
+    ;;
+esac
+
+# Node i has CPUs 2i and 2i+1 and 1.5 GiB (room for two small inner guests).  Distances are asymmetric; from node 0 the nearest
 # is node 1, which the soft-affinity test expects to be chosen.
-set -- -accel tcg,thread=multi -cpu max -machine q35 -m 4096M -smp 8,sockets=4,cores=2,threads=1 \
+set -- -accel tcg,thread=multi -cpu max -machine q35 -m 6144M -smp 8,sockets=4,cores=2,threads=1 \
     -nographic -no-reboot -nic none
 for n in 0 1 2 3; do
-    set -- "$@" -object memory-backend-ram,id=m$n,size=1024M \
+    set -- "$@" -object memory-backend-ram,id=m$n,size=1536M \
         -numa node,nodeid=$n,cpus=$((2 * n))-$((2 * n + 1)),memdev=m$n
 done
 dist="10,12,20,22;13,10,21,20;20,22,10,12;21,20,13,10"
@@ -76,9 +128,9 @@ for row in $(echo "$dist" | tr ';' ' '); do
 done
 
 list=$(echo "$tests" | tr ' ' ',')
-echo "# test host: 4 nodes x (2 CPUs, 1 GiB), TCG; tests: $list"
+echo "# test host: 4 nodes x (2 CPUs, 1.5 GiB), TCG; tests: $list"
 start=$(date +%s)
-timeout -k 5 "${VNUMA_MN_TIMEOUT:-300}" "$qemu" "$@" -kernel "$kernel" -initrd "$work/initrd" \
+timeout -k 5 "${VNUMA_MN_TIMEOUT:-420}" "$qemu" "$@" -kernel "$kernel" -initrd "$work/initrd" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/mn/init vnuma.mn=$list" \
     </dev/null >"$work/console.raw" 2>&1
 rc=$?

@@ -18,6 +18,7 @@
 
 #include "../config/config.h"
 #include "../config/spec.h"
+#include "../numa/migrate.h"
 #include "../place/place.h"
 #include "../state/state.h"
 #include "../util/error.h"
@@ -71,9 +72,75 @@ int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *
 int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_error *err);
 
 /* One domain in detail: per vnode its pnodes, size and resident pages per host node; per
- * vCPU its thread, soft/hard/current affinity and last CPU; the guest distance matrix. */
+ * vCPU its thread, soft/hard/current affinity and last CPU; the guest distance matrix.
+ * Residency is sampled (numa/sample.h, +-2% of the vnode at 95%, "resident_method":
+ * "sampled" and "resident_bound_mib") unless exact, which reads numa_maps. */
 int vn_domain_info(const char *state_dir, const char *name, struct json_object **out,
                    struct vn_error *err);
+int vn_domain_info_ex(const char *state_dir, const char *name, bool exact, struct json_object **out,
+                      struct vn_error *err);
+
+/* --- live migration of vnode memory (migrate.c) --- */
+
+struct vn_domain_migrate_opts {
+    const char *state_dir;
+    int vnode;                         /* -1: every vnode, one after the other */
+    struct vn_bitmap nodes;            /* target host nodes (round-robin over several) */
+    double rate_mib_s;                 /* 0: unlimited */
+    double pause_ms;                   /* longest move_pages call; 0: VN_MIGRATE_PAUSE_MS */
+    const volatile sig_atomic_t *stop; /* set from SIGINT/SIGTERM: stop between batches */
+    void (*progress)(void *ctx, int vnode, const struct vn_migrate_progress *p);
+    void *progress_ctx;
+};
+
+struct vn_domain_migrate_vnode {
+    int vnode;
+    bool done;  /* every page handled, the record says the targets */
+    bool split; /* stopped early, the record says split */
+    struct vn_migrate_report rep;
+};
+
+struct vn_domain_migrate_result {
+    int n;
+    struct vn_domain_migrate_vnode v[VN_MAX_VNODES];
+};
+
+/* Moves the memory of one vnode (or all) of a running domain to opts->nodes while it runs:
+ * refuses before anything moves when a target lacks free memory; marks the vnode "moving"
+ * in the record; sets the memory file's shared policy for future pages; moves the pages in
+ * bounded batches; then records the new pnodes and claim.  Stopped early (opts->stop, QEMU
+ * exit, an error) the record says the vnode is split, with the measured residency, and err
+ * says how to finish or reverse it.  docs/MULTINODE.md has the details. */
+int vn_domain_migrate(const char *name, const struct vn_domain_migrate_opts *opts,
+                      struct vn_domain_migrate_result *res, struct vn_error *err);
+
+/* --- vCPU affinity on a running domain (vcpu.c), as xl vcpu-pin / vcpu-affinity --- */
+
+struct vn_domain_vcpu_opts {
+    int vcpu; /* -1: all */
+    bool set_soft;
+    struct vn_bitmap soft_nodes; /* soft affinity: the CPUs of these host nodes */
+    bool set_hard;
+    struct vn_bitmap hard_cpus;
+};
+
+struct vn_domain_vcpu_one {
+    int vcpu, thread_id;
+    bool have_soft, have_hard;
+    struct vn_bitmap soft, hard, effective; /* effective: what the thread may run on now */
+};
+
+struct vn_domain_vcpu_result {
+    int n;
+    struct vn_domain_vcpu_one v[256];
+};
+
+/* Sets the soft and/or hard affinity of vCPU opts->vcpu (or all) of a running domain: the
+ * thread runs on soft ∩ hard (hard when they do not meet); the new sets are recorded in the
+ * record's extra.vcpu_affinity and shown by info. */
+int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
+                            const struct vn_domain_vcpu_opts *opts,
+                            struct vn_domain_vcpu_result *res, struct vn_error *err);
 
 /* The host view (Xen's `debug-keys u`): free memory per host node, and per domain its
  * memory per host node and its vnode -> pnode map.  host_spec as for create. */

@@ -1,0 +1,396 @@
+/* What vnumad sees of a domain: its record turned into the policy's shape (pure), and the
+ * measurements of one pass from /proc (vCPU threads, their CPU time and last CPU, the
+ * residency of every vnode by sampling). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "numa/migrate.h"
+#include "numa/sample.h"
+#include "qemu/qmp.h"
+#include "util/cleanup.h"
+#include "vnumad.h"
+
+#define QMP_TIMEOUT_MS 2000
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+void vnd_dom_clear(struct vnd_dom *d)
+{
+    free(d->mem_dir);
+    free(d->qmp_socket);
+    free(d->vcpu_vnode);
+    free(d->tids);
+    free(d->prev_cpu_ns);
+    free(d->vcpu_obs);
+    free(d->resident);
+    d->mem_dir = d->qmp_socket = NULL;
+    d->vcpu_vnode = NULL;
+    d->tids = NULL;
+    d->prev_cpu_ns = NULL;
+    d->vcpu_obs = NULL;
+    d->resident = NULL;
+    d->nvcpus = d->nvnodes = 0;
+}
+
+/* Resizes the per-vCPU arrays when the vCPU count changed (the thread cache goes too). */
+static int vcpu_arrays(struct vnd_dom *d, int nvcpus, struct vn_error *err)
+{
+    if (d->nvcpus == nvcpus && d->vcpu_vnode)
+        return 0;
+    free(d->vcpu_vnode);
+    free(d->tids);
+    free(d->prev_cpu_ns);
+    free(d->vcpu_obs);
+    size_t n = nvcpus > 0 ? (size_t)nvcpus : 1;
+    d->vcpu_vnode = calloc(n, sizeof *d->vcpu_vnode);
+    d->tids = calloc(n, sizeof *d->tids);
+    d->prev_cpu_ns = calloc(n, sizeof *d->prev_cpu_ns);
+    d->vcpu_obs = calloc(n, sizeof *d->vcpu_obs);
+    d->nvcpus = nvcpus;
+    d->have_prev = false;
+    d->tid_pid = 0;
+    if (!d->vcpu_vnode || !d->tids || !d->prev_cpu_ns || !d->vcpu_obs)
+        return vn_error_set(err, "Out of memory for the vCPUs of domain '%s'.", d->name);
+    return 0;
+}
+
+int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
+                        const struct vn_host_topo *topo, struct vn_error *err)
+{
+    snprintf(d->name, sizeof d->name, "%s", r->name);
+    snprintf(d->status, sizeof d->status, "%s", vn_domain_status_name(r->status));
+    if (d->qemu_pid != r->qemu_pid || d->qemu_start != r->qemu_start) {
+        d->tid_pid = 0; /* another QEMU: threads and CPU times start over */
+        d->have_prev = false;
+    }
+    d->qemu_pid = r->qemu_pid;
+    d->qemu_start = r->qemu_start;
+    free(d->qmp_socket);
+    d->qmp_socket = r->qmp_socket ? strdup(r->qmp_socket) : NULL;
+    free(d->mem_dir);
+    const char *md = json_object_get_string(get(r->extra, "mem_dir"));
+    d->mem_dir = md ? strdup(md) : NULL;
+
+    unsigned flags = 0;
+    struct json_object *bal = get(r->spec, "balance");
+    if (bal && json_object_is_type(bal, json_type_boolean) && !json_object_get_boolean(bal))
+        flags |= VN_BAL_OPT_OUT;
+    bal = get(r->extra, "balance");
+    if (bal && json_object_is_type(bal, json_type_boolean) && !json_object_get_boolean(bal))
+        flags |= VN_BAL_OPT_OUT;
+    struct json_object *svn = get(get(r->spec, "vnuma"), "vnodes");
+    for (size_t i = 0; svn && i < json_object_array_length(svn); i++)
+        if (get(json_object_array_get_idx(svn, i), "pnode"))
+            flags |= VN_BAL_FIXED_PNODES;
+    if (get(r->spec, "cpus"))
+        flags |= VN_BAL_PINNED;
+    struct json_object *allow = get(r->extra, "balance_fixed");
+    if (allow && json_object_get_boolean(allow))
+        flags |= VN_BAL_ALLOW_FIXED;
+    d->flags = flags;
+
+    struct json_object *vnodes = get(r->placement, "vnodes");
+    struct json_object *aff = get(r->placement, "vcpu_affinity");
+    if (!vnodes || !json_object_is_type(vnodes, json_type_array) || !aff ||
+        !json_object_is_type(aff, json_type_array))
+        return vn_error_set(err, "The record of domain '%s' has no placement with vnodes.",
+                            r->name);
+    size_t nv = json_object_array_length(vnodes);
+    if (nv < 1 || nv > VN_MAX_VNODES)
+        return vn_error_set(err, "The record of domain '%s' has %zu vnodes.", r->name, nv);
+    int nnodes = topo->nnodes;
+    if (d->nvnodes != (int)nv || d->nnodes != nnodes || !d->resident) {
+        free(d->resident);
+        d->resident = calloc(nv * (size_t)nnodes, sizeof *d->resident);
+        if (!d->resident)
+            return vn_error_set(err, "Out of memory for domain '%s'.", r->name);
+        d->nvnodes = (int)nv;
+        d->nnodes = nnodes;
+        vn_bal_dom_state_init(&d->st); /* another shape: the policy starts over */
+    }
+    for (size_t i = 0; i < nv; i++) {
+        struct json_object *vo = json_object_array_get_idx(vnodes, i);
+        struct json_object *pn = get(vo, "pnodes");
+        d->home[i] = -1;
+        if (pn && json_object_is_type(pn, json_type_array) && json_object_array_length(pn) == 1)
+            d->home[i] =
+                vn_topo_node_index(topo, json_object_get_int(json_object_array_get_idx(pn, 0)));
+        int64_t mib = json_object_get_int64(get(vo, "memory_mib"));
+        d->vnode_mib[i] = mib > 0 ? (uint64_t)mib : 0;
+    }
+    size_t nc = json_object_array_length(aff);
+    if (nc > VN_MAX_VCPUS)
+        return vn_error_set(err, "The record of domain '%s' has %zu vCPUs.", r->name, nc);
+    if (vcpu_arrays(d, (int)nc, err) < 0)
+        return -1;
+    for (size_t i = 0; i < nc; i++) {
+        struct json_object *a = json_object_array_get_idx(aff, i);
+        int vcpu = json_object_get_int(get(a, "vcpu"));
+        int vnode = json_object_get_int(get(a, "vnode"));
+        if (vcpu < 0 || vcpu >= (int)nc || vnode < 0 || vnode >= (int)nv)
+            return vn_error_set(err, "The record of domain '%s' maps vCPU %d to vnode %d.", r->name,
+                                vcpu, vnode);
+        d->vcpu_vnode[vcpu] = vnode;
+    }
+    return 0;
+}
+
+int vnd_parse_task_stat(const char *text, long ticks, uint64_t *cpu_ns, int *last_cpu)
+{
+    /* The name (field 2) may hold spaces and parentheses: fields restart after the last ')'. */
+    const char *p = strrchr(text, ')');
+    if (!p || ticks <= 0)
+        return -1;
+    p++;
+    unsigned long long utime = 0, stime = 0;
+    long cpu = -1;
+    for (int field = 3; field <= 39; field++) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return -1;
+        char *end;
+        if (field == 14)
+            utime = strtoull(p, &end, 10);
+        else if (field == 15)
+            stime = strtoull(p, &end, 10);
+        else if (field == 39)
+            cpu = strtol(p, &end, 10);
+        else
+            end = strpbrk(p, " ");
+        if (!end)
+            end = (char *)p + strlen(p);
+        if (end == p)
+            return -1;
+        p = end;
+    }
+    *cpu_ns = (utime + stime) * (1000000000ull / (unsigned long long)ticks);
+    *last_cpu = (int)cpu;
+    return 0;
+}
+
+int vnd_vcpu_from_comm(const char *comm)
+{
+    if (strncmp(comm, "CPU ", 4) != 0 || !isdigit((unsigned char)comm[4]))
+        return -1;
+    char *end;
+    long v = strtol(comm + 4, &end, 10);
+    if (*end != '/' || v < 0 || v >= VN_MAX_VCPUS)
+        return -1;
+    return (int)v;
+}
+
+void vnd_vcpus_update(struct vnd_dom *d, const uint64_t *cur_ns, const int *last_cpu,
+                      const int *cpu_node, int ncpu_node)
+{
+    for (int i = 0; i < d->nvcpus; i++) {
+        struct vn_bal_vcpu_obs *o = &d->vcpu_obs[i];
+        o->vnode = d->vcpu_vnode[i];
+        int c = last_cpu[i];
+        o->node = c >= 0 && c < ncpu_node ? cpu_node[c] : -1;
+        o->cpu_ns =
+            d->have_prev && cur_ns[i] >= d->prev_cpu_ns[i] ? cur_ns[i] - d->prev_cpu_ns[i] : 0;
+        d->prev_cpu_ns[i] = cur_ns[i];
+    }
+    d->have_prev = true;
+}
+
+void vnd_dom_obs(const struct vnd_dom *d, struct vn_bal_dom_obs *o)
+{
+    memset(o, 0, sizeof *o);
+    o->name = d->name;
+    o->flags = d->flags;
+    o->nvnodes = d->nvnodes;
+    for (int i = 0; i < d->nvnodes; i++) {
+        o->vnodes[i].home = d->home[i];
+        o->vnodes[i].resident_mib = d->resident + (size_t)i * (size_t)d->nnodes;
+        o->vnodes[i].error_mib = d->err_mib[i];
+    }
+    o->nvcpus = d->nvcpus;
+    o->vcpus = d->vcpu_obs;
+}
+
+void vnd_dom_locality(struct vnd_dom *d)
+{
+    struct vn_bal_dom_obs o;
+    vnd_dom_obs(d, &o);
+    double sum = 0, weight = 0;
+    for (int i = 0; i < d->nvnodes; i++) {
+        d->locality[i] = vn_bal_locality(&o, i, d->nnodes);
+        uint64_t res = 0;
+        for (int n = 0; n < d->nnodes; n++)
+            res += d->resident[(size_t)i * (size_t)d->nnodes + (size_t)n];
+        double w = res ? (double)res : 1.0;
+        sum += d->locality[i] * w;
+        weight += w;
+    }
+    d->dom_locality = weight > 0 ? sum / weight : 1.0;
+}
+
+/* ---- /proc ----------------------------------------------------------------------------- */
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        errno = e;
+        return -1;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+/* vCPU threads from their names ("CPU 3/KVM"; QEMU runs with debug-threads=on). */
+static int threads_from_comm(struct vnd_dom *d, struct vn_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)d->qemu_pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return vn_error_sys(err, errno, "Cannot list the threads of domain '%s' (pid %d)", d->name,
+                            (int)d->qemu_pid);
+    struct dirent *de;
+    int found = 0;
+    while ((de = readdir(dir))) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char p2[320], comm[64];
+        snprintf(p2, sizeof p2, "/proc/%d/task/%s/comm", (int)d->qemu_pid, de->d_name);
+        if (read_small(p2, comm, sizeof comm) < 0)
+            continue;
+        int v = vnd_vcpu_from_comm(comm);
+        if (v >= 0 && v < d->nvcpus) {
+            d->tids[v] = (pid_t)atoi(de->d_name);
+            found++;
+        }
+    }
+    closedir(dir);
+    return found;
+}
+
+static int find_threads(struct vnd_dom *d, struct vn_error *err)
+{
+    if (d->tid_pid == d->qemu_pid && d->tid_start == d->qemu_start)
+        return 0;
+    memset(d->tids, 0, (size_t)d->nvcpus * sizeof *d->tids);
+    int found = 0;
+    if (d->qmp_socket) {
+        struct vn_error e2 = {0};
+        VN_CLEANUP(vn_qmp_closep)
+        struct vn_qmp *q = vn_qmp_connect(d->qmp_socket, QMP_TIMEOUT_MS, d->name, &e2);
+        VN_CLEANUP_FREE struct vn_qmp_vcpu *vc = NULL;
+        int n = 0;
+        if (q && vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vc, &n, &e2) == 0) {
+            for (int i = 0; i < n; i++)
+                if (vc[i].cpu_index >= 0 && vc[i].cpu_index < d->nvcpus && vc[i].thread_id > 0) {
+                    d->tids[vc[i].cpu_index] = vc[i].thread_id;
+                    found++;
+                }
+        }
+    }
+    if (found == 0) {
+        /* No QMP (busy with another client, or a stand-in process): thread names. */
+        found = threads_from_comm(d, err);
+        if (found < 0)
+            return -1;
+    }
+    d->tid_pid = d->qemu_pid;
+    d->tid_start = d->qemu_start;
+    d->have_prev = false;
+    return 0;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static int sample_vnode(struct vnd *v, struct vnd_dom *d, int vn, struct vn_error *err)
+{
+    uint64_t *row = d->resident + (size_t)vn * (size_t)d->nnodes;
+    memset(row, 0, (size_t)d->nnodes * sizeof *row);
+    d->err_mib[vn] = 0;
+    if (!d->mem_dir)
+        return vn_error_set(err, "The record of domain '%s' names no memory dir.", d->name);
+    char file[4200];
+    snprintf(file, sizeof file, "%s/vnode%d", d->mem_dir, vn);
+    struct vn_mapping maps[8];
+    int nm = vn_mapping_find(d->qemu_pid, file, maps, 8, err);
+    if (nm < 0)
+        return -1;
+    if (nm == 0)
+        return vn_error_set(err, "Domain '%s' does not map '%s'.", d->name, file);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    double err_share_mib = 0;
+    for (int m = 0; m < nm && m < 8; m++) {
+        size_t len = maps[m].end - maps[m].start;
+        struct vn_residency_estimate e;
+        uint64_t seed = mix((uint64_t)v->passes * 131 + (uint64_t)vn * 7 + (uint64_t)m);
+        if (vn_residency_sample(d->qemu_pid, maps[m].start, len, 0, 0, seed, &e, err) < 0)
+            return -1;
+        double range_mib = (double)len / (1 << 20);
+        for (int node = 0; node <= e.max_node && node < VN_NUMA_MAPS_MAX_NODES; node++) {
+            if (!e.hits[node])
+                continue;
+            int idx = vn_topo_node_index(v->topo, node);
+            if (idx < 0)
+                continue;
+            row[idx] += (uint64_t)(vn_estimate_mib(&e, node, page) + 0.5);
+            double hw = vn_estimate_halfwidth(&e, node) * range_mib;
+            if (hw > err_share_mib)
+                err_share_mib = hw;
+        }
+    }
+    d->err_mib[vn] = (uint64_t)(err_share_mib + 0.999);
+    return 0;
+}
+
+int vnd_observe_dom(struct vnd *v, struct vnd_dom *d, struct vn_error *err)
+{
+    if (find_threads(d, err) < 0)
+        return -1;
+    VN_CLEANUP_FREE uint64_t *cur = calloc((size_t)d->nvcpus + 1, sizeof *cur);
+    VN_CLEANUP_FREE int *last = calloc((size_t)d->nvcpus + 1, sizeof *last);
+    if (!cur || !last)
+        return vn_error_set(err, "Out of memory while observing domain '%s'.", d->name);
+    long ticks = sysconf(_SC_CLK_TCK);
+    for (int i = 0; i < d->nvcpus; i++) {
+        last[i] = -1;
+        if (d->tids[i] <= 0)
+            continue;
+        char path[96], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)d->qemu_pid, (int)d->tids[i]);
+        if (read_small(path, buf, sizeof buf) < 0 ||
+            vnd_parse_task_stat(buf, ticks, &cur[i], &last[i]) < 0) {
+            d->tid_pid = 0; /* the thread went away: look again next pass */
+            last[i] = -1;
+            cur[i] = d->prev_cpu_ns[i];
+        }
+    }
+    vnd_vcpus_update(d, cur, last, v->cpu_node, VN_BITMAP_BITS);
+    for (int vn = 0; vn < d->nvnodes; vn++)
+        if (sample_vnode(v, d, vn, err) < 0)
+            return -1;
+    vnd_dom_locality(d);
+    return 0;
+}

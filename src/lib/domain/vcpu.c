@@ -1,0 +1,194 @@
+/* vn_domain_vcpu_affinity: xl's vcpu-pin / vcpu-affinity on a running domain.
+ *
+ * A vCPU has a soft set (the CPUs of its preferred nodes, where it starts) and a hard set (a
+ * bound never crossed); its thread runs on soft ∩ hard, on hard alone when they do not meet,
+ * and on either when only one is set.  Creation takes both from the placement; this call
+ * changes one or both on the live thread (found with QMP query-cpus-fast) and records them in
+ * the record's extra.vcpu_affinity["N"], which `vnuma info` shows instead of the placement's.
+ * The dynamic widening of the soft set under load is balance/softaff.h + numa/softaff_act.h,
+ * driven by the daemon. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../numa/affinity.h"
+#include "../numa/nodeinfo.h"
+#include "../qemu/qmp.h"
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+#define LOCK_TIMEOUT_MS 30000
+#define QMP_TIMEOUT_MS  5000
+
+/* The set a record gives vCPU v for key ("soft" or "hard"): its extra override, else the
+ * placement's; false when there is none. */
+static bool record_set(const struct vn_domain_record *r, int v, const char *key,
+                       struct vn_bitmap *out)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%d", v);
+    struct json_object *ov = vn_dom_get(vn_dom_get(r->extra, "vcpu_affinity"), k);
+    struct json_object *s = NULL;
+    if (ov && json_object_object_get_ex(ov, key, &s)) {
+        /* present: null means "none" */
+    } else {
+        struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
+        for (size_t i = 0; aff && i < json_object_array_length(aff); i++) {
+            struct json_object *a = json_object_array_get_idx(aff, i);
+            if (vn_dom_get_int(a, "vcpu") == v)
+                s = vn_dom_get(a, key);
+        }
+    }
+    struct vn_error ignored = {0};
+    return s && json_object_is_type(s, json_type_string) &&
+           vn_bitmap_parse_list(out, json_object_get_string(s), VN_BITMAP_BITS - 1, &ignored) ==
+               0 &&
+           !vn_bitmap_empty(out);
+}
+
+static struct json_object *list_or_null(const struct vn_bitmap *b, bool have)
+{
+    if (!have)
+        return NULL;
+    char buf[4096];
+    vn_bitmap_format_list(b, buf, sizeof buf);
+    return json_object_new_string(buf);
+}
+
+int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
+                            const struct vn_domain_vcpu_opts *o, struct vn_domain_vcpu_result *res,
+                            struct vn_error *err)
+{
+    memset(res, 0, sizeof *res);
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    struct vn_domain_record r;
+    if (vn_dom_open_read(state_dir, name, &s, &r, err) < 0) {
+        vn_domain_record_clear(&r);
+        return -1;
+    }
+    int rc = -1;
+    int nv = (int)vn_dom_get_int(r.placement, "vcpus");
+    VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
+    int nq = 0;
+    struct vn_bitmap soft_cpus;
+    vn_bitmap_zero(&soft_cpus);
+    if (!vn_domain_alive(&r) || r.status == VN_DOMAIN_CREATING) {
+        vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
+        goto out;
+    }
+    if (o->vcpu >= nv) {
+        vn_error_set(err, "domain '%s' has no vCPU %d (it has %d)", name, o->vcpu, nv);
+        goto out;
+    }
+    if (o->set_soft)
+        VN_BITMAP_FOREACH(n, &o->soft_nodes)
+        {
+            struct vn_bitmap c;
+            if (vn_node_cpus(n, &c, err) < 0) {
+                vn_error_prefix(err, "domain '%s': soft affinity node %d", name, n);
+                goto out;
+            }
+            vn_bitmap_or(&soft_cpus, &c);
+        }
+    if (o->set_soft && vn_bitmap_empty(&soft_cpus)) {
+        vn_error_set(err, "domain '%s': the soft affinity nodes have no CPUs", name);
+        goto out;
+    }
+    {
+        VN_CLEANUP(vn_qmp_closep)
+        struct vn_qmp *q = vn_qmp_connect(r.qmp_socket, QMP_TIMEOUT_MS, name, err);
+        if (!q || vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nq, err) < 0) {
+            vn_error_prefix(err, "domain '%s': cannot find the vCPU threads", name);
+            goto out;
+        }
+    }
+    for (int v = o->vcpu < 0 ? 0 : o->vcpu; v < (o->vcpu < 0 ? nv : o->vcpu + 1); v++) {
+        struct vn_domain_vcpu_one *one = &res->v[res->n];
+        one->vcpu = v;
+        one->have_soft =
+            o->set_soft ? (one->soft = soft_cpus, true) : record_set(&r, v, "soft", &one->soft);
+        one->have_hard =
+            o->set_hard ? (one->hard = o->hard_cpus, true) : record_set(&r, v, "hard", &one->hard);
+        if (one->have_soft && one->have_hard) {
+            one->effective = one->soft;
+            vn_bitmap_and(&one->effective, &one->hard);
+            if (vn_bitmap_empty(&one->effective))
+                one->effective = one->hard;
+        } else if (one->have_soft || one->have_hard) {
+            one->effective = one->have_hard ? one->hard : one->soft;
+        } else {
+            vn_node_online(&one->effective, err); /* unset both: every CPU */
+            struct vn_bitmap all;
+            vn_bitmap_zero(&all);
+            VN_BITMAP_FOREACH(n, &one->effective)
+            {
+                struct vn_bitmap c;
+                if (vn_node_cpus(n, &c, err) == 0)
+                    vn_bitmap_or(&all, &c);
+            }
+            one->effective = all;
+        }
+        int tid = -1;
+        for (int k = 0; k < nq; k++)
+            if (vcpus[k].cpu_index == v)
+                tid = vcpus[k].thread_id;
+        if (tid <= 0) {
+            vn_error_set(err, "domain '%s': QEMU reports no thread for vCPU %d", name, v);
+            goto out;
+        }
+        one->thread_id = tid;
+        if (vn_affinity_set(tid, &one->effective, err) < 0) {
+            char buf[256];
+            vn_bitmap_format_list(&one->effective, buf, sizeof buf);
+            vn_error_prefix(err, "domain '%s': cannot put vCPU %d (thread %d) on CPUs '%s'", name,
+                            v, tid, buf);
+            goto out;
+        }
+        res->n++;
+    }
+
+    /* The record follows, under the lock. */
+    char what[128];
+    snprintf(what, sizeof what, "vcpu-affinity '%s'", name);
+    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0) {
+        vn_error_prefix(err, "domain '%s': the affinity is set but not recorded", name);
+        goto out;
+    }
+    struct vn_domain_record w;
+    if (vn_dom_read(s, name, &w, err) == 0) {
+        if (!w.extra)
+            w.extra = json_object_new_object();
+        struct json_object *m = vn_dom_get(w.extra, "vcpu_affinity");
+        if (!m) {
+            m = json_object_new_object();
+            json_object_object_add(w.extra, "vcpu_affinity", m);
+        }
+        for (int i = 0; i < res->n; i++) {
+            const struct vn_domain_vcpu_one *one = &res->v[i];
+            struct json_object *e = json_object_new_object();
+            char k[24], nodes[1024];
+            snprintf(k, sizeof k, "%d", one->vcpu);
+            json_object_object_add(e, "soft", list_or_null(&one->soft, one->have_soft));
+            json_object_object_add(e, "hard", list_or_null(&one->hard, one->have_hard));
+            struct json_object *old = vn_dom_get(m, k), *sn = vn_dom_get(old, "soft_nodes");
+            if (o->set_soft) {
+                vn_bitmap_format_list(&o->soft_nodes, nodes, sizeof nodes);
+                json_object_object_add(e, "soft_nodes", json_object_new_string(nodes));
+            } else if (sn) {
+                json_object_object_add(e, "soft_nodes", json_object_get(sn));
+            }
+            json_object_object_add(m, k, e);
+        }
+        if (vn_state_write_record(s, &w, err) == 0)
+            rc = 0;
+        else
+            vn_error_prefix(err, "domain '%s': the affinity is set but not recorded", name);
+    }
+    vn_domain_record_clear(&w);
+    vn_state_unlock(s);
+out:
+    vn_domain_record_clear(&r);
+    return rc;
+}

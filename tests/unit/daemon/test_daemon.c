@@ -1,0 +1,324 @@
+/* Unit tests of vnumad's pure parts: request parsing and its limits, line framing, replies,
+ * the Prometheus text, and turning a record plus /proc readings into policy observations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "../place/testhost.h"
+#include "vnumad.h"
+
+static int parse(const char *s, struct vnd_request *rq, struct vn_error *err)
+{
+    return vnd_request_parse(s, strlen(s), rq, err);
+}
+
+static void test_parse_ok(void **state)
+{
+    (void)state;
+    struct vnd_request rq;
+    struct vn_error err = {0};
+    assert_int_equal(parse("{\"cmd\":\"status\"}\n", &rq, &err), 0);
+    assert_int_equal(rq.cmd, VND_CMD_STATUS);
+    assert_string_equal(rq.domain, "");
+    assert_int_equal(parse("{\"cmd\":\"pause\",\"domain\":\"web-1\"}", &rq, &err), 0);
+    assert_int_equal(rq.cmd, VND_CMD_PAUSE);
+    assert_string_equal(rq.domain, "web-1");
+    assert_int_equal(parse(" {\"domain\":null, \"cmd\":\"resume\"}\r\n", &rq, &err), 0);
+    assert_int_equal(rq.cmd, VND_CMD_RESUME);
+    assert_int_equal(parse("{\"cmd\":\"once\"}", &rq, &err), 0);
+    assert_int_equal(rq.cmd, VND_CMD_ONCE);
+    assert_int_equal(parse("{\"cmd\":\"metrics\"}", &rq, &err), 0);
+    assert_int_equal(rq.cmd, VND_CMD_METRICS);
+}
+
+static void expect_error(const char *req, const char *msg)
+{
+    struct vnd_request rq;
+    struct vn_error err = {0};
+    assert_int_equal(parse(req, &rq, &err), -1);
+    if (!strstr(err.msg, msg))
+        fail_msg("'%s': got '%s', expected '%s'", req, err.msg, msg);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    expect_error("", "not valid JSON: it ends too early");
+    expect_error("{\"cmd\":", "not valid JSON");
+    expect_error("[1,2]", "must be a JSON object");
+    expect_error("{}", "has no 'cmd' key");
+    expect_error("{\"cmd\":3}", "The key 'cmd' must be a string.");
+    expect_error("{\"cmd\":\"reboot\"}", "Unknown command 'reboot'");
+    expect_error("{\"cmd\":\"status\",\"x\":1}", "Unknown key 'x' in the request.");
+    expect_error("{\"cmd\":\"pause\",\"domain\":\"../etc\"}", "..");
+    expect_error("{\"cmd\":\"pause\",\"domain\":5}", "The key 'domain' must be a string.");
+    expect_error("{\"cmd\":\"once\",\"domain\":\"a\"}", "The command 'once' takes no domain.");
+    expect_error("{\"cmd\":\"status\"} {\"cmd\":\"once\"}", "has data after its JSON object");
+    struct vnd_request rq;
+    struct vn_error err = {0};
+    assert_int_equal(vnd_request_parse("{\"cmd\":\"status\"}\0x", 18, &rq, &err), -1);
+    assert_non_null(strstr(err.msg, "NUL byte"));
+    size_t big = VND_REQUEST_MAX + 1;
+    char *s = malloc(big + 1);
+    memset(s, ' ', big);
+    s[big] = '\0';
+    assert_int_equal(vnd_request_parse(s, big, &rq, &err), -1);
+    assert_non_null(strstr(err.msg, "the limit is 65536 bytes"));
+    free(s);
+}
+
+static void test_linebuf(void **state)
+{
+    (void)state;
+    struct vnd_linebuf *b = calloc(1, sizeof *b);
+    char *line = malloc(VND_REQUEST_MAX + 1);
+    assert_int_equal(vnd_linebuf_take(b, line), -1);
+    assert_int_equal(vnd_linebuf_add(b, "{\"cmd\":", 7), 0);
+    assert_int_equal(vnd_linebuf_take(b, line), -1);
+    const char *more = "\"status\"}\n{\"cmd\":\"once\"}\nxy";
+    assert_int_equal(vnd_linebuf_add(b, more, strlen(more)), 0);
+    assert_int_equal(vnd_linebuf_take(b, line), 16);
+    assert_string_equal(line, "{\"cmd\":\"status\"}");
+    assert_int_equal(vnd_linebuf_take(b, line), 14);
+    assert_string_equal(line, "{\"cmd\":\"once\"}");
+    assert_int_equal(vnd_linebuf_take(b, line), -1);
+    assert_int_equal(b->len, 2);
+    /* A line that never ends hits the limit. */
+    char *junk = calloc(1, VND_REQUEST_MAX);
+    memset(junk, 'a', VND_REQUEST_MAX);
+    assert_int_equal(vnd_linebuf_add(b, junk, VND_REQUEST_MAX - 2), 0);
+    assert_int_equal(vnd_linebuf_add(b, junk, 1), -1);
+    free(junk);
+    free(line);
+    free(b);
+}
+
+static void test_replies(void **state)
+{
+    (void)state;
+    char *r = vnd_reply_error("Domain 'x' does not exist.");
+    assert_string_equal(r, "{\"ok\":false,\"error\":\"Domain 'x' does not exist.\"}\n");
+    free(r);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "paused", json_object_new_boolean(1));
+    r = vnd_reply_ok(o);
+    assert_string_equal(r, "{\"ok\":true,\"paused\":true}\n");
+    free(r);
+    r = vnd_reply_ok(NULL);
+    assert_string_equal(r, "{\"ok\":true}\n");
+    free(r);
+}
+
+static const char placement2[] =
+    "{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":256},{\"pnodes\":[1],\"memory_mib\":256}],"
+    "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},{\"vcpu\":1,\"vnode\":1},"
+    "{\"vcpu\":2,\"vnode\":1}]}";
+
+static void make_record(struct vn_domain_record *r, const char *spec, const char *extra)
+{
+    vn_domain_record_init(r);
+    snprintf(r->name, sizeof r->name, "web");
+    r->status = VN_DOMAIN_RUNNING;
+    r->qemu_pid = 1234;
+    r->placement = json_tokener_parse(placement2);
+    r->spec = json_tokener_parse(spec);
+    r->extra = json_tokener_parse(extra);
+}
+
+static void test_dom_from_record(void **state)
+{
+    (void)state;
+    struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
+    struct vnd_dom *d = calloc(1, sizeof *d);
+    struct vn_domain_record r;
+    struct vn_error err = {0};
+    make_record(&r, "{\"balance\":true,\"cpus\":null,\"vnuma\":null}",
+                "{\"mem_dir\":\"/dev/shm/x/web\"}");
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    assert_string_equal(d->name, "web");
+    assert_string_equal(d->mem_dir, "/dev/shm/x/web");
+    assert_int_equal(d->flags, 0);
+    assert_int_equal(d->nvnodes, 2);
+    assert_int_equal(d->home[0], 0);
+    assert_int_equal(d->home[1], 1);
+    assert_int_equal(d->vnode_mib[1], 256);
+    assert_int_equal(d->nvcpus, 3);
+    assert_int_equal(d->vcpu_vnode[2], 1);
+    vn_domain_record_clear(&r);
+
+    /* balance = 0 in the config, off in the record, fixed pnodes, pinned vCPUs. */
+    make_record(&r,
+                "{\"balance\":false,\"cpus\":[\"0-1\"],\"vnuma\":{\"vnodes\":[{\"pnode\":0},"
+                "{\"pnode\":null}]}}",
+                "{\"balance\":false}");
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    assert_int_equal(d->flags, VN_BAL_OPT_OUT | VN_BAL_FIXED_PNODES | VN_BAL_PINNED);
+    assert_null(d->mem_dir);
+    vn_domain_record_clear(&r);
+
+    /* A record without placement is refused with a sentence. */
+    make_record(&r, "{}", "{}");
+    json_object_put(r.placement);
+    r.placement = json_tokener_parse("{}");
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), -1);
+    assert_string_equal(err.msg, "The record of domain 'web' has no placement with vnodes.");
+    vn_domain_record_clear(&r);
+    vnd_dom_clear(d);
+    free(d);
+    th_host_free(t);
+}
+
+static void test_task_stat(void **state)
+{
+    (void)state;
+    /* Field 2 with spaces and a ')' inside; utime 150, stime 50 ticks; processor 3. */
+    const char *stat = "4242 (CPU 0/KVM) x) S 1 1 1 0 -1 4194560 0 0 0 0 150 50 0 0 20 0 1 0 "
+                       "100 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0";
+    uint64_t ns = 0;
+    int cpu = -1;
+    assert_int_equal(vnd_parse_task_stat(stat, 100, &ns, &cpu), 0);
+    assert_int_equal(ns, 2000000000ull);
+    assert_int_equal(cpu, 3);
+    assert_int_equal(vnd_parse_task_stat("1 (x) S 1 2", 100, &ns, &cpu), -1);
+    assert_int_equal(vnd_parse_task_stat("garbage", 100, &ns, &cpu), -1);
+    assert_int_equal(vnd_vcpu_from_comm("CPU 12/KVM\n"), 12);
+    assert_int_equal(vnd_vcpu_from_comm("CPU 0/TCG"), 0);
+    assert_int_equal(vnd_vcpu_from_comm("CPU x/KVM"), -1);
+    assert_int_equal(vnd_vcpu_from_comm("qemu-system-x86"), -1);
+    assert_int_equal(vnd_vcpu_from_comm("CPU 3"), -1);
+}
+
+static void test_observation(void **state)
+{
+    (void)state;
+    struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
+    struct vnd_dom *d = calloc(1, sizeof *d);
+    struct vn_domain_record r;
+    struct vn_error err = {0};
+    make_record(&r, "{}", "{}");
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    vn_domain_record_clear(&r);
+    int cpu_node[4] = {0, 0, 1, 1};
+    uint64_t t0[3] = {1000, 2000, 3000};
+    int last[3] = {0, 2, 9};
+    vnd_vcpus_update(d, t0, last, cpu_node, 4);
+    assert_int_equal(d->vcpu_obs[0].cpu_ns, 0); /* the first reading is the reference */
+    uint64_t t1[3] = {1000 + 500, 2000 + 700, 3000};
+    int last1[3] = {1, 2, -1};
+    vnd_vcpus_update(d, t1, last1, cpu_node, 4);
+    assert_int_equal(d->vcpu_obs[0].cpu_ns, 500);
+    assert_int_equal(d->vcpu_obs[0].node, 0);
+    assert_int_equal(d->vcpu_obs[1].cpu_ns, 700);
+    assert_int_equal(d->vcpu_obs[1].node, 1);
+    assert_int_equal(d->vcpu_obs[1].vnode, 1);
+    assert_int_equal(d->vcpu_obs[2].node, -1);
+    /* vnode 0 all on node 0, vnode 1 all on node 0 while its vCPU runs on node 1. */
+    d->resident[0] = 256;
+    d->resident[1] = 0;
+    d->resident[2] = 256;
+    d->resident[3] = 0;
+    d->err_mib[1] = 5;
+    struct vn_bal_dom_obs o;
+    vnd_dom_obs(d, &o);
+    assert_int_equal(o.nvnodes, 2);
+    assert_int_equal(o.nvcpus, 3);
+    assert_int_equal(o.vnodes[1].home, 1);
+    assert_int_equal(o.vnodes[1].resident_mib[0], 256);
+    assert_int_equal(o.vnodes[1].error_mib, 5);
+    assert_ptr_equal(o.vcpus, d->vcpu_obs);
+    vnd_dom_locality(d);
+    assert_true(d->locality[0] > 0.99);
+    assert_true(d->locality[1] < 0.01);
+    assert_true(d->dom_locality > 0.49 && d->dom_locality < 0.51);
+    vnd_dom_clear(d);
+    free(d);
+    th_host_free(t);
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    struct vnd *v = calloc(1, sizeof *v);
+    struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
+    v->topo = t;
+    v->nnodes = 2;
+    uint64_t freem[2] = {1024, 2048};
+    double pr[2] = {0.5, 0.25};
+    v->free_mib = freem;
+    v->pressure = pr;
+    v->passes = 7;
+    v->autonuma = 0;
+    struct vnd_dom *d = calloc(1, sizeof *d);
+    struct vn_domain_record r;
+    struct vn_error err = {0};
+    make_record(&r, "{}", "{}");
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    vn_domain_record_clear(&r);
+    d->running = true;
+    d->resident[0] = 100;
+    d->resident[3] = 200;
+    d->dom_locality = 0.75;
+    d->migrations = 2;
+    d->moved_bytes = 3 << 20;
+    d->skipped[VN_BAL_SKIP_HYSTERESIS] = 4;
+    struct vnd_dom *doms[1] = {d};
+    v->doms = doms;
+    v->ndoms = 1;
+    char *m = vnd_metrics_text(v);
+    assert_non_null(m);
+    const char *want[] = {
+        "# TYPE vnumad_passes_total counter\nvnumad_passes_total 7\n",
+        "vnumad_node_free_bytes{node=\"1\"} 2147483648\n",
+        "vnumad_node_cpu_pressure{node=\"0\"} 0.5000\n",
+        "vnumad_domain_locality_ratio{domain=\"web\"} 0.7500\n",
+        "vnumad_domain_memory_bytes{domain=\"web\",node=\"0\"} 104857600\n",
+        "vnumad_domain_memory_bytes{domain=\"web\",node=\"1\"} 209715200\n",
+        "vnumad_migrations_total{domain=\"web\"} 2\n",
+        "vnumad_moved_bytes_total{domain=\"web\"} 3145728\n",
+        "vnumad_actions_skipped_total{domain=\"web\",reason=\"hysteresis\"} 4\n",
+        "vnumad_actions_skipped_total{domain=\"web\",reason=\"rate-limit\"} 0\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(m, want[i]))
+            fail_msg("metrics lack '%s':\n%s", want[i], m);
+    /* Every line is a comment or "name{labels} value" / "name value". */
+    for (char *line = strtok(m, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#') {
+            assert_true(strncmp(line, "# HELP ", 7) == 0 || strncmp(line, "# TYPE ", 7) == 0);
+            continue;
+        }
+        char *sp = strrchr(line, ' ');
+        assert_non_null(sp);
+        char *end;
+        strtod(sp + 1, &end);
+        assert_true(*end == '\0');
+        assert_true(strncmp(line, "vnumad_", 7) == 0);
+    }
+    free(m);
+    /* Status: the same domain as JSON. */
+    struct json_object *st = vnd_status_json(v);
+    const char *s = json_object_to_json_string(st);
+    assert_non_null(strstr(s, "\"name\": \"web\""));
+    assert_non_null(strstr(s, "\"locality_pct\": 75.0"));
+    json_object_put(st);
+    vnd_dom_clear(d);
+    free(d);
+    th_host_free(t);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_ok),        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_linebuf),         cmocka_unit_test(test_replies),
+        cmocka_unit_test(test_dom_from_record), cmocka_unit_test(test_task_stat),
+        cmocka_unit_test(test_observation),     cmocka_unit_test(test_metrics),
+    };
+    return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
+}
