@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "balance/policy.h"
 #include "cli.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
@@ -450,9 +451,16 @@ int vn_cmd_sim(int argc, char **argv)
     if (o.trace && !(tcsv = open_out(outdir, "trace.csv", &err)))
         return vn_cli_fail("sim", &err);
     fprintf(runs, "config,count,seed,vm,group,workload,vcpus,memory_mib,mem_nodes,guest_numa,"
-                  "throughput,locality,run_share\n");
+                  "throughput,locality,run_share,present_s\n");
     if (tcsv)
         fprintf(tcsv, "config,count,seed,t_s,vm,throughput,locality\n");
+    VN_CLEANUP_FILE FILE *bcsv = open_out(outdir, "balance.csv", &err);
+    if (!bcsv)
+        return vn_cli_fail("sim", &err);
+    fprintf(bcsv, "config,count,seed,intervals,migrate,affinity,replace,skipped");
+    for (int k = 0; k < VN_BAL_NSKIP; k++)
+        fprintf(bcsv, ",skipped_%s", vn_bal_skip_name((enum vn_bal_skip)k));
+    fprintf(bcsv, ",ordered_mib,moved_mib,arrived,departed,rejected\n");
 
     int npts = vn_scenario_npoints(sc);
     int ng = sc->ngroups;
@@ -513,9 +521,31 @@ int vn_cmd_sim(int argc, char **argv)
                 int *gn = calloc(ng, sizeof *gn);
                 if (!gsum || !gacc || !gn)
                     abort();
+                struct vn_sim_bal_stats bs;
+                vn_sim_bal_stats(sim, &bs);
+                fprintf(bcsv, "%s,%d,%llu,%llu,%llu,%llu,%llu,%llu", sc->configs[c].name, count,
+                        (unsigned long long)seed, (unsigned long long)bs.intervals,
+                        (unsigned long long)bs.migrate, (unsigned long long)bs.affinity,
+                        (unsigned long long)bs.replace, (unsigned long long)bs.skipped_total);
+                for (int k = 0; k < VN_SIM_NSKIP; k++)
+                    fprintf(bcsv, ",%llu", (unsigned long long)bs.skipped[k]);
+                fprintf(bcsv, ",%llu,%.1f,%d,%d,%d\n", (unsigned long long)bs.ordered_mib,
+                        bs.moved_mib, bs.arrived, bs.departed, bs.rejected);
+                if (!o.quiet && (sc->configs[c].sched == VN_SIM_SCHED_BALANCE || bs.arrived ||
+                                 bs.departed || bs.rejected))
+                    printf("  %-16s balancer: %llu intervals, %llu migrate, %llu affinity, %llu "
+                           "replace, %llu skipped, %.0f MiB moved; VMs %d arrived, %d left, %d "
+                           "rejected\n",
+                           sc->configs[c].name, (unsigned long long)bs.intervals,
+                           (unsigned long long)bs.migrate, (unsigned long long)bs.affinity,
+                           (unsigned long long)bs.replace, (unsigned long long)bs.skipped_total,
+                           bs.moved_mib, bs.arrived, bs.departed, bs.rejected);
                 for (int m = 0; m < nv; m++) {
                     struct vn_sim_vm_stats st;
                     vn_sim_vm_stats(sim, m, &st);
+                    /* A VM that was not on the host in the measured window has no figures. */
+                    if (!(st.present_s > 0))
+                        continue;
                     int g = 0;
                     size_t best = 0;
                     for (int k = 0; k < ng; k++) {
@@ -529,11 +559,11 @@ int vn_cmd_sim(int argc, char **argv)
                     gsum[g] += st.tput;
                     gacc[g] += st.locality;
                     gn[g]++;
-                    fprintf(runs, "%s,%d,%llu,%s,%s,%s,%d,%llu,%d,%d,%.3f,%.4f,%.4f\n",
+                    fprintf(runs, "%s,%d,%llu,%s,%s,%s,%d,%llu,%d,%d,%.3f,%.4f,%.4f,%.3f\n",
                             sc->configs[c].name, count, (unsigned long long)seed, st.name,
                             sc->groups[g].name, st.workload, st.vcpus,
                             (unsigned long long)st.mem_mib, st.nnodes_mem, st.guest_numa, st.tput,
-                            st.locality, st.run_share);
+                            st.locality, st.run_share, st.present_s);
                 }
                 for (int g = 0; g < ng; g++) {
                     struct cell *cl = &cells[((size_t)c * npts + pt) * ng + g];
@@ -652,6 +682,7 @@ int vn_cmd_sim(int argc, char **argv)
     fclose(sum);
     sum = NULL;
     fflush(runs);
+    fflush(bcsv);
     if (tcsv)
         fflush(tcsv);
     VN_CLEANUP_FILE FILE *gp = open_out(outdir, "plot.gp", &err);

@@ -113,6 +113,9 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
         return -1;
     double iv;
     vn_cpu_pressure_sample(v->cp, v->demand, VN_BITMAP_BITS, &iv, err); /* reference */
+    v->load = calloc(1, sizeof *v->load);
+    if (!v->load)
+        return vn_error_set(err, "Out of memory.");
     vn_bal_params_default(&v->params);
     vn_bal_state_init(&v->bal);
     v->autonuma = read_autonuma();
@@ -121,6 +124,9 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
 
 void vnd_fini(struct vnd *v)
 {
+    for (int i = 0; i < v->njobs; i++)
+        vn_domain_move_free(v->jobs[i].m);
+    free(v->load);
     for (int i = 0; i < v->ndoms; i++) {
         vnd_dom_clear(v->doms[i]);
         free(v->doms[i]);
@@ -188,6 +194,15 @@ static struct vnd_dom *dom_get(struct vnd *v, const char *name)
     return d;
 }
 
+static const char *spec_string(const struct vn_domain_record *r, const char *key)
+{
+    struct json_object *o = NULL;
+    if (!r->spec || !json_object_object_get_ex(r->spec, key, &o) ||
+        !json_object_is_type(o, json_type_string))
+        return NULL;
+    return json_object_get_string(o);
+}
+
 static void refresh_doms(struct vnd *v)
 {
     char **names = NULL;
@@ -195,7 +210,13 @@ static void refresh_doms(struct vnd *v)
     struct vn_error err = {0};
     for (int i = 0; i < v->ndoms; i++)
         v->doms[i]->seen = false;
+    /* The host load the policy re-places against: every claim that counts, with its groups,
+     * as `vnuma create` builds it.  Any record it cannot count turns re-placing off. */
+    bool load_ok = v->load && v->nnodes <= VN_PLACE_MAX_NODES;
+    if (load_ok)
+        vn_host_load_init(v->load, v->topo);
     if (vn_state_list(v->state, &names, &n, &err) < 0) {
+        load_ok = false;
         vnd_log(v, "Cannot list the domains: %s", err.msg);
         n = 0;
     }
@@ -203,10 +224,16 @@ static void refresh_doms(struct vnd *v)
         struct vn_domain_record r;
         struct vn_error e2 = {0};
         if (vn_state_read_record(v->state, names[i], &r, &e2) < 0) {
-            if (e2.errnum != ENOENT)
+            if (e2.errnum != ENOENT) {
                 vnd_log(v, "Domain '%s' is left alone: %s", names[i], e2.msg);
+                load_ok = false;
+            }
             continue;
         }
+        if (load_ok && vn_domain_holds_claim(&r) &&
+            vn_host_load_add_claim(v->load, v->topo, &r.claim, spec_string(&r, "affinity_group"),
+                                   spec_string(&r, "anti_affinity_group"), &e2) < 0)
+            load_ok = false;
         struct vnd_dom *d = dom_get(v, names[i]);
         if (d) {
             d->seen = true;
@@ -232,51 +259,184 @@ static void refresh_doms(struct vnd *v)
         }
     }
     v->ndoms = k;
+    v->load_ok = load_ok;
 }
 
 /* ---- enacting ------------------------------------------------------------------------------ */
 
-struct mig_ctx {
-    struct vnd *v;
-    uint64_t pages_done;
-};
-
-static void mig_progress(void *ctx, int vnode, const struct vn_migrate_progress *p)
+static struct vnd_job *job_find(struct vnd *v, const char *domain, int vnode)
 {
-    struct mig_ctx *m = ctx;
-    (void)vnode;
-    m->pages_done = p->pages_done;
+    for (int i = 0; i < v->njobs; i++)
+        if (strcmp(v->jobs[i].domain, domain) == 0 && (vnode < 0 || v->jobs[i].vnode == vnode))
+            return &v->jobs[i];
+    return NULL;
 }
 
+static void job_drop(struct vnd *v, struct vnd_job *j)
+{
+    vn_domain_move_free(j->m);
+    *j = v->jobs[--v->njobs];
+}
+
+/* The pages a job moved since it last counted go into its domain's counters. */
+static void job_count(struct vnd *v, struct vnd_job *j)
+{
+    struct vn_domain_move_stats st;
+    vn_domain_move_get_stats(j->m, &st);
+    struct vnd_dom *d = vnd_find(v, j->domain);
+    if (d && st.pages_moved > j->moved_pages)
+        d->moved_bytes += (st.pages_moved - j->moved_pages) * (uint64_t)sysconf(_SC_PAGESIZE);
+    j->moved_pages = st.pages_moved;
+}
+
+/* MIGRATE_VNODE: a rehome first makes the record say the new pnode (and claim), as the
+ * policy's contract asks; then at most the action's `mib` of the vnode's off-home memory
+ * moves home, in slices that vnd_jobs_run() runs between polls of the socket.  A batch for a
+ * vnode that is still moving replaces what was left of the previous one. */
 static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a,
                          struct vnd_action_log *log, struct vn_error *err)
 {
-    struct vn_domain_migrate_opts o;
-    memset(&o, 0, sizeof o);
-    o.state_dir = v->state_path;
-    o.vnode = a->vnode;
-    vn_bitmap_zero(&o.nodes);
-    vn_bitmap_set(&o.nodes, v->topo->nodes[a->to].os_index);
-    o.rate_mib_s = v->params.vm_mib_s;
-    o.stop = v->stop;
-    struct mig_ctx m = {v, 0};
-    o.progress = mig_progress;
-    o.progress_ctx = &m;
-    VN_CLEANUP_FREE struct vn_domain_migrate_result *res = calloc(1, sizeof *res);
-    if (!res)
-        return vn_error_set(err, "Out of memory.");
-    int rc = vn_domain_migrate(d->name, &o, res, err);
-    uint64_t on = 0;
-    for (int i = 0; i < res->n; i++)
-        on += res->v[i].rep.p.pages_on_target;
-    uint64_t bytes = on * (uint64_t)sysconf(_SC_PAGESIZE);
-    d->moved_bytes += bytes;
-    if (rc == 0) {
-        d->migrations++;
-        snprintf(log->result, sizeof log->result, "vnode %d is on node %d (%llu MiB handled)",
-                 a->vnode, v->topo->nodes[a->to].os_index, (unsigned long long)(bytes >> 20));
+    if (a->to < 0 || a->to >= v->nnodes || a->vnode < 0 || a->vnode >= d->nvnodes)
+        return vn_error_set(err, "Domain '%s': the action names vnode %d and node index %d.",
+                            d->name, a->vnode, a->to);
+    int to = v->topo->nodes[a->to].os_index;
+    struct vnd_job *j = job_find(v, d->name, a->vnode);
+    if (a->rehome) {
+        if (j) {
+            job_count(v, j);
+            job_drop(v, j); /* it moved towards the old home */
+            j = NULL;
+        }
+        struct vn_domain_placement_update u = {.nvnodes = d->nvnodes, .claim = NULL};
+        for (int k = 0; k < d->nvnodes; k++)
+            u.pnode[k] = k == a->vnode ? to : -1;
+        if (vn_domain_set_placement(v->state_path, d->name, &u, err) < 0)
+            return -1;
+        d->home[a->vnode] = a->to;
+    } else if (d->home[a->vnode] != a->to) {
+        return vn_error_set(
+            err,
+            "Domain '%s': vnode %d is at home on node %d in its record, not on "
+            "node %d.",
+            d->name, a->vnode,
+            d->home[a->vnode] >= 0 ? v->topo->nodes[d->home[a->vnode]].os_index : -1, to);
     }
-    return rc;
+    uint64_t mib = a->mib ? a->mib : 1;
+    if (j && j->to == to) {
+        vn_domain_move_set_budget(j->m, mib);
+        j->mib = mib;
+    } else {
+        if (j) {
+            job_count(v, j);
+            job_drop(v, j);
+        }
+        if (v->njobs >= VND_MAX_JOBS)
+            return vn_error_set(err, "%d vnode moves are under way already; this one waits.",
+                                VND_MAX_JOBS);
+        struct vn_domain_move *m = NULL;
+        if (vn_domain_move_begin(v->state_path, d->name, a->vnode, mib, &m, err) < 0)
+            return -1;
+        j = &v->jobs[v->njobs++];
+        memset(j, 0, sizeof *j);
+        snprintf(j->domain, sizeof j->domain, "%s", d->name);
+        j->vnode = a->vnode;
+        j->to = to;
+        j->mib = mib;
+        j->m = m;
+    }
+    snprintf(log->result, sizeof log->result, "%smoving up to %llu MiB of vnode %d to node %d",
+             a->rehome ? "rehomed; " : "", (unsigned long long)mib, a->vnode, to);
+    return 0;
+}
+
+/* REPLACE_VM: the record's placement and claim become the new ones at once (under the host
+ * lock, one atomic write); the memory follows through the policy's completion rule on the
+ * next intervals, vnode by vnode, and the SET_SOFT_AFFINITY actions that come with it move
+ * the vCPUs. */
+static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a,
+                         struct vnd_action_log *log, struct vn_error *err)
+{
+    struct vn_domain_placement_update u = {.nvnodes = d->nvnodes, .claim = &a->claim};
+    char list[256] = "";
+    size_t used = 0;
+    for (int k = 0; k < d->nvnodes; k++) {
+        if (a->vnode_to[k] < 0 || a->vnode_to[k] >= v->nnodes)
+            return vn_error_set(err, "Domain '%s': the re-placement names node index %d.", d->name,
+                                a->vnode_to[k]);
+        u.pnode[k] = v->topo->nodes[a->vnode_to[k]].os_index;
+        if (used < sizeof list)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%sv%d:n%d", k ? " " : "", k,
+                                     u.pnode[k]);
+    }
+    if (vn_domain_set_placement(v->state_path, d->name, &u, err) < 0)
+        return -1;
+    /* Moves under way went towards the old homes. */
+    struct vnd_job *j;
+    while ((j = job_find(v, d->name, -1))) {
+        job_count(v, j);
+        job_drop(v, j);
+    }
+    for (int k = 0; k < d->nvnodes; k++)
+        d->home[k] = a->vnode_to[k];
+    snprintf(log->result, sizeof log->result,
+             "the record says %.200s; the memory follows in batches", list);
+    return 0;
+}
+
+int vnd_jobs_run(struct vnd *v, int budget_ms, int64_t *next_ns)
+{
+    int64_t t0 = mono_ns(), end = t0 + (int64_t)budget_ms * 1000000;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    double rate = v->params.vm_mib_s > 0 ? v->params.vm_mib_s : 256;
+    bool worked = true;
+    while (worked && v->njobs > 0 && mono_ns() < end && !(v->stop && *v->stop)) {
+        worked = false;
+        for (int i = 0; i < v->njobs; i++) {
+            struct vnd_job *j = &v->jobs[i];
+            int64_t now = mono_ns();
+            if (now < j->next_ns || now >= end)
+                continue;
+            worked = true;
+            struct vn_error err = {0};
+            uint64_t before = j->moved_pages;
+            int rc = vn_domain_move_step(j->m, VND_STEP_PAGES, &err);
+            job_count(v, j);
+            /* Paced at the per-VM rate: the pages it moved buy the time until the next slice. */
+            j->next_ns = mono_ns() + (int64_t)((double)((j->moved_pages - before) * page) /
+                                               (rate * 1048576.0) * 1e9);
+            if (rc > 0)
+                continue;
+            struct vnd_dom *d = vnd_find(v, j->domain);
+            struct vn_domain_move_stats st;
+            vn_domain_move_get_stats(j->m, &st);
+            if (rc < 0) {
+                vnd_log(v, "domain '%s': moving vnode %d to node %d stopped after %llu MiB: %s",
+                        j->domain, j->vnode, j->to,
+                        (unsigned long long)(st.pages_moved * page >> 20), err.msg);
+                if (d)
+                    d->actions_failed++;
+            } else {
+                vnd_log(v,
+                        "domain '%s': vnode %d: %llu MiB moved to node %d (%llu of %llu pages "
+                        "looked at, %llu were there already, %llu could not move).",
+                        j->domain, j->vnode, (unsigned long long)(st.pages_moved * page >> 20),
+                        j->to, (unsigned long long)st.pages_scanned,
+                        (unsigned long long)st.pages_total, (unsigned long long)st.pages_home,
+                        (unsigned long long)st.pages_failed);
+                if (d)
+                    d->migrations++;
+            }
+            job_drop(v, j);
+            i--;
+        }
+    }
+    if (next_ns) {
+        int64_t next = INT64_MAX;
+        for (int i = 0; i < v->njobs; i++)
+            next = v->jobs[i].next_ns < next ? v->jobs[i].next_ns : next;
+        *next_ns = next;
+    }
+    return v->njobs;
 }
 
 static int enact_softaff(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a,
@@ -320,7 +480,7 @@ static void remember(struct vnd *v, struct vnd_dom *d, const struct vnd_action_l
         v->pass[v->npass++] = *log;
 }
 
-static void enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a)
+void vnd_enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a)
 {
     struct vnd_action_log log;
     memset(&log, 0, sizeof log);
@@ -348,8 +508,7 @@ static void enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *
         rc = enact_softaff(v, d, a, &log, &err);
         break;
     case VN_BAL_REPLACE_VM:
-        /* vnumad gives the policy no spec, so it never re-places (docs/VNUMAD.md). */
-        rc = vn_error_set(&err, "Re-placing a whole domain is not enacted by this vnumad.");
+        rc = enact_replace(v, d, a, &log, &err);
         break;
     }
     if (rc < 0) {
@@ -407,7 +566,7 @@ int vnd_pass(struct vnd *v, struct vn_error *err)
         .topo = v->topo,
         .free_mib = v->free_mib,
         .pressure = v->pressure,
-        .load = NULL,
+        .load = v->load_ok ? v->load : NULL,
     };
     v->bal.paused = v->paused;
     int nout = 0;
@@ -421,7 +580,7 @@ int vnd_pass(struct vnd *v, struct vn_error *err)
             continue;
         if (out[i].kind != VN_BAL_SKIPPED)
             acted++;
-        enact(v, map[out[i].domain], &out[i]);
+        vnd_enact(v, map[out[i].domain], &out[i]);
     }
     v->passes++;
     /* Faster while converging, slower when idle. */
@@ -439,6 +598,18 @@ int vnd_pass(struct vnd *v, struct vn_error *err)
         v->interval_s = base;
     }
     return 0;
+}
+
+void vnd_jobs_finish(struct vnd *v)
+{
+    int64_t next = 0;
+    while (!(v->stop && *v->stop) && vnd_jobs_run(v, 1000, &next) > 0) {
+        int64_t wait = next - mono_ns();
+        if (wait > 0) {
+            struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 /* ---- crash recovery ------------------------------------------------------------------------ */
@@ -740,13 +911,20 @@ int vnd_run(struct vnd *v, const volatile sig_atomic_t *stop, struct vn_error *e
             next = mono_ns() + (int64_t)(v->interval_s * 1e9);
             continue;
         }
+        /* Moves under way get a bounded slice between two polls, so requests are answered
+         * while a long migration runs. */
+        int64_t job_next = INT64_MAX;
+        if (v->njobs > 0)
+            vnd_jobs_run(v, VND_SLICE_MS, &job_next);
+        now = mono_ns();
         struct pollfd pf[MAX_CLIENTS + 2];
         int np = 0;
         pf[np++] = (struct pollfd){.fd = v->listen_fd, .events = POLLIN};
         pf[np++] = (struct pollfd){.fd = v->metrics_fd, .events = POLLIN};
         for (int i = 0; i < MAX_CLIENTS; i++)
             pf[np++] = (struct pollfd){.fd = cl[i].fd, .events = POLLIN};
-        int64_t wait_ms = (next - now) / 1000000 + 1;
+        int64_t until = job_next < next ? job_next : next;
+        int64_t wait_ms = until <= now ? 0 : (until - now) / 1000000 + 1;
         int r = poll(pf, (nfds_t)np, (int)(wait_ms > 1000 ? 1000 : wait_ms));
         if (r <= 0)
             continue;

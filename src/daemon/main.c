@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         v.stop = &stop_flag;
         struct vnd_request rq = {.cmd = VND_CMD_ONCE};
         char *r = vnd_handle(&v, &rq);
+        vnd_jobs_finish(&v); /* the pass's moves, before exiting */
         if (r)
             fputs(r, stdout);
         rc = r && strncmp(r, "{\"ok\":true", 10) == 0 ? 0 : 1;

@@ -35,6 +35,9 @@ void vnd_dom_clear(struct vnd_dom *d)
     free(d->prev_cpu_ns);
     free(d->vcpu_obs);
     free(d->resident);
+    vn_spec_free(d->spec);
+    d->spec = NULL;
+    d->have_claim = false;
     d->mem_dir = d->qmp_socket = NULL;
     d->vcpu_vnode = NULL;
     d->tids = NULL;
@@ -100,6 +103,17 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
     if (allow && json_object_get_boolean(allow))
         flags |= VN_BAL_ALLOW_FIXED;
     d->flags = flags;
+
+    /* The spec and claim the policy re-places with.  A spec that does not read back (an older
+     * record, a damaged one) only means no re-placing for this domain. */
+    vn_spec_free(d->spec);
+    d->spec = NULL;
+    if (r->spec) {
+        struct vn_error e2 = {0};
+        d->spec = vn_spec_from_json(r->spec, r->name, &e2);
+    }
+    d->claim = r->claim;
+    d->have_claim = r->claim.n > 0;
 
     struct json_object *vnodes = get(r->placement, "vnodes");
     struct json_object *aff = get(r->placement, "vcpu_affinity");
@@ -220,6 +234,10 @@ void vnd_dom_obs(const struct vnd_dom *d, struct vn_bal_dom_obs *o)
     }
     o->nvcpus = d->nvcpus;
     o->vcpus = d->vcpu_obs;
+    if (d->spec && d->have_claim) {
+        o->spec = d->spec;
+        o->claim = &d->claim;
+    }
 }
 
 void vnd_dom_locality(struct vnd_dom *d)

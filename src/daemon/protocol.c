@@ -242,6 +242,27 @@ static struct json_object *dom_json(const struct vnd *v, const struct vnd_dom *d
     json_object_object_add(o, "last_actions", acts);
     json_object_object_add(o, "migrations", json_object_new_int64((int64_t)d->migrations));
     json_object_object_add(o, "moved_bytes", json_object_new_int64((int64_t)d->moved_bytes));
+    /* The record's spec read back and its claim known: the policy may re-place it. */
+    json_object_object_add(o, "replaceable", json_object_new_boolean(d->spec && d->have_claim));
+    /* Vnode moves under way (memory going home in slices). */
+    struct json_object *mv = json_object_new_array();
+    for (int i = 0; i < v->njobs; i++) {
+        const struct vnd_job *j = &v->jobs[i];
+        if (strcmp(j->domain, d->name) != 0)
+            continue;
+        struct vn_domain_move_stats st;
+        vn_domain_move_get_stats(j->m, &st);
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "vnode", json_object_new_int(j->vnode));
+        json_object_object_add(e, "to", json_object_new_int(j->to));
+        json_object_object_add(e, "budget_mib", json_object_new_int64((int64_t)j->mib));
+        json_object_object_add(e, "moved_pages", json_object_new_int64((int64_t)st.pages_moved));
+        json_object_object_add(e, "pages_scanned",
+                               json_object_new_int64((int64_t)st.pages_scanned));
+        json_object_object_add(e, "pages_total", json_object_new_int64((int64_t)st.pages_total));
+        json_object_array_add(mv, e);
+    }
+    json_object_object_add(o, "moving", mv);
     json_object_object_add(o, "problem", d->problem[0] ? json_object_new_string(d->problem) : NULL);
     return o;
 }

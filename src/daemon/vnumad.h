@@ -16,6 +16,8 @@
 #include <sys/types.h>
 
 #include "balance/policy.h"
+#include "config/config.h"
+#include "domain/domain.h"
 #include "state/state.h"
 #include "topo/topo.h"
 #include "util/error.h"
@@ -27,6 +29,9 @@ struct json_object;
 #define VND_LAST_ACTIONS 8   /* actions remembered per domain for `status` */
 #define VND_PASS_ACTIONS 256 /* actions one pass may emit */
 #define VND_SOCKET_NAME  "vnumad.sock"
+#define VND_MAX_JOBS     64   /* vnode moves under way at once */
+#define VND_STEP_PAGES   2048 /* pages one move slice looks at (8 MiB of 4 KiB pages) */
+#define VND_SLICE_MS     20   /* time the loop gives moves between two polls of the socket */
 
 /* ---- requests (protocol.c) -------------------------------------------------------------- */
 
@@ -115,12 +120,31 @@ struct vnd_dom {
     double locality[VN_MAX_VNODES]; /* vn_bal_locality, 0..1 */
     double dom_locality;            /* memory-weighted mean over the vnodes */
 
+    /* For re-placing: the record's spec read back (NULL when it does not parse: the domain
+     * is then never re-placed) and its claim. */
+    struct vn_vm_spec *spec;
+    struct vn_claim claim;
+    bool have_claim;
+
     struct vn_bal_dom_state st;
+    /* migrations: vnode moves finished; moved_bytes: pages actually moved (not those that
+     * were on the target already) times the page size. */
     uint64_t migrations, moved_bytes, actions_done, actions_failed;
     uint64_t skipped[VN_BAL_NSKIP];
     struct vnd_action_log last[VND_LAST_ACTIONS]; /* ring */
     int nlast;
     char problem[VN_ERROR_MSG_MAX]; /* last observation problem, "" when none */
+};
+
+/* A vnode's memory moving home in slices between polls of the socket (daemon.c). */
+struct vnd_job {
+    char domain[VN_DOMAIN_NAME_MAX + 1];
+    int vnode;
+    int to;          /* Linux node number */
+    uint64_t mib;    /* budget of the batch(es) given to it */
+    int64_t next_ns; /* not before (paces it at the per-VM rate) */
+    uint64_t moved_pages;
+    struct vn_domain_move *m;
 };
 
 struct vnd_opts {
@@ -152,6 +176,11 @@ struct vnd {
 
     int ndoms, cap;
     struct vnd_dom **doms;
+    struct vn_host_load *load; /* claims of every domain that holds one (for re-placing) */
+    bool load_ok;              /* load counts every record: else the policy gets none */
+
+    struct vnd_job jobs[VND_MAX_JOBS];
+    int njobs;
 
     /* the last pass */
     struct vnd_action_log pass[VND_PASS_ACTIONS];
@@ -206,8 +235,17 @@ char *vnd_metrics_text(const struct vnd *v);
 
 int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err);
 void vnd_fini(struct vnd *v);
-/* One pass: observe, decide, enact.  Fills v->pass. */
+/* One pass: observe, decide, enact.  Fills v->pass.  Memory moves are started, not finished:
+ * vnd_jobs_run() advances them. */
 int vnd_pass(struct vnd *v, struct vn_error *err);
+/* Advances the vnode moves under way for at most budget_ms (each at the per-VM rate);
+ * returns the number still under way, and in *next_ns (may be NULL) when the next one is
+ * due. */
+int vnd_jobs_run(struct vnd *v, int budget_ms, int64_t *next_ns);
+/* Runs the moves under way to their end (or until *stop): for --once. */
+void vnd_jobs_finish(struct vnd *v);
+/* One action of the policy enacted for d (logged, remembered, counted). */
+void vnd_enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a);
 /* Serves the socket and runs passes until *stop. */
 int vnd_run(struct vnd *v, const volatile sig_atomic_t *stop, struct vn_error *err);
 /* Logs one line with a timestamp. */

@@ -67,6 +67,10 @@ st=$(bal status --json)
 vt_check "status --json shows 'bal' running, balanced, not paused, with both vnodes resident" \
     [ "$(json "[(x['name'], x['running'], x['balance'], x['paused'], len(x['vnodes']), all(v['resident'] for v in x['vnodes'])) for x in d['domains']]" <<<"$st")" = \
     "[('bal', True, True, False, 2, True)]" ]
+vt_check "status --json lists the vnode moves under way of 'bal' (a list)" \
+    [ "$(json "type(d['domains'][0]['moving']).__name__" <<<"$st")" = list ]
+vt_check "the spec stored in the record reads back: 'bal' may be re-placed" \
+    [ "$(json "d['domains'][0]['replaceable']" <<<"$st")" = True ]
 vt_check "status --json gives a locality between 0 and 100 %" \
     [ "$(json "0 <= d['domains'][0]['locality_pct'] <= 100" <<<"$st")" = True ]
 out=$(bal status)

@@ -108,12 +108,12 @@ case " $tests " in
     ;;
 esac
 
-# Node i has CPUs 2i and 2i+1 and 1.5 GiB (room for two small inner guests).  Distances are asymmetric; from node 0 the nearest
-# is node 1, which the soft-affinity test expects to be chosen.
-set -- -accel tcg,thread=multi -cpu max -machine q35 -m 6144M -smp 8,sockets=4,cores=2,threads=1 \
+# Node i has CPUs 2i and 2i+1 and 1 GiB (room for two small inner guests).  Distances are
+# asymmetric; from node 0 the nearest is node 1, which the soft-affinity test expects.
+set -- -accel tcg,thread=multi -cpu max -machine q35 -m 4096M -smp 8,sockets=4,cores=2,threads=1 \
     -nographic -no-reboot -nic none
 for n in 0 1 2 3; do
-    set -- "$@" -object memory-backend-ram,id=m$n,size=1536M \
+    set -- "$@" -object memory-backend-ram,id=m$n,size=1024M \
         -numa node,nodeid=$n,cpus=$((2 * n))-$((2 * n + 1)),memdev=m$n
 done
 dist="10,12,20,22;13,10,21,20;20,22,10,12;21,20,13,10"
@@ -128,7 +128,7 @@ for row in $(echo "$dist" | tr ';' ' '); do
 done
 
 list=$(echo "$tests" | tr ' ' ',')
-echo "# test host: 4 nodes x (2 CPUs, 1.5 GiB), TCG; tests: $list"
+echo "# test host: 4 nodes x (2 CPUs, 1 GiB), TCG; tests: $list"
 start=$(date +%s)
 timeout -k 5 "${VNUMA_MN_TIMEOUT:-420}" "$qemu" "$@" -kernel "$kernel" -initrd "$work/initrd" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/mn/init vnuma.mn=$list" \

@@ -73,6 +73,10 @@ struct vn_vm_spec *vn_config_load_buf(const char *buf, size_t len, const char *n
 
 /* The normalised spec as JSON (what `vnuma check --json` prints). */
 struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec);
+/* Its exact inverse (the spec JSON a domain record stores back into a spec): strict, every
+ * member vn_spec_to_json writes must be there with its type and no other; locations are 0.
+ * name labels the messages.  Returns NULL with err when o is not such JSON. */
+struct vn_vm_spec *vn_spec_from_json(struct json_object *o, const char *name, struct vn_error *err);
 
 /* Frees spec and everything it owns (NULL is fine). */
 void vn_spec_free(struct vn_vm_spec *spec);

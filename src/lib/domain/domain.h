@@ -114,6 +114,54 @@ struct vn_domain_migrate_result {
 int vn_domain_migrate(const char *name, const struct vn_domain_migrate_opts *opts,
                       struct vn_domain_migrate_result *res, struct vn_error *err);
 
+/* --- placement changes and slice-wise moves for vnumad (rebalance.c) --- */
+
+/* A running domain's placement changed in place: vnode v's single pnode becomes pnode[v]
+ * (Linux node number; -1 leaves it), and the claim becomes *claim, or, when claim is NULL,
+ * the changed vnodes' memory and vCPUs leave their old pnodes for the new one.  The
+ * record's memory does not move here: the pnode and claim say where the vnode belongs, and
+ * its pages follow (vn_domain_move_*, or vn_domain_migrate).  A vnode with an unfinished
+ * vn_domain_migrate entry is refused. */
+struct vn_domain_placement_update {
+    int nvnodes; /* must equal the record's */
+    int pnode[VN_MAX_VNODES];
+    const struct vn_claim *claim; /* may be NULL */
+};
+/* The change applied to a record in memory (pure; vn_domain_set_placement's core). */
+int vn_domain_placement_apply(struct vn_domain_record *r,
+                              const struct vn_domain_placement_update *u, struct vn_error *err);
+/* Under the host lock: reads the record, which must be running, applies u, writes it back
+ * atomically. */
+int vn_domain_set_placement(const char *state_dir, const char *name,
+                            const struct vn_domain_placement_update *u, struct vn_error *err);
+
+/* Moves a vnode's pages that lie off its recorded (single) pnode there, in slices the caller
+ * bounds, up to a budget of MiB actually moved.  It never writes the record: the record
+ * already says the pnode, and a stop at any point leaves a consistent one (the rest is
+ * measured as off-home and moved later).  begin also sets the memory file's shared policy
+ * to the pnode, so new faults land there. */
+struct vn_domain_move;
+struct vn_domain_move_stats {
+    int target;             /* Linux node number */
+    uint64_t pages_total;   /* pages of the vnode's mappings */
+    uint64_t pages_scanned; /* looked at so far (from the start) */
+    uint64_t pages_moved;   /* moved to the target by this mover (not those already there) */
+    uint64_t pages_home;    /* found on the target already */
+    uint64_t pages_absent;  /* not present (never touched) */
+    uint64_t pages_failed;  /* the kernel could not move them (busy, no memory) */
+};
+/* max_mib 0: no budget (every off-home page). */
+int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uint64_t max_mib,
+                         struct vn_domain_move **out, struct vn_error *err);
+/* Looks at the next max_pages pages and moves those off home, within the budget.  Returns 1
+ * while there is more to do, 0 when the budget is spent or every page was looked at, -1 with
+ * err (QEMU exited, a syscall failed). */
+int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_error *err);
+/* A new budget: max_mib more MiB from now on (0: no budget). */
+void vn_domain_move_set_budget(struct vn_domain_move *m, uint64_t max_mib);
+void vn_domain_move_get_stats(const struct vn_domain_move *m, struct vn_domain_move_stats *st);
+void vn_domain_move_free(struct vn_domain_move *m);
+
 /* --- vCPU affinity on a running domain (vcpu.c), as xl vcpu-pin / vcpu-affinity --- */
 
 struct vn_domain_vcpu_opts {

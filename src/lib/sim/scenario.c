@@ -236,15 +236,18 @@ static int key_model(struct parser *p, const char *k, const char *v)
         m->chunk_mib = d / (1024.0 * 1024);
         return 0;
     }
+    if (strcmp(k, "bal_noise") == 0)
+        return parse_double(p, k, v, 0, 1, &m->bal_noise);
     if (strcmp(k, "dyn_high") == 0)
         return parse_double(p, k, v, 0, 100, &m->dyn_high);
     if (strcmp(k, "dyn_low") == 0)
         return parse_double(p, k, v, 0, 100, &m->dyn_low);
-    int64_t *dst = strcmp(k, "timeslice") == 0          ? &m->timeslice_ns
-                   : strcmp(k, "epoch") == 0            ? &m->epoch_ns
-                   : strcmp(k, "balance_interval") == 0 ? &m->balance_ns
-                   : strcmp(k, "policy_interval") == 0  ? &m->policy_ns
-                                                        : NULL;
+    int64_t *dst = strcmp(k, "timeslice") == 0           ? &m->timeslice_ns
+                   : strcmp(k, "epoch") == 0             ? &m->epoch_ns
+                   : strcmp(k, "balance_interval") == 0  ? &m->balance_ns
+                   : strcmp(k, "policy_interval") == 0   ? &m->policy_ns
+                   : strcmp(k, "balancer_interval") == 0 ? &m->bal_ns
+                                                         : NULL;
     if (dst) {
         if (parse_duration(p, k, v, &ns) < 0)
             return -1;
@@ -256,8 +259,8 @@ static int key_model(struct parser *p, const char *k, const char *v)
     return FAIL(p,
                 "Unknown key '%s' in [model]; expected local_latency, remote_ratio_21, "
                 "node_bandwidth, contention, smt_yield, cache_refill, timeslice, epoch, "
-                "balance_interval, policy_interval, dyn_high, dyn_low, migrate_bandwidth, "
-                "host_reserve, start_spread or chunk.",
+                "balance_interval, policy_interval, balancer_interval, dyn_high, dyn_low, "
+                "migrate_bandwidth, host_reserve, start_spread, chunk or bal_noise.",
                 k);
 }
 
@@ -366,8 +369,23 @@ static int key_vms(struct parser *p, const char *k, const char *v)
     }
     if (strcmp(k, "workload") == 0)
         return set_str(p, k, v, p->wl_ref[p->idx], VN_SIM_NAME_MAX);
-    return FAIL(p, "Unknown key '%s' in [vms %s]; expected count, vcpus, memory or workload.", k,
-                g->name);
+    if (strcmp(k, "start") == 0)
+        return parse_duration(p, k, v, &g->start_ns);
+    if (strcmp(k, "stagger") == 0)
+        return parse_duration(p, k, v, &g->stagger_ns);
+    if (strcmp(k, "stop") == 0) {
+        if (parse_duration(p, k, v, &g->stop_ns) < 0)
+            return -1;
+        if (g->stop_ns == 0)
+            return FAIL(p, "'stop' must be after the start of the run; leave it out for VMs "
+                           "that stay.");
+        g->stop_line = p->line;
+        return 0;
+    }
+    return FAIL(p,
+                "Unknown key '%s' in [vms %s]; expected count, vcpus, memory, workload, start, "
+                "stop or stagger.",
+                k, g->name);
 }
 
 static int key_config(struct parser *p, const char *k, const char *v)
@@ -380,7 +398,10 @@ static int key_config(struct parser *p, const char *k, const char *v)
     }
     if (strcmp(k, "sched") == 0) {
         if (vn_sim_sched_parse(v, &c->sched) < 0)
-            return FAIL(p, "Unknown scheduler '%s'; expected all-cpus, pin, soft or dynamic.", v);
+            return FAIL(p,
+                        "Unknown scheduler '%s'; expected all-cpus, pin, soft, dynamic or "
+                        "balance.",
+                        v);
         return 0;
     }
     if (strcmp(k, "vnuma") == 0) {
@@ -556,6 +577,12 @@ static int finish(struct parser *p)
                             sc->groups[sc->sweep].name, grp->name);
             sc->sweep = g;
         }
+        if (grp->stop_ns > 0 && grp->stop_ns <= grp->start_ns) {
+            p->line = grp->stop_line;
+            return FAIL(p,
+                        "VM group '%s' would leave (stop = %gs) before it arrives (start = %gs).",
+                        grp->name, (double)grp->stop_ns / 1e9, (double)grp->start_ns / 1e9);
+        }
         grp->workload = -1;
         for (int i = 0; i < sc->nworkloads; i++)
             if (strcmp(sc->workloads[i].name, p->wl_ref[g]) == 0)
@@ -661,8 +688,11 @@ struct vn_sim *vn_scenario_build(const struct vn_scenario *sc, const struct vn_h
             const struct vn_scn_group *grp = &sc->groups[g];
             char name[VN_SIM_NAME_MAX];
             snprintf(name, sizeof name, "%.40s-%d", grp->name, ++made[g]);
-            if (vn_sim_add_vm(s, name, grp->vcpus, grp->mem_mib, &sc->workloads[grp->workload],
-                              err) < 0) {
+            double offd = (double)(made[g] - 1) * (double)grp->stagger_ns;
+            int64_t off = offd < 1e15 ? (int64_t)offd : (int64_t)1e15;
+            if (vn_sim_schedule_vm(s, name, grp->vcpus, grp->mem_mib, &sc->workloads[grp->workload],
+                                   grp->start_ns + off, grp->stop_ns > 0 ? grp->stop_ns + off : 0,
+                                   err) < 0) {
                 vn_error_prefix(err, "configuration '%s'", c->name);
                 vn_sim_free(s);
                 return NULL;

@@ -23,6 +23,10 @@ struct vn_scn_group {
     uint64_t mem_mib;
     int workload; /* index into vn_scenario.workloads */
     int line;
+    /* Arrival and departure: VM i of the group arrives at start + i * stagger and, when
+     * stop > 0, leaves at stop + i * stagger. */
+    int64_t start_ns, stop_ns, stagger_ns;
+    int stop_line;
 };
 
 struct vn_scn_config {

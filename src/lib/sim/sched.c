@@ -17,7 +17,8 @@
 
 static bool linux_like(const struct vn_sim *s)
 {
-    return s->setup.sched == VN_SIM_SCHED_ALL || s->setup.sched == VN_SIM_SCHED_DYNAMIC;
+    return s->setup.sched == VN_SIM_SCHED_ALL || s->setup.sched == VN_SIM_SCHED_DYNAMIC ||
+           s->setup.sched == VN_SIM_SCHED_BALANCE;
 }
 
 static const struct vn_bitmap *hard_of(const struct vn_sim *s, const struct vn_sim_vcpu *v)
@@ -400,6 +401,8 @@ static bool phased(const struct vn_sim_workload *w)
 void vn_sim_phase(struct vn_sim *s, int vi)
 {
     struct vn_sim_vcpu *v = &s->vcpus[vi];
+    if (s->vms[v->vm].gone)
+        return;
     if (v->state == VN_SIM_RUNNING)
         vn_sim_accrue(s, v);
     new_phase(s, vi);
@@ -464,9 +467,8 @@ static void enforce(struct vn_sim *s, int vi)
     schedule(s, c);
 }
 
-void vn_sim_policy(struct vn_sim *s)
+void vn_sim_settle_demand(struct vn_sim *s)
 {
-    /* Settle running and waiting time up to now, so the interval is complete. */
     for (int c = 0; c < s->nc; c++) {
         struct vn_sim_cpu *cpu = &s->cpus[c];
         if (cpu->cur >= 0)
@@ -474,6 +476,34 @@ void vn_sim_policy(struct vn_sim *s)
         for (int vi = cpu->head; vi >= 0; vi = s->vcpus[vi].next)
             charge_wait(s, &s->vcpus[vi]);
     }
+}
+
+void vn_sim_vcpu_retire(struct vn_sim *s, int vi)
+{
+    struct vn_sim_vcpu *v = &s->vcpus[vi];
+    if (v->state == VN_SIM_RUNNING) {
+        int c = v->cpu;
+        stop(s, c);
+        schedule(s, c);
+    } else if (v->state == VN_SIM_QUEUED) {
+        dequeue(s, vi);
+    }
+    v->gen++;
+    v->burst_left = INFINITY;
+}
+
+void vn_sim_enforce_vnode(struct vn_sim *s, int m, int k)
+{
+    const struct vn_sim_vm *vm = &s->vms[m];
+    for (int i = 0; i < vm->nvcpus; i++)
+        if (s->vcpus[vm->first + i].vnode == k)
+            enforce(s, vm->first + i);
+}
+
+void vn_sim_policy(struct vn_sim *s)
+{
+    /* Settle running and waiting time up to now, so the interval is complete. */
+    vn_sim_settle_demand(s);
     int nn = s->nn;
     double *pressure = calloc(nn, sizeof *pressure);
     if (!pressure)
@@ -482,7 +512,7 @@ void vn_sim_policy(struct vn_sim *s)
     for (int m = 0; m < s->nvms; m++) {
         struct vn_sim_vm *vm = &s->vms[m];
         for (int k = 0; k < vm->nvnodes; k++) {
-            if (vm->home[k] < 0)
+            if (vm->home[k] < 0 || vm->gone)
                 continue;
             const double *own = vm->dem + (size_t)k * nn;
             for (int n = 0; n < nn; n++)

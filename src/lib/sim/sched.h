@@ -24,4 +24,19 @@ void vn_sim_policy(struct vn_sim *s);
 /* vCPU vi's work phase ends: draw the next one's cost. */
 void vn_sim_phase(struct vn_sim *s, int vi);
 
+/* Settles running and waiting time up to now into the demand counters (dynamic, balance). */
+void vn_sim_settle_demand(struct vn_sim *s);
+/* Takes vCPU vi off the host for good (its VM left): off its CPU or queue, events voided. */
+void vn_sim_vcpu_retire(struct vn_sim *s, int vi);
+/* Moves the vCPUs of VM m's vnode k whose CPU their hard affinity no longer allows. */
+void vn_sim_enforce_vnode(struct vn_sim *s, int m, int k);
+/* The balancing policy's interval (bal.c). */
+void vn_sim_balancer(struct vn_sim *s);
+/* A pending VM arrives (vm.c). */
+void vn_sim_arrive(struct vn_sim *s, int i);
+/* The placement request of a simulated VM (vm.c). */
+void vn_sim_vm_spec(struct vn_sim_vm *vm, struct vn_vm_spec *spec);
+/* Rebuilds s->load from the claims of the VMs present (vm.c). */
+void vn_sim_rebuild_load(struct vn_sim *s);
+
 #endif

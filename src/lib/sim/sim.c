@@ -28,6 +28,8 @@ void vn_sim_params_default(struct vn_sim_params *p)
         .reserve_mib = 0,
         .start_spread_ns = 0,
         .chunk_mib = 2,
+        .bal_ns = 1000000000,
+        .bal_noise = 0,
     };
 }
 
@@ -48,7 +50,7 @@ double vn_sim_rng_lognormal1(struct vn_sim_rng *r, double cv)
 }
 
 static const char *const place_names[] = {"none", "xen", "vnuma"};
-static const char *const sched_names[] = {"all-cpus", "pin", "soft", "dynamic"};
+static const char *const sched_names[] = {"all-cpus", "pin", "soft", "dynamic", "balance"};
 
 const char *vn_sim_place_name(enum vn_sim_place p)
 {
@@ -211,6 +213,7 @@ void vn_sim_accrue(struct vn_sim *s, struct vn_sim_vcpu *v)
         return;
     v->since = s->now;
     v->run_ns += (double)dt;
+    v->bal_ns += (double)dt;
     s->cpus[v->cpu].busy_iv += (double)dt;
     struct vn_sim_vm *vm = &s->vms[v->vm];
     if (vm->dem) {
@@ -360,6 +363,7 @@ static void run_migrations(struct vn_sim *s)
         s->used_pages[m->from] -= k;
         s->used_pages[m->to] += k;
         m->pages_left -= k;
+        s->bal_stats.moved_mib += (double)k / VN_SIM_PAGES_PER_MIB;
         double bw = (double)k * 4096.0 / (double)s->p.epoch_ns;
         s->mig_bw[m->from] += bw;
         s->mig_bw[m->to] += bw;
@@ -460,13 +464,15 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
     if (p->local_ns <= 0 || p->remote_ratio_21 < 1 || p->node_gbs <= 0 || p->contention < 0 ||
         p->smt_yield < 1 || p->smt_yield > 2 || p->timeslice_ns <= 0 || p->epoch_ns <= 0 ||
         p->balance_ns <= 0 || p->policy_ns <= 0 || p->migrate_gbs <= 0 || p->start_spread_ns < 0 ||
-        !(p->chunk_mib > 0)) {
+        !(p->chunk_mib > 0) || p->bal_ns <= 0 || !(p->bal_noise >= 0) || p->bal_noise > 1) {
         vn_error_set(err, "The simulator parameters are out of range: latencies, bandwidths, "
                           "periods and the chunk size must be positive, the start spread not "
-                          "negative, remote_ratio_21 at least 1 and smt_yield between 1 and 2.");
+                          "negative, remote_ratio_21 at least 1, smt_yield between 1 and 2 and "
+                          "bal_noise between 0 and 1.");
         return NULL;
     }
-    if (setup->sched == VN_SIM_SCHED_DYNAMIC && topo->nnodes > VN_SOFTAFF_MAX_NODES) {
+    if ((setup->sched == VN_SIM_SCHED_DYNAMIC || setup->sched == VN_SIM_SCHED_BALANCE) &&
+        topo->nnodes > VN_SOFTAFF_MAX_NODES) {
         vn_error_set(err, "Dynamic soft affinity handles up to %d nodes; the host '%s' has %d.",
                      VN_SOFTAFF_MAX_NODES, topo->name, topo->nnodes);
         return NULL;
@@ -542,8 +548,16 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
     s->saff_params.high = p->dyn_high;
     s->saff_params.low = p->dyn_low;
     vn_sim_push(s, p->epoch_ns, VN_SIM_EV_EPOCH, 0, 0);
-    if (setup->sched == VN_SIM_SCHED_ALL || setup->sched == VN_SIM_SCHED_DYNAMIC)
+    if (setup->sched == VN_SIM_SCHED_ALL || setup->sched == VN_SIM_SCHED_DYNAMIC ||
+        setup->sched == VN_SIM_SCHED_BALANCE)
         vn_sim_push(s, p->balance_ns, VN_SIM_EV_BALANCE, 0, 0);
+    if (setup->sched == VN_SIM_SCHED_BALANCE) {
+        vn_bal_params_default(&s->bal_params);
+        s->bal_params.softaff.high = p->dyn_high;
+        s->bal_params.softaff.low = p->dyn_low;
+        vn_bal_state_init(&s->bal_state);
+        vn_sim_push(s, p->bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+    }
     if (setup->sched == VN_SIM_SCHED_DYNAMIC)
         vn_sim_push(s, p->policy_ns, VN_SIM_EV_POLICY, 0, 0);
     return s;
@@ -565,8 +579,10 @@ void vn_sim_free(struct vn_sim *s)
         free(vm->saff);
         free(vm->dem);
         free(vm->hot);
+        free(vm->bal);
     }
     free(s->vms);
+    free(s->pend);
     free(s->vcpus);
     free(s->heap);
     free(s->mig);
@@ -643,6 +659,17 @@ void vn_sim_run_until(struct vn_sim *s, int64_t until_ns)
         case VN_SIM_EV_PHASE:
             vn_sim_phase(s, e.idx);
             break;
+        case VN_SIM_EV_ARRIVE:
+            vn_sim_arrive(s, e.idx);
+            break;
+        case VN_SIM_EV_LEAVE:
+            if (!s->vms[e.idx].gone)
+                vn_sim_remove_vm(s, e.idx, NULL);
+            break;
+        case VN_SIM_EV_BALANCER:
+            vn_sim_balancer(s);
+            vn_sim_push(s, s->now + s->p.bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+            break;
         case VN_SIM_EV_SAMPLE:
             sample(s);
             if (s->sample_ns > 0)
@@ -698,8 +725,11 @@ void vn_sim_vm_stats(const struct vn_sim *s, int vm, struct vn_sim_vm_stats *out
         if (v->state == VN_SIM_QUEUED)
             want += (double)(s->now - v->since);
     }
-    double t = (double)(s->now - s->stats_start);
+    int64_t from = m->t_on > s->stats_start ? m->t_on : s->stats_start;
+    int64_t to = m->t_off < s->now ? m->t_off : s->now;
+    double t = to > from ? (double)(to - from) : 0;
     memset(out, 0, sizeof *out);
+    out->present_s = t / 1e9;
     snprintf(out->name, sizeof out->name, "%s", m->name);
     out->workload = m->wl.name;
     out->vcpus = m->nvcpus;
@@ -733,6 +763,23 @@ uint64_t vn_sim_vm_pages(const struct vn_sim *s, int vm, int vnode, int n)
     return s->vms[vm].pages[(size_t)vnode * s->nn + n];
 }
 
+void vn_sim_bal_stats(const struct vn_sim *s, struct vn_sim_bal_stats *out)
+{
+    *out = s->bal_stats;
+}
+
+int vn_sim_vnode_home(const struct vn_sim *s, int vm, int vnode)
+{
+    if (vm < 0 || vm >= s->nvms || vnode < 0 || vnode >= s->vms[vm].nvnodes)
+        return -1;
+    return s->vms[vm].home[vnode];
+}
+
+bool vn_sim_vm_present(const struct vn_sim *s, int vm)
+{
+    return vm >= 0 && vm < s->nvms && !s->vms[vm].gone;
+}
+
 int vn_sim_vcpu_cpu(const struct vn_sim *s, int vm, int v)
 {
     if (vm < 0 || vm >= s->nvms || v < 0 || v >= s->vms[vm].nvcpus)
@@ -748,6 +795,8 @@ int vn_sim_migrate(struct vn_sim *s, int vm, int vnode, int from, int to, uint64
         return vn_error_set(err, "There is no simulated VM %d.", vm);
     if (vnode < 0 || vnode >= s->vms[vm].nvnodes)
         return vn_error_set(err, "VM '%s' has no vnode %d.", s->vms[vm].name, vnode);
+    if (s->vms[vm].gone)
+        return vn_error_set(err, "VM '%s' has left the host.", s->vms[vm].name);
     if (from < 0 || from >= s->nn || to < 0 || to >= s->nn || from == to)
         return vn_error_set(err, "A migration needs two different node indexes below %d.", s->nn);
     if (s->nmig == s->cap_mig) {
@@ -802,11 +851,12 @@ int vn_sim_check(const struct vn_sim *s, struct vn_error *err)
             total += vm->pages[k];
             used[k % s->nn] += vm->pages[k];
         }
-        if (total != vm->mem_mib * VN_SIM_PAGES_PER_MIB)
-            rc = vn_error_set(err, "VM '%s' has %llu pages, not the %llu of its %llu MiB.",
-                              vm->name, (unsigned long long)total,
-                              (unsigned long long)(vm->mem_mib * VN_SIM_PAGES_PER_MIB),
-                              (unsigned long long)vm->mem_mib);
+        if (total != (vm->gone ? 0 : vm->mem_mib * VN_SIM_PAGES_PER_MIB))
+            rc = vn_error_set(
+                err, "VM '%s' has %llu pages, not the %llu of its %llu MiB.", vm->name,
+                (unsigned long long)total,
+                (unsigned long long)(vm->gone ? 0 : vm->mem_mib * VN_SIM_PAGES_PER_MIB),
+                (unsigned long long)vm->mem_mib);
     }
     for (int n = 0; n < s->nn && rc == 0; n++) {
         if (used[n] != s->used_pages[n])

@@ -40,6 +40,11 @@ struct vn_sim_params {
     uint64_t reserve_mib;    /* memory per node kept for the host (not given to VMs) */
     int64_t start_spread_ns; /* each VM's vCPUs start at a uniform random time in [0, this) */
     double chunk_mib;        /* allocation grain of guest memory (2 MiB superpages) */
+    /* balance: the balancing policy (src/lib/balance/policy.h) runs every bal_ns; its
+     * residency observation is exact (bal_noise 0) or off by a uniform relative error of up
+     * to bal_noise per (vnode, node), which the policy is told as the error bound. */
+    int64_t bal_ns;
+    double bal_noise;
 };
 
 void vn_sim_params_default(struct vn_sim_params *p);
@@ -58,6 +63,7 @@ enum vn_sim_sched {
     VN_SIM_SCHED_PIN,     /* hard affinity = the placement's CPUs */
     VN_SIM_SCHED_SOFT,    /* Xen credit soft affinity: soft∩hard first, then hard */
     VN_SIM_SCHED_DYNAMIC, /* vnuma: soft affinity widened to nearer nodes under pressure */
+    VN_SIM_SCHED_BALANCE, /* vnumad: dynamic's scheduler, affinity and memory moved by vn_bal_run */
 };
 
 enum vn_sim_wl_kind {
@@ -114,6 +120,34 @@ void vn_sim_freep(struct vn_sim **s);
 int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
                   const struct vn_sim_workload *w, struct vn_error *err);
 
+/* Schedules a VM that arrives at start_ns (placed then, with the VMs present then as load)
+ * and, when stop_ns > start_ns, leaves at stop_ns.  start_ns <= now: it is added at once
+ * (as vn_sim_add_vm) and its index is returned; otherwise 0 is returned and its index is
+ * given at arrival.  A VM that does not fit when it arrives is counted as rejected. */
+int vn_sim_schedule_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
+                       const struct vn_sim_workload *w, int64_t start_ns, int64_t stop_ns,
+                       struct vn_error *err);
+/* VM vm leaves now: its vCPUs stop, its pages and claim are freed, its moves dropped.  Its
+ * figures stay (measured over the time it was there).  -1 when there is no such live VM. */
+int vn_sim_remove_vm(struct vn_sim *s, int vm, struct vn_error *err);
+
+/* What the balancing policy did (balance scheduler), since the simulator was created. */
+#define VN_SIM_NSKIP 6
+struct vn_sim_bal_stats {
+    uint64_t intervals;
+    uint64_t migrate, affinity, replace; /* actions enacted, by kind */
+    uint64_t skipped[VN_SIM_NSKIP];      /* SKIPPED actions by gate (vn_bal_skip order) */
+    uint64_t skipped_total;
+    uint64_t ordered_mib;            /* MiB the MIGRATE actions asked for */
+    double moved_mib;                /* MiB page migration actually moved (any source) */
+    int arrived, departed, rejected; /* VMs that came, left, did not fit on arrival */
+};
+void vn_sim_bal_stats(const struct vn_sim *s, struct vn_sim_bal_stats *out);
+/* Node index vnode k of VM vm is recorded on (its home), -1 when several. */
+int vn_sim_vnode_home(const struct vn_sim *s, int vm, int vnode);
+/* Whether VM vm is present now (arrived and not left). */
+bool vn_sim_vm_present(const struct vn_sim *s, int vm);
+
 /* Called at every sample tick (vn_sim_set_sampling) with the figures of the last interval. */
 struct vn_sim_sample {
     double t_s; /* end of the interval, simulated seconds */
@@ -155,6 +189,7 @@ struct vn_sim_vm_stats {
     double run_share; /* CPU time got / CPU time wanted */
     int nnodes_mem;   /* nodes holding its memory */
     bool guest_numa;  /* the placement gave the guest vNUMA and the setup shows it */
+    double present_s; /* time it was on the host in the measured window */
 };
 int vn_sim_nvms(const struct vn_sim *s);
 void vn_sim_vm_stats(const struct vn_sim *s, int vm, struct vn_sim_vm_stats *out);

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "balance/policy.h"
 #include "balance/softaff.h"
 #include "place/place.h"
 #include "sim.h"
@@ -85,6 +86,7 @@ struct vn_sim_vcpu {
     /* measured since the last reset */
     double units, acc, local_acc, run_ns, wait_ns;
     double units_iv, acc_iv, local_iv; /* since the last sample */
+    double bal_ns;                     /* CPU time since the last balancing interval */
 };
 
 struct vn_sim_vm {
@@ -104,6 +106,19 @@ struct vn_sim_vm {
     struct vn_softaff_state *saff; /* per vnode (dynamic) */
     double *dem; /* per vnode x nnodes: its vCPUs' demand in the interval (dynamic) */
     double *hot; /* per vnode x nnodes: access weight per page (hot set draw), 1 = uniform */
+    bool gone;   /* left the host (vn_sim_remove_vm) */
+    int64_t t_on, t_off;          /* arrival, departure (INT64_MAX while present) */
+    struct vn_claim claim;        /* its claim in s->load (vn_place placements) */
+    struct vn_bal_dom_state *bal; /* balance: the policy's state for this domain */
+};
+
+/* A VM waiting for its arrival time. */
+struct vn_sim_pending {
+    char name[VN_SIM_NAME_MAX];
+    int vcpus;
+    uint64_t mem_mib;
+    struct vn_sim_workload wl;
+    int64_t stop_ns;
 };
 
 enum vn_sim_ev_kind {
@@ -115,6 +130,9 @@ enum vn_sim_ev_kind {
     VN_SIM_EV_POLICY,
     VN_SIM_EV_SAMPLE,
     VN_SIM_EV_PHASE,
+    VN_SIM_EV_ARRIVE,   /* idx: pending VM */
+    VN_SIM_EV_LEAVE,    /* idx: VM */
+    VN_SIM_EV_BALANCER, /* the balancing policy's interval */
 };
 
 struct vn_sim_ev {
@@ -178,6 +196,12 @@ struct vn_sim {
     struct vn_host_load load;
     struct vn_placement pl;
     struct vn_softaff_params saff_params;
+    int npend, cap_pend;
+    struct vn_sim_pending *pend;
+    struct vn_bal_params bal_params;
+    struct vn_bal_state bal_state;
+    struct vn_sim_bal_stats bal_stats;
+    int64_t bal_last; /* time of the last balancing interval */
     /* epoch scratch */
     double *sa, *sb, *sc;
     int cap_scratch;

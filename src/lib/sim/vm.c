@@ -118,16 +118,31 @@ static uint64_t claim_mib(const struct vn_placement *pl, int os)
     return 0;
 }
 
+void vn_sim_vm_spec(struct vn_sim_vm *vm, struct vn_vm_spec *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->name = vm->name;
+    spec->vcpus = spec->maxvcpus = vm->nvcpus;
+    spec->memory_mib = spec->maxmem_mib = vm->mem_mib;
+    spec->mempolicy = VN_MEMPOLICY_BIND;
+    spec->balance = true;
+}
+
+void vn_sim_rebuild_load(struct vn_sim *s)
+{
+    vn_host_load_init(&s->load, s->topo);
+    if (s->p.reserve_mib > 0)
+        vn_host_load_reserve(&s->load, s->topo, s->p.reserve_mib, NULL, NULL);
+    for (int m = 0; m < s->nvms; m++)
+        if (!s->vms[m].gone && s->vms[m].claim.n > 0)
+            vn_host_load_add_claim(&s->load, s->topo, &s->vms[m].claim, NULL, NULL, NULL);
+}
+
 static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, struct vn_error *err)
 {
     int nn = s->nn;
     struct vn_vm_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.name = vm->name;
-    spec.vcpus = spec.maxvcpus = vm->nvcpus;
-    spec.memory_mib = spec.maxmem_mib = vm->mem_mib;
-    spec.mempolicy = VN_MEMPOLICY_BIND;
-    spec.balance = true;
+    vn_sim_vm_spec(vm, &spec);
     struct vn_place_request req;
     if (vn_place_request_init(&req, &spec, s->topo, err) < 0)
         return -1;
@@ -136,6 +151,7 @@ static int place_vm(struct vn_sim *s, struct vn_sim_vm *vm, int *vcpu_vnode, str
         return vn_error_prefix(err, "VM '%s' cannot be placed", vm->name);
     if (vn_host_load_add_claim(&s->load, s->topo, &s->pl.claim, NULL, NULL, err) < 0)
         return -1;
+    vm->claim = s->pl.claim;
     const struct vn_placement *pl = &s->pl;
     vm->nvnodes = pl->nvnodes;
     vm->guest_numa = pl->guest_numa && s->setup.guest_numa;
@@ -279,6 +295,7 @@ static void free_vm(struct vn_sim_vm *vm)
     free(vm->saff);
     free(vm->dem);
     free(vm->hot);
+    free(vm->bal);
     memset(vm, 0, sizeof *vm);
 }
 
@@ -343,6 +360,18 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
     vm->wcount = calloc(vm->nvnodes, sizeof *vm->wcount);
     if (!vm->w || !vm->wnodes || !vm->wcount)
         abort();
+    vm->t_on = s->now;
+    vm->t_off = INT64_MAX;
+    if (s->setup.sched == VN_SIM_SCHED_BALANCE) {
+        /* vnumad: the policy moves the hard affinity, starting on the home node. */
+        vm->dem = calloc((size_t)vm->nvnodes * nn, sizeof *vm->dem);
+        vm->bal = calloc(1, sizeof *vm->bal);
+        if (!vm->dem || !vm->bal)
+            abort();
+        vn_bal_dom_state_init(vm->bal);
+        for (int k = 0; k < vm->nvnodes; k++)
+            vm->hard[k] = vm->home[k] >= 0 ? s->node_cpus[vm->home[k]] : s->all;
+    }
     if (s->setup.sched == VN_SIM_SCHED_DYNAMIC) {
         vm->saff = calloc(vm->nvnodes, sizeof *vm->saff);
         vm->dem = calloc((size_t)vm->nvnodes * nn, sizeof *vm->dem);
@@ -377,4 +406,68 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
     for (int v = 0; v < vcpus; v++)
         vn_sim_start_vcpu(s, vm->first + v, delay);
     return m;
+}
+
+int vn_sim_remove_vm(struct vn_sim *s, int m, struct vn_error *err)
+{
+    if (m < 0 || m >= s->nvms || s->vms[m].gone)
+        return vn_error_set(err, "There is no simulated VM %d on the host.", m);
+    struct vn_sim_vm *vm = &s->vms[m];
+    for (int i = 0; i < vm->nvcpus; i++)
+        vn_sim_vcpu_retire(s, vm->first + i);
+    for (int i = 0; i < s->nmig;) {
+        if (s->mig[i].vm == m)
+            s->mig[i] = s->mig[--s->nmig];
+        else
+            i++;
+    }
+    for (int k = 0; k < vm->nvnodes; k++)
+        for (int n = 0; n < s->nn; n++) {
+            uint64_t *pg = &vm->pages[(size_t)k * s->nn + n];
+            s->used_pages[n] -= *pg;
+            *pg = 0;
+        }
+    vm->gone = true;
+    vm->t_off = s->now;
+    vn_sim_rebuild_load(s);
+    s->bal_stats.departed++;
+    return 0;
+}
+
+int vn_sim_schedule_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
+                       const struct vn_sim_workload *w, int64_t start_ns, int64_t stop_ns,
+                       struct vn_error *err)
+{
+    if (stop_ns > 0 && stop_ns <= start_ns)
+        return vn_error_set(err, "VM '%s' would leave (at %gs) before it arrives (at %gs).", name,
+                            (double)stop_ns / 1e9, (double)start_ns / 1e9);
+    if (start_ns <= s->now) {
+        int m = vn_sim_add_vm(s, name, vcpus, mem_mib, w, err);
+        if (m >= 0 && stop_ns > 0)
+            vn_sim_push(s, stop_ns, VN_SIM_EV_LEAVE, m, 0);
+        return m;
+    }
+    s->pend = grow(s->pend, &s->cap_pend, s->npend + 1, sizeof *s->pend);
+    struct vn_sim_pending *pd = &s->pend[s->npend];
+    snprintf(pd->name, sizeof pd->name, "%s", name);
+    pd->vcpus = vcpus;
+    pd->mem_mib = mem_mib;
+    pd->wl = *w;
+    pd->stop_ns = stop_ns;
+    vn_sim_push(s, start_ns, VN_SIM_EV_ARRIVE, s->npend++, 0);
+    return 0;
+}
+
+void vn_sim_arrive(struct vn_sim *s, int i)
+{
+    const struct vn_sim_pending *pd = &s->pend[i];
+    struct vn_error err;
+    int m = vn_sim_add_vm(s, pd->name, pd->vcpus, pd->mem_mib, &pd->wl, &err);
+    if (m < 0) {
+        s->bal_stats.rejected++;
+        return;
+    }
+    s->bal_stats.arrived++;
+    if (pd->stop_ns > s->now)
+        vn_sim_push(s, pd->stop_ns, VN_SIM_EV_LEAVE, m, 0);
 }

@@ -4,6 +4,7 @@
  * Host-dependent rules run against a host built here by hand (2 sockets x 2 nodes, 4 CPUs
  * and 8 GiB per node, like tests/data/configs/host-4node.json), so these tests do not
  * depend on the topo loaders. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1038,6 +1039,95 @@ static void test_spec_json(void **state)
     vn_spec_free(s);
 }
 
+/* vn_spec_from_json is the exact inverse of vn_spec_to_json: for every valid corpus config,
+ * parse -> to_json -> from_json -> to_json gives the same JSON; damaged JSON is refused. */
+static void test_spec_from_json_roundtrip(void **state)
+{
+    const char *src = getenv("VNUMA_SRCDIR");
+    assert_non_null(src);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/data/configs/valid", src);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".cfg") != 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct vn_diags dg;
+        struct vn_error err = {0};
+        vn_diags_init(&dg, path);
+        struct vn_vm_spec *s = vn_config_load_file(path, &host, &dg, &err);
+        if (!s)
+            s = vn_config_load_file(path, NULL, &dg, &err);
+        vn_diags_free(&dg);
+        if (!s)
+            continue; /* valid only on another host: the corpus test covers it */
+        struct json_object *a = vn_spec_to_json(s);
+        struct vn_vm_spec *back = vn_spec_from_json(a, de->d_name, &err);
+        if (!back)
+            fail_msg("%s: %s", de->d_name, err.msg);
+        struct json_object *b = vn_spec_to_json(back);
+        const char *ta = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+        const char *tb = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+        if (strcmp(ta, tb) != 0)
+            fail_msg("%s: %s != %s", de->d_name, ta, tb);
+
+        /* Strict: a missing member, an unknown member and a wrong type are each refused. */
+        struct json_object *c = NULL;
+        assert_int_equal(json_object_deep_copy(a, &c, NULL), 0);
+        json_object_object_del(c, "balance");
+        assert_null(vn_spec_from_json(c, "x", &err));
+        assert_non_null(strstr(err.msg, "lacks the member 'balance'"));
+        json_object_object_add(c, "balance", json_object_new_boolean(1));
+        json_object_object_add(c, "colour", json_object_new_int(1));
+        assert_null(vn_spec_from_json(c, "x", &err));
+        assert_non_null(strstr(err.msg, "unknown member 'colour'"));
+        json_object_object_del(c, "colour");
+        json_object_object_add(c, "vcpus", json_object_new_string("4"));
+        assert_null(vn_spec_from_json(c, "x", &err));
+        json_object_put(c);
+
+        json_object_put(a);
+        json_object_put(b);
+        vn_spec_free(s);
+        vn_spec_free(back);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 20);
+
+    /* Damaged vnuma members and non-canonical cpulists. */
+    static const char *const bad[] = {
+        "{\"form\":\"vnuma\",\"vnodes\":[]}",
+        "{\"form\":\"list\",\"vnodes\":[{\"vnode\":0,\"memory_mib\":1,\"pnode\":null,"
+        "\"vcpus\":\"0\",\"distances\":[10]}]}",
+        "{\"form\":\"vnuma\",\"vnodes\":[{\"vnode\":1,\"memory_mib\":1,\"pnode\":null,"
+        "\"vcpus\":\"0\",\"distances\":[10]}]}",
+        "{\"form\":\"vnuma\",\"vnodes\":[{\"vnode\":0,\"memory_mib\":-1,\"pnode\":null,"
+        "\"vcpus\":\"0\",\"distances\":[10]}]}",
+        "{\"form\":\"vnuma\",\"vnodes\":[{\"vnode\":0,\"memory_mib\":1,\"pnode\":null,"
+        "\"vcpus\":\"0,1\",\"distances\":[10]}]}",
+        "{\"form\":\"vnuma\",\"vnodes\":[{\"vnode\":0,\"memory_mib\":1,\"pnode\":null,"
+        "\"vcpus\":\"0\",\"distances\":[10,10]}]}",
+    };
+    struct vn_vm_spec *s = expect_valid(BASE, false);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct json_object *o = vn_spec_to_json(s);
+        json_object_object_add(o, "vnuma", json_tokener_parse(bad[i]));
+        struct vn_error err = {0};
+        struct vn_vm_spec *back = vn_spec_from_json(o, "vm", &err);
+        if (back)
+            fail_msg("accepted %s", bad[i]);
+        assert_non_null(strstr(err.msg, "The spec JSON of 'vm' is not valid: "));
+        json_object_put(o);
+    }
+    vn_spec_free(s);
+}
+
 int main(void)
 {
     build_host();
@@ -1074,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_parse_file),
         cmocka_unit_test(test_spec_json),
+        cmocka_unit_test(test_spec_from_json_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

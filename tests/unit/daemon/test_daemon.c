@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
@@ -312,13 +315,241 @@ static void test_metrics(void **state)
     free(v);
 }
 
+/* A full spec (what vnuma create stores) reads back: the policy then gets spec and claim. */
+static void test_dom_spec_and_claim(void **state)
+{
+    (void)state;
+    static const char cfg[] =
+        "name = 'web'\nmemory = 512\nvcpus = 3\nvnuma = [ [ 'pnode=auto', 'size=256', 'vcpus=0', "
+        "'vdistances=10,20' ], [ 'pnode=auto', 'size=256', 'vcpus=1-2', 'vdistances=20,10' ] ]\n";
+    struct vn_diags dg;
+    vn_diags_init(&dg, "web.cfg");
+    struct vn_vm_spec *spec = vn_config_parse_buf(cfg, sizeof cfg - 1, "web.cfg", &dg);
+    assert_non_null(spec);
+    vn_diags_free(&dg);
+    struct json_object *sj = vn_spec_to_json(spec);
+    vn_spec_free(spec);
+    struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
+    struct vnd_dom *d = calloc(1, sizeof *d);
+    struct vn_domain_record r;
+    struct vn_error err = {0};
+    make_record(&r, json_object_to_json_string(sj), "{}");
+    json_object_put(sj);
+    r.claim.n = 2;
+    r.claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 1};
+    r.claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 2};
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    struct vn_bal_dom_obs o;
+    vnd_dom_obs(d, &o);
+    assert_non_null(o.spec);
+    assert_int_equal(o.spec->nvnodes, 2);
+    assert_int_equal(o.spec->vcpus, 3);
+    assert_non_null(o.claim);
+    assert_int_equal(o.claim->n, 2);
+    assert_int_equal(o.claim->v[1].vcpus, 2);
+    vn_domain_record_clear(&r);
+
+    /* A spec that does not read back: no spec, so never re-placed, but still balanced. */
+    make_record(&r, "{\"balance\":true}", "{}");
+    r.claim = d->claim;
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    vnd_dom_obs(d, &o);
+    assert_null(o.spec);
+    assert_null(o.claim);
+    vn_domain_record_clear(&r);
+    vnd_dom_clear(d);
+    free(d);
+    th_host_free(t);
+}
+
+static void set_claim(struct vn_domain_record *r)
+{
+    r->claim.n = 2;
+    r->claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 1};
+    r->claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 2};
+}
+
+/* The record change of a rehome (claim follows the vnode) and of a re-placement. */
+static void test_placement_apply(void **state)
+{
+    (void)state;
+    struct vn_domain_record r;
+    struct vn_error err = {0};
+    make_record(&r, "{}", "{}");
+    set_claim(&r);
+    struct vn_domain_placement_update u = {.nvnodes = 2, .pnode = {-1, 2}};
+    assert_int_equal(vn_domain_placement_apply(&r, &u, &err), 0);
+    assert_string_equal(
+        json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
+        "{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":256},{\"pnodes\":[2],"
+        "\"memory_mib\":256}],\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},"
+        "{\"vcpu\":1,\"vnode\":1},{\"vcpu\":2,\"vnode\":1}],\"claim\":[{\"node\":0,"
+        "\"memory_mib\":256,\"vcpus\":1},{\"node\":2,\"memory_mib\":256,\"vcpus\":2}]}");
+    assert_int_equal(r.claim.n, 2);
+    assert_int_equal(r.claim.v[1].node, 2);
+
+    /* A re-placement brings its own claim. */
+    struct vn_claim c = {.n = 1, .v = {{.node = 3, .mem_mib = 512, .vcpus = 3}}};
+    struct vn_domain_placement_update u2 = {.nvnodes = 2, .pnode = {3, 3}, .claim = &c};
+    assert_int_equal(vn_domain_placement_apply(&r, &u2, &err), 0);
+    assert_int_equal(r.claim.n, 1);
+    assert_int_equal(r.claim.v[0].node, 3);
+    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
+                           "\"claim\":[{\"node\":3,\"memory_mib\":512,\"vcpus\":3}]"));
+
+    /* Refused: another vnode count; a vnode with an unfinished migration entry. */
+    struct vn_domain_placement_update u3 = {.nvnodes = 3, .pnode = {0, 0, 0}};
+    assert_int_equal(vn_domain_placement_apply(&r, &u3, &err), -1);
+    assert_string_equal(err.msg,
+                        "Domain 'web' has 2 vnodes in its record, but the new placement has 3.");
+    vn_domain_record_clear(&r);
+    make_record(&r, "{}", "{\"migrations\":{\"1\":{\"state\":\"split\"}}}");
+    assert_int_equal(vn_domain_placement_apply(&r, &u, &err), -1);
+    assert_string_equal(err.msg, "Domain 'web': vnode 1 has an unfinished migration in its "
+                                 "record; finish it with 'vnuma migrate' first.");
+    vn_domain_record_clear(&r);
+}
+
+/* Enacting on a synthetic state dir whose "QEMU" is this process, mapping a tmpfs file as the
+ * memory of vnode 1: a REPLACE_VM rewrites the record; a MIGRATE_VNODE to where the memory
+ * is already moves nothing and counts nothing (pages already there are not "moved"). */
+static void test_enact(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vnd-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sdir[256], mdir[256], file[300];
+    snprintf(sdir, sizeof sdir, "%s/state", dir);
+    snprintf(mdir, sizeof mdir, "/dev/shm/vnd-test-%d", (int)getpid());
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    snprintf(file, sizeof file, "%s/vnode1", mdir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(truncate(file, 4 << 20), 0);
+    FILE *mf = fopen(file, "r+");
+    char *mem = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fileno(mf), 0);
+    assert_true(mem != MAP_FAILED);
+    memset(mem, 1, 4 << 20);
+
+    struct vn_state *s = NULL;
+    struct vn_error err = {0};
+    assert_int_equal(vn_state_open(sdir, &s, &err), 0);
+    struct vn_domain_record r;
+    char extra[400];
+    snprintf(extra, sizeof extra, "{\"mem_dir\":\"%s\"}", mdir);
+    make_record(&r, "{}", extra);
+    set_claim(&r);
+    /* The placement's claim, as create writes it (the reader checks they agree). */
+    json_object_object_add(r.placement, "claim",
+                           json_tokener_parse("[{\"node\":0,\"memory_mib\":256,\"vcpus\":1},"
+                                              "{\"node\":1,\"memory_mib\":256,\"vcpus\":2}]"));
+    r.qemu_pid = getpid();
+    assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &err), 0);
+    r.config_path = strdup("/x/web.cfg");
+    assert_int_equal(vn_state_lock(s, 1000, "test", &err), 0);
+    if (vn_state_write_record(s, &r, &err) < 0)
+        fail_msg("%s", err.msg);
+    vn_state_unlock(s);
+    vn_domain_record_clear(&r);
+
+    struct vnd *v = calloc(1, sizeof *v);
+    struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
+    v->topo = t;
+    v->nnodes = 2;
+    v->state = s;
+    snprintf(v->state_path, sizeof v->state_path, "%s", sdir);
+    v->log = fopen("/dev/null", "w");
+    vn_bal_params_default(&v->params);
+    struct vnd_dom *d = calloc(1, sizeof *d);
+    assert_int_equal(vn_state_read_record(s, "web", &r, &err), 0);
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    vn_domain_record_clear(&r);
+    struct vnd_dom *doms[1] = {d};
+    v->doms = doms;
+    v->ndoms = 1;
+
+    /* REPLACE_VM: vnode 0 to node 1, vnode 1 to node 0, with the policy's claim. */
+    struct vn_bal_action *a = calloc(1, sizeof *a);
+    a->kind = VN_BAL_REPLACE_VM;
+    a->vnode = -1;
+    a->vnode_to[0] = 1;
+    a->vnode_to[1] = 0;
+    a->claim.n = 2;
+    a->claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 2};
+    a->claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 1};
+    snprintf(a->reason, sizeof a->reason, "web: a test.");
+    vnd_enact(v, d, a);
+    assert_false(d->last[0].failed);
+    assert_string_equal(d->last[0].result,
+                        "the record says v0:n1 v1:n0; the memory follows in batches");
+    assert_int_equal(vn_state_read_record(s, "web", &r, &err), 0);
+    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
+                           "\"vnodes\":[{\"pnodes\":[1],\"memory_mib\":256},{\"pnodes\":[0],"));
+    assert_int_equal(r.claim.v[0].vcpus, 2);
+    vn_domain_record_clear(&r);
+    assert_int_equal(d->home[0], 1);
+    assert_int_equal(d->home[1], 0);
+
+    /* MIGRATE_VNODE of vnode 1 home to node 0, where all its pages are: a job that moves
+     * nothing and finishes. */
+    memset(a, 0, sizeof *a);
+    a->kind = VN_BAL_MIGRATE_VNODE;
+    a->vnode = 1;
+    a->to = 0;
+    a->mib = 2;
+    vn_bitmap_set(&a->from, 1);
+    vnd_enact(v, d, a);
+    if (d->last[1].failed)
+        fail_msg("%s", d->last[1].result);
+    assert_string_equal(d->last[1].result, "moving up to 2 MiB of vnode 1 to node 0");
+    assert_int_equal(v->njobs, 1);
+    struct json_object *st = vnd_status_json(v);
+    assert_non_null(strstr(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+                           "\"moving\":[{\"vnode\":1,\"to\":0,\"budget_mib\":2,"));
+    json_object_put(st);
+    vnd_jobs_finish(v);
+    assert_int_equal(v->njobs, 0);
+    assert_int_equal(d->moved_bytes, 0);
+    assert_int_equal(d->migrations, 1);
+
+    /* A batch for a vnode whose home is elsewhere is refused with a sentence. */
+    a->to = 1;
+    vnd_enact(v, d, a);
+    assert_true(d->last[2].failed);
+    assert_string_equal(d->last[2].result, "failed: Domain 'web': vnode 1 is at home on node 0 "
+                                           "in its record, not on node 1.");
+
+    free(a);
+    fclose(v->log);
+    vnd_dom_clear(d);
+    free(d);
+    free(v);
+    th_host_free(t);
+    vn_state_close(s);
+    munmap(mem, 4 << 20);
+    fclose(mf);
+    unlink(file);
+    rmdir(mdir);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_ok),        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_linebuf),         cmocka_unit_test(test_replies),
-        cmocka_unit_test(test_dom_from_record), cmocka_unit_test(test_task_stat),
-        cmocka_unit_test(test_observation),     cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_parse_ok),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_linebuf),
+        cmocka_unit_test(test_replies),
+        cmocka_unit_test(test_dom_from_record),
+        cmocka_unit_test(test_task_stat),
+        cmocka_unit_test(test_observation),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_dom_spec_and_claim),
+        cmocka_unit_test(test_placement_apply),
+        cmocka_unit_test(test_enact),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }

@@ -1,0 +1,342 @@
+/* What vnumad needs of a running domain besides vn_domain_migrate: changing the record's
+ * placement in place (a vnode rehomed, a VM re-placed) and moving memory home in bounded
+ * slices with a byte budget.
+ *
+ * The order follows the balancing policy's contract (balance/policy.h): the record changes
+ * first (the vnode's pnode and the claim say the new node at once, under the host lock, in
+ * one atomic record write), then the memory follows in batches.  Between the two the record
+ * is true about where the vnode belongs and what it reserves; where its pages are now is
+ * measured (vnuma info, vnumad's residency sampling), and pages off the recorded pnode are
+ * what the policy's completion rule moves on the next intervals, also after a crash.  A
+ * slice mover therefore never writes the record: it only moves pages towards the pnode the
+ * record names, and counts the pages it really moved. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../util/cleanup.h"
+#include "domain_int.h"
+
+#define LOCK_TIMEOUT_MS 30000
+#define MAX_MAPPINGS    8
+#define MPOL_MF_MOVE_   (1 << 1)
+
+/* ---- placement updates ------------------------------------------------------------------- */
+
+static struct json_object *claim_json(const struct vn_claim *c)
+{
+    struct json_object *a = json_object_new_array();
+    for (int i = 0; i < c->n; i++) {
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "node", json_object_new_int(c->v[i].node));
+        json_object_object_add(e, "memory_mib", json_object_new_int64((int64_t)c->v[i].mem_mib));
+        json_object_object_add(e, "vcpus", json_object_new_int(c->v[i].vcpus));
+        json_object_array_add(a, e);
+    }
+    return a;
+}
+
+static struct vn_claim_node *claim_at(struct vn_claim *c, int node)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->v[i].node == node)
+            return &c->v[i];
+    if (c->n >= VN_MAX_VNODES)
+        return NULL;
+    c->v[c->n] = (struct vn_claim_node){.node = node};
+    return &c->v[c->n++];
+}
+
+int vn_domain_placement_apply(struct vn_domain_record *r,
+                              const struct vn_domain_placement_update *u, struct vn_error *err)
+{
+    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
+    int nv = vnodes && json_object_is_type(vnodes, json_type_array)
+                 ? (int)json_object_array_length(vnodes)
+                 : 0;
+    if (nv < 1 || u->nvnodes != nv)
+        return vn_error_set(
+            err, "Domain '%s' has %d vnodes in its record, but the new placement has %d.", r->name,
+            nv, u->nvnodes);
+    struct json_object *mig = vn_dom_get(r->extra, "migrations");
+    for (int v = 0; v < nv; v++) {
+        if (u->pnode[v] < 0)
+            continue;
+        if (u->pnode[v] >= VN_BITMAP_BITS)
+            return vn_error_set(err, "Host node %d does not exist.", u->pnode[v]);
+        char key[24];
+        snprintf(key, sizeof key, "%d", v);
+        if (vn_dom_get(mig, key))
+            return vn_error_set(err,
+                                "Domain '%s': vnode %d has an unfinished migration in its record; "
+                                "finish it with 'vnuma migrate' first.",
+                                r->name, v);
+    }
+    struct vn_claim c = r->claim;
+    if (u->claim) {
+        c = *u->claim;
+    } else {
+        /* The rehomed vnodes' memory and vCPUs leave their old pnodes for the new one. */
+        struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
+        for (int v = 0; v < nv; v++) {
+            if (u->pnode[v] < 0)
+                continue;
+            struct json_object *vo = json_object_array_get_idx(vnodes, (size_t)v);
+            struct json_object *pn = vn_dom_get(vo, "pnodes");
+            uint64_t mem = (uint64_t)vn_dom_get_int(vo, "memory_mib");
+            int vcpus = 0;
+            for (size_t i = 0; aff && i < json_object_array_length(aff); i++)
+                vcpus += vn_dom_get_int(json_object_array_get_idx(aff, i), "vnode") == v;
+            int np = pn ? (int)json_object_array_length(pn) : 0;
+            for (int k = 0; k < np; k++) {
+                struct vn_claim_node *e =
+                    claim_at(&c, json_object_get_int(json_object_array_get_idx(pn, (size_t)k)));
+                if (!e)
+                    continue;
+                uint64_t m = mem / (uint64_t)np + ((uint64_t)k < mem % (uint64_t)np ? 1 : 0);
+                int cv = vcpus / np + (k < vcpus % np ? 1 : 0);
+                e->mem_mib = e->mem_mib > m ? e->mem_mib - m : 0;
+                e->vcpus = e->vcpus > cv ? e->vcpus - cv : 0;
+            }
+            struct vn_claim_node *e = claim_at(&c, u->pnode[v]);
+            if (!e)
+                return vn_error_set(err, "Domain '%s': the claim has no room for another node.",
+                                    r->name);
+            e->mem_mib += mem;
+            e->vcpus += vcpus;
+        }
+        int k = 0;
+        for (int i = 0; i < c.n; i++)
+            if (c.v[i].mem_mib || c.v[i].vcpus)
+                c.v[k++] = c.v[i];
+        c.n = k;
+    }
+    for (int v = 0; v < nv; v++) {
+        if (u->pnode[v] < 0)
+            continue;
+        struct json_object *pn = json_object_new_array();
+        json_object_array_add(pn, json_object_new_int(u->pnode[v]));
+        json_object_object_add(json_object_array_get_idx(vnodes, (size_t)v), "pnodes", pn);
+    }
+    r->claim = c;
+    json_object_object_add(r->placement, "claim", claim_json(&c));
+    return 0;
+}
+
+int vn_domain_set_placement(const char *state_dir, const char *name,
+                            const struct vn_domain_placement_update *u, struct vn_error *err)
+{
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    if (vn_dom_open_existing(vn_domain_state_dir(state_dir), &s, err) < 0)
+        return -1;
+    if (!s)
+        return vn_error_set(err, "Domain '%s' does not exist.", name);
+    char what[128];
+    snprintf(what, sizeof what, "re-place '%s'", name);
+    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0)
+        return vn_error_prefix(err, "Domain '%s': cannot update its record", name);
+    struct vn_domain_record r;
+    int rc = vn_dom_read(s, name, &r, err);
+    if (rc == 0 && (!vn_domain_alive(&r) || r.status != VN_DOMAIN_RUNNING))
+        rc = vn_error_set(err, "Domain '%s' is not running (state '%s').", name, vn_dom_state(&r));
+    if (rc == 0)
+        rc = vn_domain_placement_apply(&r, u, err);
+    if (rc == 0 && vn_state_write_record(s, &r, err) < 0)
+        rc = vn_error_prefix(err, "Domain '%s': cannot write its record", name);
+    vn_state_unlock(s);
+    vn_domain_record_clear(&r);
+    return rc;
+}
+
+/* ---- moving memory home in slices -------------------------------------------------------- */
+
+struct vn_domain_move {
+    char name[VN_DOMAIN_NAME_MAX + 1];
+    int vnode;
+    pid_t pid;
+    uint64_t pid_start;
+    int target; /* Linux node number */
+    size_t page;
+    int nmaps, map;
+    struct vn_mapping maps[MAX_MAPPINGS];
+    uintptr_t cursor; /* next address of maps[map] to look at */
+    uint64_t budget_pages;
+    struct vn_domain_move_stats st;
+    void **pages;
+    int *nodes, *status;
+    uint32_t cap;
+};
+
+void vn_domain_move_free(struct vn_domain_move *m)
+{
+    if (!m)
+        return;
+    free(m->pages);
+    free(m->nodes);
+    free(m->status);
+    free(m);
+}
+
+int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uint64_t max_mib,
+                         struct vn_domain_move **out, struct vn_error *err)
+{
+    *out = NULL;
+    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
+    struct vn_domain_record r;
+    if (vn_dom_open_read(vn_domain_state_dir(state_dir), name, &s, &r, err) < 0) {
+        vn_domain_record_clear(&r);
+        return -1;
+    }
+    int rc = -1;
+    struct vn_domain_move *m = calloc(1, sizeof *m);
+    if (!m) {
+        vn_error_set(err, "Out of memory.");
+        goto out;
+    }
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->vnode = vnode;
+    m->pid = r.qemu_pid;
+    m->pid_start = r.qemu_start;
+    m->page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!vn_domain_alive(&r) || r.status != VN_DOMAIN_RUNNING) {
+        vn_error_set(err, "Domain '%s' is not running (state '%s').", name, vn_dom_state(&r));
+        goto out;
+    }
+    struct json_object *vnodes = vn_dom_get(r.placement, "vnodes");
+    struct json_object *vo =
+        vnodes && vnode >= 0 && (size_t)vnode < json_object_array_length(vnodes)
+            ? json_object_array_get_idx(vnodes, (size_t)vnode)
+            : NULL;
+    struct json_object *pn = vn_dom_get(vo, "pnodes");
+    if (!vo || !pn || json_object_array_length(pn) != 1) {
+        vn_error_set(err, "Domain '%s' has no vnode %d with a single pnode in its record.", name,
+                     vnode);
+        goto out;
+    }
+    m->target = json_object_get_int(json_object_array_get_idx(pn, 0));
+    m->st.target = m->target;
+    const char *mem_dir = vn_dom_record_mem_dir(&r);
+    if (!mem_dir) {
+        vn_error_set(err, "The record of domain '%s' names no memory directory.", name);
+        goto out;
+    }
+    char file[4200];
+    snprintf(file, sizeof file, "%s/vnode%d", mem_dir, vnode);
+    int n = vn_mapping_find(r.qemu_pid, file, m->maps, MAX_MAPPINGS, err);
+    if (n < 0)
+        goto out;
+    if (n == 0) {
+        vn_error_set(err, "QEMU (pid %d) of domain '%s' does not map '%s'.", (int)r.qemu_pid, name,
+                     file);
+        goto out;
+    }
+    m->nmaps = n > MAX_MAPPINGS ? MAX_MAPPINGS : n;
+    m->cursor = m->maps[0].start;
+    struct vn_bitmap to;
+    vn_bitmap_zero(&to);
+    vn_bitmap_set(&to, m->target);
+    for (int i = 0; i < m->nmaps; i++) {
+        m->st.pages_total += (m->maps[i].end - m->maps[i].start) / m->page;
+        /* Future faults land on the recorded pnode too. */
+        if (vn_shared_policy_set(file, m->maps[i].offset, m->maps[i].end - m->maps[i].start, &to,
+                                 err) < 0) {
+            vn_error_prefix(err, "Domain '%s', vnode %d", name, vnode);
+            goto out;
+        }
+    }
+    m->budget_pages = max_mib ? (max_mib << 20) / m->page : UINT64_MAX;
+    *out = m;
+    m = NULL;
+    rc = 0;
+out:
+    vn_domain_move_free(m);
+    vn_domain_record_clear(&r);
+    return rc;
+}
+
+void vn_domain_move_set_budget(struct vn_domain_move *m, uint64_t max_mib)
+{
+    m->budget_pages = m->st.pages_moved + (max_mib ? (max_mib << 20) / m->page : UINT64_MAX);
+}
+
+int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_error *err)
+{
+    if (m->map >= m->nmaps || m->st.pages_moved >= m->budget_pages)
+        return 0;
+    if (max_pages == 0)
+        max_pages = 1;
+    if (max_pages > m->cap) {
+        void **p = realloc(m->pages, max_pages * sizeof *p);
+        if (p)
+            m->pages = p;
+        int *nd = realloc(m->nodes, max_pages * sizeof *nd);
+        if (nd)
+            m->nodes = nd;
+        int *st = realloc(m->status, max_pages * sizeof *st);
+        if (st)
+            m->status = st;
+        if (!p || !nd || !st)
+            return vn_error_set(err, "Out of memory.");
+        m->cap = max_pages;
+    }
+    if (!vn_proc_alive(m->pid, m->pid_start))
+        return vn_error_set(err, "QEMU (pid %d) of domain '%s' has exited.", (int)m->pid, m->name);
+    const struct vn_mapping *mp = &m->maps[m->map];
+    uint64_t left = (mp->end - m->cursor) / m->page;
+    uint32_t n = left < max_pages ? (uint32_t)left : max_pages;
+    for (uint32_t i = 0; i < n; i++)
+        m->pages[i] = (void *)(m->cursor + (uintptr_t)i * m->page);
+    /* Where the pages are now (nodes NULL: query only). */
+    long rc = syscall(SYS_move_pages, (int)m->pid, (unsigned long)n, m->pages, NULL, m->status, 0);
+    if (rc < 0)
+        return vn_error_sys(err, errno, "Cannot query the pages of domain '%s' (pid %d)", m->name,
+                            (int)m->pid);
+    uint64_t room = m->budget_pages - m->st.pages_moved;
+    uint32_t k = 0;
+    uint32_t last = n; /* the first page not handled when the budget runs out */
+    for (uint32_t i = 0; i < n; i++) {
+        int s = m->status[i];
+        if (s < 0) {
+            m->st.pages_absent++;
+            continue;
+        }
+        if (s == m->target) {
+            m->st.pages_home++;
+            continue;
+        }
+        if (k >= room) {
+            last = i;
+            break;
+        }
+        m->pages[k] = m->pages[i];
+        m->nodes[k] = m->target;
+        k++;
+    }
+    if (k > 0) {
+        rc = syscall(SYS_move_pages, (int)m->pid, (unsigned long)k, m->pages, m->nodes, m->status,
+                     MPOL_MF_MOVE_);
+        if (rc < 0)
+            return vn_error_sys(err, errno, "Cannot move the pages of domain '%s' (pid %d)",
+                                m->name, (int)m->pid);
+        for (uint32_t i = 0; i < k; i++) {
+            if (m->status[i] == m->target)
+                m->st.pages_moved++;
+            else
+                m->st.pages_failed++;
+        }
+    }
+    m->st.pages_scanned += last;
+    m->cursor += (uintptr_t)last * m->page;
+    if (m->cursor >= mp->end && ++m->map < m->nmaps)
+        m->cursor = m->maps[m->map].start;
+    return m->map < m->nmaps && m->st.pages_moved < m->budget_pages ? 1 : 0;
+}
+
+void vn_domain_move_get_stats(const struct vn_domain_move *m, struct vn_domain_move_stats *st)
+{
+    *st = m->st;
+}
