@@ -693,11 +693,12 @@ int vn_cmd_sim(int argc, char **argv)
     fclose(gp);
     gp = NULL;
     if (run_gnuplot(outdir) == 0)
-        printf("Results in %s/: runs.csv, summary.csv%s%s, plot.gp, throughput.png, "
+        printf("Results in %s/: runs.csv, summary.csv%s%s, balance.csv, plot.gp, throughput.png, "
                "locality.png.\n",
                outdir, npts == 1 ? ", summary-wide.csv" : "", tcsv ? ", trace.csv" : "");
     else
-        printf("Results in %s/: runs.csv, summary.csv%s, plot.gp (gnuplot failed or is not "
+        printf("Results in %s/: runs.csv, summary.csv%s, balance.csv, plot.gp (gnuplot failed or "
+               "is not "
                "installed, so no PNG; run 'gnuplot plot.gp' there to see why).\n",
                outdir, tcsv ? ", trace.csv" : "");
     return failed ? VN_EXIT_FAIL : VN_EXIT_OK;
