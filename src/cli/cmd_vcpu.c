@@ -75,6 +75,39 @@ static int parse_set(const char *cmd, const char *what, const char *s, struct vn
     return VN_CLI_RUN;
 }
 
+/* Parses the options in opts (--soft and --hard only vcpu-affinity has) into o and
+ * *state_dir; leaves optind at the first argument.  Returns VN_CLI_RUN or the exit status. */
+static int parse_opts(const char *cmd, int argc, char **argv, const struct option *opts,
+                      struct vn_domain_vcpu_opts *o, const char **state_dir)
+{
+    optind = 1;
+    opterr = 0;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S':
+            if ((rc = parse_set(cmd, "--soft", optarg, &o->soft_nodes)) != VN_CLI_RUN)
+                return rc;
+            o->set_soft = true;
+            break;
+        case 'H':
+            if ((rc = parse_set(cmd, "--hard", optarg, &o->hard_cpus)) != VN_CLI_RUN)
+                return rc;
+            o->set_hard = true;
+            break;
+        case 's':
+            *state_dir = optarg;
+            break;
+        case 'h':
+            print_help(cmd);
+            return VN_EXIT_OK;
+        default:
+            return vn_cli_bad_option(cmd, c, argv);
+        }
+    }
+    return VN_CLI_RUN;
+}
+
 int vn_cmd_vcpu_affinity(int argc, char **argv)
 {
     static const char cmd[] = "vcpu-affinity";
@@ -87,31 +120,9 @@ int vn_cmd_vcpu_affinity(int argc, char **argv)
     };
     struct vn_domain_vcpu_opts o = {0};
     const char *state_dir = NULL;
-    optind = 1;
-    opterr = 0;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'S':
-            if ((rc = parse_set(cmd, "--soft", optarg, &o.soft_nodes)) != VN_CLI_RUN)
-                return rc;
-            o.set_soft = true;
-            break;
-        case 'H':
-            if ((rc = parse_set(cmd, "--hard", optarg, &o.hard_cpus)) != VN_CLI_RUN)
-                return rc;
-            o.set_hard = true;
-            break;
-        case 's':
-            state_dir = optarg;
-            break;
-        case 'h':
-            print_help(cmd);
-            return VN_EXIT_OK;
-        default:
-            return vn_cli_bad_option(cmd, c, argv);
-        }
-    }
+    int rc = parse_opts(cmd, argc, argv, opts, &o, &state_dir);
+    if (rc != VN_CLI_RUN)
+        return rc;
     if (argc - optind != 2)
         return vn_cli_usage(cmd, "expected DOMAIN and VCPU, got %d argument(s)", argc - optind);
     if (!o.set_soft && !o.set_hard)
@@ -131,21 +142,9 @@ int vn_cmd_vcpu_pin(int argc, char **argv)
     };
     struct vn_domain_vcpu_opts o = {.set_hard = true};
     const char *state_dir = NULL;
-    optind = 1;
-    opterr = 0;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            state_dir = optarg;
-            break;
-        case 'h':
-            print_help(cmd);
-            return VN_EXIT_OK;
-        default:
-            return vn_cli_bad_option(cmd, c, argv);
-        }
-    }
+    int rc = parse_opts(cmd, argc, argv, opts, &o, &state_dir);
+    if (rc != VN_CLI_RUN)
+        return rc;
     if (argc - optind != 3)
         return vn_cli_usage(cmd, "expected DOMAIN, VCPU and CPUS, got %d argument(s)",
                             argc - optind);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/sbuf.h"
 #include "util/cleanup.h"
 #include "vnumad.h"
 
@@ -286,74 +287,37 @@ struct json_object *vnd_status_json(const struct vnd *v)
 
 /* ---- metrics ------------------------------------------------------------------------------- */
 
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+static void help(struct vn_sbuf *b, const char *name, const char *type, const char *text)
 {
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->s && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-static void help(struct sbuf *b, const char *name, const char *type, const char *text)
-{
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+    vn_sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
 /* Domain names are [A-Za-z0-9._-]: nothing to escape in a label value. */
 char *vnd_metrics_text(const struct vnd *v)
 {
-    struct sbuf b = {0};
+    struct vn_sbuf b = {0};
     help(&b, "vnumad_up", "gauge", "1 while vnumad runs.");
-    sb_printf(&b, "vnumad_up 1\n");
+    vn_sbuf_printf(&b, "vnumad_up 1\n");
     help(&b, "vnumad_paused", "gauge", "1 while balancing is paused for the whole host.");
-    sb_printf(&b, "vnumad_paused %d\n", v->paused ? 1 : 0);
+    vn_sbuf_printf(&b, "vnumad_paused %d\n", v->paused ? 1 : 0);
     help(&b, "vnumad_passes_total", "counter", "Balancing passes run.");
-    sb_printf(&b, "vnumad_passes_total %llu\n", (unsigned long long)v->passes);
+    vn_sbuf_printf(&b, "vnumad_passes_total %llu\n", (unsigned long long)v->passes);
     help(&b, "vnumad_numa_balancing", "gauge", "kernel.numa_balancing (-1 when unknown).");
-    sb_printf(&b, "vnumad_numa_balancing %d\n", v->autonuma);
+    vn_sbuf_printf(&b, "vnumad_numa_balancing %d\n", v->autonuma);
     help(&b, "vnumad_node_free_bytes", "gauge", "Free memory of a host node.");
     for (int n = 0; n < v->nnodes && v->free_mib; n++)
-        sb_printf(&b, "vnumad_node_free_bytes{node=\"%d\"} %llu\n", os_node(v, n),
-                  (unsigned long long)v->free_mib[n] << 20);
+        vn_sbuf_printf(&b, "vnumad_node_free_bytes{node=\"%d\"} %llu\n", os_node(v, n),
+                       (unsigned long long)v->free_mib[n] << 20);
     help(&b, "vnumad_node_cpu_pressure", "gauge", "Smoothed CPU demand per CPU of a host node.");
     for (int n = 0; n < v->nnodes && v->pressure; n++)
-        sb_printf(&b, "vnumad_node_cpu_pressure{node=\"%d\"} %.4f\n", os_node(v, n),
-                  v->pressure[n]);
+        vn_sbuf_printf(&b, "vnumad_node_cpu_pressure{node=\"%d\"} %.4f\n", os_node(v, n),
+                       v->pressure[n]);
     help(&b, "vnumad_domain_locality_ratio", "gauge",
          "Share of a domain's vCPU time spent where its memory is (0..1).");
     for (int i = 0; i < v->ndoms; i++)
         if (v->doms[i]->running)
-            sb_printf(&b, "vnumad_domain_locality_ratio{domain=\"%s\"} %.4f\n", v->doms[i]->name,
-                      v->doms[i]->dom_locality);
+            vn_sbuf_printf(&b, "vnumad_domain_locality_ratio{domain=\"%s\"} %.4f\n",
+                           v->doms[i]->name, v->doms[i]->dom_locality);
     help(&b, "vnumad_domain_memory_bytes", "gauge",
          "Memory of a domain resident on a host node (estimate).");
     for (int i = 0; i < v->ndoms; i++) {
@@ -364,38 +328,32 @@ char *vnd_metrics_text(const struct vnd *v)
             uint64_t mib = 0;
             for (int k = 0; k < d->nvnodes; k++)
                 mib += d->resident[(size_t)k * (size_t)d->nnodes + (size_t)n];
-            sb_printf(&b, "vnumad_domain_memory_bytes{domain=\"%s\",node=\"%d\"} %llu\n", d->name,
-                      os_node(v, n), (unsigned long long)mib << 20);
+            vn_sbuf_printf(&b, "vnumad_domain_memory_bytes{domain=\"%s\",node=\"%d\"} %llu\n",
+                           d->name, os_node(v, n), (unsigned long long)mib << 20);
         }
     }
     help(&b, "vnumad_domain_paused", "gauge", "1 while balancing of the domain is paused.");
     for (int i = 0; i < v->ndoms; i++)
-        sb_printf(&b, "vnumad_domain_paused{domain=\"%s\"} %d\n", v->doms[i]->name,
-                  v->doms[i]->paused ? 1 : 0);
+        vn_sbuf_printf(&b, "vnumad_domain_paused{domain=\"%s\"} %d\n", v->doms[i]->name,
+                       v->doms[i]->paused ? 1 : 0);
     help(&b, "vnumad_migrations_total", "counter", "Memory migrations of vnodes done.");
     for (int i = 0; i < v->ndoms; i++)
-        sb_printf(&b, "vnumad_migrations_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
-                  (unsigned long long)v->doms[i]->migrations);
+        vn_sbuf_printf(&b, "vnumad_migrations_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
+                       (unsigned long long)v->doms[i]->migrations);
     help(&b, "vnumad_moved_bytes_total", "counter", "Bytes of memory moved between host nodes.");
     for (int i = 0; i < v->ndoms; i++)
-        sb_printf(&b, "vnumad_moved_bytes_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
-                  (unsigned long long)v->doms[i]->moved_bytes);
+        vn_sbuf_printf(&b, "vnumad_moved_bytes_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
+                       (unsigned long long)v->doms[i]->moved_bytes);
     help(&b, "vnumad_actions_failed_total", "counter", "Actions whose enactment failed.");
     for (int i = 0; i < v->ndoms; i++)
-        sb_printf(&b, "vnumad_actions_failed_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
-                  (unsigned long long)v->doms[i]->actions_failed);
+        vn_sbuf_printf(&b, "vnumad_actions_failed_total{domain=\"%s\"} %llu\n", v->doms[i]->name,
+                       (unsigned long long)v->doms[i]->actions_failed);
     help(&b, "vnumad_actions_skipped_total", "counter",
          "Actions the policy held back, by the gate that stopped them.");
     for (int i = 0; i < v->ndoms; i++)
         for (int s = 0; s < VN_BAL_NSKIP; s++)
-            sb_printf(&b, "vnumad_actions_skipped_total{domain=\"%s\",reason=\"%s\"} %llu\n",
-                      v->doms[i]->name, vn_bal_skip_name((enum vn_bal_skip)s),
-                      (unsigned long long)v->doms[i]->skipped[s]);
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    if (!b.s)
-        b.s = strdup("");
-    return b.s;
+            vn_sbuf_printf(&b, "vnumad_actions_skipped_total{domain=\"%s\",reason=\"%s\"} %llu\n",
+                           v->doms[i]->name, vn_bal_skip_name((enum vn_bal_skip)s),
+                           (unsigned long long)v->doms[i]->skipped[s]);
+    return vn_sbuf_take(&b);
 }

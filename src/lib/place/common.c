@@ -387,6 +387,27 @@ int vn_place_no_fit(const struct vn_place_ctx *ctx, struct vn_error *err)
                         name, (unsigned long long)ctx->mem, ctx->need_cpus);
 }
 
+void vn_place_order_from_seed(const struct vn_host_topo *t, int *set, int k)
+{
+    for (int a = 2; a < k; a++)
+        for (int b = a; b > 1; b--) {
+            int db = vn_place_dist(t, set[0], set[b]), dp = vn_place_dist(t, set[0], set[b - 1]);
+            if (db > dp || (db == dp && set[b] > set[b - 1]))
+                break;
+            int x = set[b];
+            set[b] = set[b - 1];
+            set[b - 1] = x;
+        }
+}
+
+void vn_place_copy_split(int k, const int *set, const int *vc, const uint64_t *mem, int *set_out,
+                         int *vc_out, uint64_t *mem_out)
+{
+    memcpy(set_out, set, sizeof set[0] * (size_t)k);
+    memcpy(vc_out, vc, sizeof vc[0] * (size_t)k);
+    memcpy(mem_out, mem, sizeof mem[0] * (size_t)k);
+}
+
 int vn_place_split(const struct vn_place_ctx *ctx, const int *set, int k, int *vc, uint64_t *mem)
 {
     int V = ctx->vcpus;
@@ -481,12 +502,17 @@ void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *to
         ex->ncands++;
 }
 
-void vn_explain_choose(struct vn_place_explain *ex, const struct vn_bitmap *nodes_os)
+void vn_explain_choose(struct vn_place_explain *ex, const struct vn_host_topo *topo, const int *set,
+                       int k)
 {
     if (!ex)
         return;
+    struct vn_bitmap chosen;
+    vn_bitmap_zero(&chosen);
+    for (int i = 0; i < k; i++)
+        vn_bitmap_set(&chosen, topo->nodes[set[i]].os_index);
     for (int i = 0; i < ex->ncands; i++)
-        ex->cands[i].chosen = vn_bitmap_equal(&ex->cands[i].nodes, nodes_os);
+        ex->cands[i].chosen = vn_bitmap_equal(&ex->cands[i].nodes, &chosen);
 }
 
 int vn_place(enum vn_place_algo algo, const struct vn_host_topo *topo,

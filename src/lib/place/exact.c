@@ -26,20 +26,6 @@
 static const char *const term_names[6] = {"distance", "max-dist", "pressure",
                                           "memory",   "devices",  "groups"};
 
-/* Orders set[1..k) by distance from set[0], ties by index: the order vnuma grows in. */
-static void order_from_seed(const struct vn_host_topo *t, int *set, int k)
-{
-    for (int a = 2; a < k; a++)
-        for (int b = a; b > 1; b--) {
-            int db = vn_place_dist(t, set[0], set[b]), dp = vn_place_dist(t, set[0], set[b - 1]);
-            if (db > dp || (db == dp && set[b] > set[b - 1]))
-                break;
-            int x = set[b];
-            set[b] = set[b - 1];
-            set[b - 1] = x;
-        }
-}
-
 /* Members of mask as node indexes into set, seed first; returns k. */
 static int mask_set(unsigned mask, int seed_pos, int *set)
 {
@@ -92,7 +78,7 @@ int vn_place_exact(const struct vn_place_ctx *ctx, struct vn_placement *out,
             uint64_t mem[EXACT_MAX_NODES];
             double terms[6];
             mask_set(mask, seed, set);
-            order_from_seed(t, set, k);
+            vn_place_order_from_seed(t, set, k);
             if (vn_place_split(ctx, set, k, vc, mem) < 0)
                 continue;
             double s = vn_place_score(ctx, set, k, vc, mem, terms);
@@ -100,9 +86,7 @@ int vn_place_exact(const struct vn_place_ctx *ctx, struct vn_placement *out,
             if (best_k == 0 || k < best_k || s < best_s) {
                 best_k = k;
                 best_s = s;
-                memcpy(best_set, set, sizeof set[0] * k);
-                memcpy(best_vc, vc, sizeof vc[0] * k);
-                memcpy(best_mem, mem, sizeof mem[0] * k);
+                vn_place_copy_split(k, set, vc, mem, best_set, best_vc, best_mem);
             }
         }
     }
@@ -112,11 +96,7 @@ int vn_place_exact(const struct vn_place_ctx *ctx, struct vn_placement *out,
     if (vn_place_build_auto(ctx, best_set, best_k, best_vc, best_mem, out, err) < 0)
         return -1;
     if (ex) {
-        struct vn_bitmap chosen;
-        vn_bitmap_zero(&chosen);
-        for (int i = 0; i < best_k; i++)
-            vn_bitmap_set(&chosen, t->nodes[best_set[i]].os_index);
-        vn_explain_choose(ex, &chosen);
+        vn_explain_choose(ex, t, best_set, best_k);
         snprintf(ex->why, sizeof ex->why,
                  "Every node set was tried with every member as the seed; the fewest nodes, "
                  "then the lowest vnuma score won.");
@@ -284,7 +264,7 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
                 int set[EXACT_MAX_NODES], vc[EXACT_MAX_NODES];
                 uint64_t mem[EXACT_MAX_NODES];
                 mask_set(mask, seed, set);
-                order_from_seed(s->topo, set, k);
+                vn_place_order_from_seed(s->topo, set, k);
                 if (vn_place_split(ctx, set, k, vc, mem) < 0)
                     continue;
                 /* Ordered by the VM's cost plus the largest pressure after it: the
@@ -314,7 +294,7 @@ static void search(struct stream_search *s, int i, double cost, int vcpus_left)
         int set[EXACT_MAX_NODES], vc[EXACT_MAX_NODES];
         uint64_t mem[EXACT_MAX_NODES];
         int k = mask_set(kids[c].mask, kids[c].seed, set);
-        order_from_seed(s->topo, set, k);
+        vn_place_order_from_seed(s->topo, set, k);
         refresh(s, ctx);
         vn_place_split(ctx, set, k, vc, mem);
         for (int x = 0; x < k; x++) {
@@ -392,7 +372,7 @@ int vn_place_stream_exact(const struct vn_host_topo *topo, const struct vn_host_
         int set[EXACT_MAX_NODES], vc[EXACT_MAX_NODES];
         uint64_t mem[EXACT_MAX_NODES];
         int k = mask_set(s.best_masks[i], s.best_seeds[i], set);
-        order_from_seed(topo, set, k);
+        vn_place_order_from_seed(topo, set, k);
         vn_place_split(ctx, set, k, vc, mem);
         out[i].score = vm_cost(ctx, set, k, vc, mem);
         if (vn_place_build_auto(ctx, set, k, vc, mem, &out[i], err) < 0)

@@ -66,13 +66,21 @@ int vn_place_no_fit(const struct vn_place_ctx *ctx, struct vn_error *err);
 /* Splits the VM over the nodes set[0..k) (seed first): vCPUs in proportion to usable CPUs,
  * memory in proportion to vCPUs, capped by each node's free memory.  -1 when it cannot. */
 int vn_place_split(const struct vn_place_ctx *ctx, const int *set, int k, int *vc, uint64_t *mem);
+/* Orders set[1..k) by distance from set[0], ties by index: the order vnuma grows a set in
+ * (exact orders its sets alike, so both split a set the same way). */
+void vn_place_order_from_seed(const struct vn_host_topo *t, int *set, int k);
+/* Copies a split of k nodes (set, vc, mem) into the *_out arrays: keeps the best so far. */
+void vn_place_copy_split(int k, const int *set, const int *vc, const uint64_t *mem, int *set_out,
+                         int *vc_out, uint64_t *mem_out);
 
 /* Explain helpers: keeps the best VN_PLACE_MAX_CANDS candidates, ordered by (nodes, score). */
 void vn_explain_begin(struct vn_place_explain *ex, enum vn_place_algo algo, int nterms,
                       const char *const *names);
 void vn_explain_offer(struct vn_place_explain *ex, const struct vn_host_topo *topo, const int *set,
                       int k, double score, const double *terms);
-void vn_explain_choose(struct vn_place_explain *ex, const struct vn_bitmap *nodes_os);
+/* Marks as chosen the candidate whose nodes are the node indexes set[0..k). */
+void vn_explain_choose(struct vn_place_explain *ex, const struct vn_host_topo *topo, const int *set,
+                       int k);
 
 int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                    struct vn_place_explain *ex, struct vn_error *err);

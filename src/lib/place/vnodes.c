@@ -172,15 +172,15 @@ int vn_place_spec_vnodes(const struct vn_place_ctx *ctx, struct vn_placement *ou
     }
     if (ex) {
         int set[VN_MAX_VNODES], ns = 0;
-        struct vn_bitmap chosen;
-        vn_bitmap_zero(&chosen);
+        struct vn_bitmap seen;
+        vn_bitmap_zero(&seen);
         for (int i = 0; i < k; i++)
-            if (!vn_bitmap_test(&chosen, t->nodes[pn[i]].os_index)) {
-                vn_bitmap_set(&chosen, t->nodes[pn[i]].os_index);
+            if (!vn_bitmap_test(&seen, t->nodes[pn[i]].os_index)) {
+                vn_bitmap_set(&seen, t->nodes[pn[i]].os_index);
                 set[ns++] = pn[i];
             }
         vn_explain_offer(ex, t, set, ns, out->score, NULL);
-        vn_explain_choose(ex, &chosen);
+        vn_explain_choose(ex, t, set, ns);
         snprintf(ex->why, sizeof ex->why,
                  "The config gives %d vnodes; %d had a pnode, which was checked and kept. The "
                  "others went, largest first, to the node with the lowest score (pressure + 0.5 "

@@ -14,7 +14,6 @@
  *      mirror the nodes (sizes, vCPUs, distances from the host SLIT).
  * A config with vnodes goes to vn_place_spec_vnodes(). */
 #include <stdio.h>
-#include <string.h>
 
 #include "place_int.h"
 
@@ -268,20 +267,6 @@ static bool few_combinations(int n, int k)
     return c * k <= ENUM_MAX_SETS * 4.0;
 }
 
-/* Orders set[1..k) by distance from set[0], ties by index: the order growth adds them in. */
-static void order_from_seed(const struct vn_host_topo *t, int *set, int k)
-{
-    for (int a = 2; a < k; a++)
-        for (int b = a; b > 1; b--) {
-            int db = vn_place_dist(t, set[0], set[b]), dp = vn_place_dist(t, set[0], set[b - 1]);
-            if (db > dp || (db == dp && set[b] > set[b - 1]))
-                break;
-            int x = set[b];
-            set[b] = set[b - 1];
-            set[b - 1] = x;
-        }
-}
-
 int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                    struct vn_place_explain *ex, struct vn_error *err)
 {
@@ -339,9 +324,7 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                 if (best_k == 0 || k < best_k || s < best_score) {
                     best_k = k;
                     best_score = s;
-                    memcpy(best_set, set, sizeof set[0] * k);
-                    memcpy(best_vc, vc, sizeof vc[0] * k);
-                    memcpy(best_mem, mem, sizeof mem[0] * k);
+                    vn_place_copy_split(k, set, vc, mem, best_set, best_vc, best_mem);
                 }
             }
         }
@@ -367,16 +350,14 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
                     for (int i = 0, j = 1; i < best_k; i++)
                         if (i != seed)
                             set[j++] = comb[i];
-                    order_from_seed(ctx->topo, set, best_k);
+                    vn_place_order_from_seed(ctx->topo, set, best_k);
                     if (vn_place_split(ctx, set, best_k, vc, mem) < 0)
                         continue;
                     double s = vn_place_score(ctx, set, best_k, vc, mem, terms);
                     vn_explain_offer(ex, ctx->topo, set, best_k, s, terms);
                     if (s < best_score) {
                         best_score = s;
-                        memcpy(best_set, set, sizeof set[0] * best_k);
-                        memcpy(best_vc, vc, sizeof vc[0] * best_k);
-                        memcpy(best_mem, mem, sizeof mem[0] * best_k);
+                        vn_place_copy_split(best_k, set, vc, mem, best_set, best_vc, best_mem);
                     }
                 }
             /* Next combination in lexicographic order. */
@@ -396,11 +377,7 @@ int vn_place_vnuma(const struct vn_place_ctx *ctx, struct vn_placement *out,
     if (vn_place_build_auto(ctx, best_set, best_k, best_vc, best_mem, out, err) < 0)
         return -1;
     if (ex) {
-        struct vn_bitmap chosen;
-        vn_bitmap_zero(&chosen);
-        for (int i = 0; i < best_k; i++)
-            vn_bitmap_set(&chosen, ctx->topo->nodes[best_set[i]].os_index);
-        vn_explain_choose(ex, &chosen);
+        vn_explain_choose(ex, ctx->topo, best_set, best_k);
         snprintf(ex->why, sizeof ex->why,
                  best_k == 1 ? "The VM fits on one node; the node with the lowest score wins "
                                "(score = distance + 0.25 max-dist + pressure + 0.1 memory + 2 "

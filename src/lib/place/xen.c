@@ -185,11 +185,7 @@ int vn_place_xen(const struct vn_place_ctx *ctx, struct vn_placement *out,
         return build_flat(ctx, suit, nsuit, out, err);
     }
     if (ex) {
-        struct vn_bitmap chosen;
-        vn_bitmap_zero(&chosen);
-        for (int i = 0; i < best_k; i++)
-            vn_bitmap_set(&chosen, t->nodes[best[i]].os_index);
-        vn_explain_choose(ex, &chosen);
+        vn_explain_choose(ex, t, best, best_k);
         snprintf(ex->why, sizeof ex->why,
                  "libxl's rule: the fewest nodes (from %d, by CPUs per node) with the memory and "
                  "a CPU per vCPU; among them the fewest vCPUs already able to run there, then "

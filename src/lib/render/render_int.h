@@ -1,22 +1,12 @@
-/* Internal to src/lib/render: a growing string and small formatting helpers. */
+/* Internal to src/lib/render: small formatting helpers. */
 #ifndef VN_RENDER_INT_H
 #define VN_RENDER_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../util/sbuf.h"
 #include "render.h"
-
-struct vn_sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom; /* an allocation failed: the result is dropped */
-};
-
-/* Appends formatted text. */
-void vn_sbuf_printf(struct vn_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the string out (NULL after an allocation failure); b is reset. */
-char *vn_sbuf_take(struct vn_sbuf *b);
 
 /* The cpulist form of a set ("0-3,8") into buf. */
 const char *vn_render_list(const struct vn_bitmap *b, char *buf, size_t len);

@@ -36,6 +36,8 @@ void vn_sim_balancer(struct vn_sim *s);
 void vn_sim_arrive(struct vn_sim *s, int i);
 /* The placement request of a simulated VM (vm.c). */
 void vn_sim_vm_spec(struct vn_sim_vm *vm, struct vn_vm_spec *spec);
+/* Frees what VM vm holds and zeroes it (vm.c). */
+void vn_sim_vm_free(struct vn_sim_vm *vm);
 /* Rebuilds s->load from the claims of the VMs present (vm.c). */
 void vn_sim_rebuild_load(struct vn_sim *s);
 

@@ -567,20 +567,8 @@ void vn_sim_free(struct vn_sim *s)
 {
     if (!s)
         return;
-    for (int m = 0; m < s->nvms; m++) {
-        struct vn_sim_vm *vm = &s->vms[m];
-        free(vm->pages);
-        free(vm->w);
-        free(vm->wnodes);
-        free(vm->wcount);
-        free(vm->soft);
-        free(vm->hard);
-        free(vm->home);
-        free(vm->saff);
-        free(vm->dem);
-        free(vm->hot);
-        free(vm->bal);
-    }
+    for (int m = 0; m < s->nvms; m++)
+        vn_sim_vm_free(&s->vms[m]);
     free(s->vms);
     free(s->pend);
     free(s->vcpus);

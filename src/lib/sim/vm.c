@@ -283,7 +283,7 @@ static void draw_hot(struct vn_sim *s, struct vn_sim_vm *vm)
     }
 }
 
-static void free_vm(struct vn_sim_vm *vm)
+void vn_sim_vm_free(struct vn_sim_vm *vm)
 {
     free(vm->pages);
     free(vm->w);
@@ -332,7 +332,7 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
                                                  : place_vm(s, vm, vcpu_vnode, err);
     if (rc < 0) {
         free(vcpu_vnode);
-        free_vm(vm);
+        vn_sim_vm_free(vm);
         return -1;
     }
     int nn = s->nn;
@@ -348,7 +348,7 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
                 "left for VMs.",
                 name, (unsigned long long)(pg / VN_SIM_PAGES_PER_MIB), s->topo->nodes[n].os_index,
                 (unsigned long long)((s->cap_pages[n] - s->used_pages[n]) / VN_SIM_PAGES_PER_MIB));
-            free_vm(vm);
+            vn_sim_vm_free(vm);
             return -1;
         }
     }
