@@ -17,18 +17,25 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vnumad [--state-dir DIR] [--interval SECONDS] [--log FILE]\n"
-               "              [--metrics-port PORT] [--host SPEC] [--once]\n"
-               "\n"
-               "Balances the NUMA placement of the running vnuma domains of the state dir.\n"
-               "\n"
-               "  --state-dir DIR     state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
-               "  --interval SECONDS  base interval between passes (default 5)\n"
-               "  --log FILE          append the log to FILE instead of stderr\n"
-               "  --metrics-port PORT also serve Prometheus metrics on 127.0.0.1:PORT\n"
-               "  --host SPEC         host topology (default: the live host)\n"
-               "  --once              run one pass, print its actions as JSON and exit\n"
-               "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance').\n");
+    fprintf(f,
+            "usage: vnumad [--state-dir DIR] [--interval SECONDS] [--log FILE]\n"
+            "              [--metrics-port PORT] [--host SPEC] [--once]\n"
+            "              [--confirm N] [--replace-after N] [--dwell SECONDS] [--vm-rate MIB_S]\n"
+            "\n"
+            "Balances the NUMA placement of the running vnuma domains of the state dir.\n"
+            "\n"
+            "  --state-dir DIR     state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
+            "  --interval SECONDS  base interval between passes (default 5)\n"
+            "  --log FILE          append the log to FILE instead of stderr\n"
+            "  --metrics-port PORT also serve Prometheus metrics on 127.0.0.1:PORT\n"
+            "  --host SPEC         host topology (default: the live host)\n"
+            "  --once              run one pass, print its actions as JSON and exit\n"
+            "\nPolicy knobs (for tests; see docs/BALANCE.md):\n"
+            "  --confirm N         intervals a rehome must win in a row (default 3)\n"
+            "  --replace-after N   intervals a re-placement must win in a row (default 12)\n"
+            "  --dwell SECONDS     no new decision for a vnode this long after it acted (60)\n"
+            "  --vm-rate MIB_S     migration rate per VM in MiB/s (default 256)\n"
+            "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance').\n");
 }
 
 int main(int argc, char **argv)
@@ -40,10 +47,16 @@ int main(int argc, char **argv)
         {"metrics-port", required_argument, NULL, 'm'},
         {"host", required_argument, NULL, 'H'},
         {"once", no_argument, NULL, 'o'},
+        {"confirm", required_argument, NULL, 'c'},
+        {"replace-after", required_argument, NULL, 'r'},
+        {"dwell", required_argument, NULL, 'd'},
+        {"vm-rate", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct vnd_opts o = {.interval_s = 5.0};
+    /* Policy knobs: -1 keeps the policy's default (vn_bal_params_default). */
+    double dwell_s = -1, vm_rate = -1, confirm = -1, replace_after = -1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end;
@@ -77,6 +90,32 @@ int main(int argc, char **argv)
         case 'o':
             o.foreground_once = true;
             break;
+        case 'c':
+        case 'r':
+            *(c == 'c' ? &confirm : &replace_after) = strtod(optarg, &end);
+            if (*end || !(strtod(optarg, NULL) >= 1 && strtod(optarg, NULL) <= 1000) ||
+                strtod(optarg, NULL) != (int)strtod(optarg, NULL)) {
+                fprintf(stderr, "vnumad: error: --%s '%s' must be a whole number from 1 to 1000.\n",
+                        c == 'c' ? "confirm" : "replace-after", optarg);
+                return 2;
+            }
+            break;
+        case 'd':
+            dwell_s = strtod(optarg, &end);
+            if (*end || !(dwell_s >= 0 && dwell_s <= 86400)) {
+                fprintf(stderr, "vnumad: error: --dwell '%s' must be 0 to 86400 seconds.\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'R':
+            vm_rate = strtod(optarg, &end);
+            if (*end || !(vm_rate >= 0.1 && vm_rate <= 1e6)) {
+                fprintf(stderr, "vnumad: error: --vm-rate '%s' must be 0.1 to 1000000 MiB/s.\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -103,6 +142,14 @@ int main(int argc, char **argv)
         vnd_fini(&v);
         return 1;
     }
+    if (confirm > 0)
+        v.params.confirm = (int)confirm;
+    if (replace_after > 0)
+        v.params.replace_after = (int)replace_after;
+    if (dwell_s >= 0)
+        v.params.dwell_ns = (int64_t)(dwell_s * 1e9);
+    if (vm_rate > 0)
+        v.params.vm_mib_s = vm_rate;
     int rc = 0;
     if (o.foreground_once) {
         v.stop = &stop_flag;

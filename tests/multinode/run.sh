@@ -2,8 +2,10 @@
 # The multinode tier: boots a TCG "test host" with 4 NUMA nodes (2 CPUs and 1 GiB each,
 # asymmetric distances) whose initramfs is the guest image plus a second cpio with the test
 # programs, runs them on its real 4-node kernel, and relays each inner TAP result.
-#   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff inner (default: all)
-# "inner" runs the real toolstack inside the test host (tests/multinode/inner.sh): vnuma, QEMU
+#   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff inner inner-vnumad
+#                                  (default: all)
+# "inner" runs the real toolstack inside the test host (tests/multinode/inner.sh), and
+# "inner-vnumad" runs vnumad over two inner guests (tests/multinode/inner-vnumad.sh): vnuma, QEMU
 # with its libraries and firmware, the guest kernel and image and the kvm modules go into a
 # third (uncompressed) archive, and `vnuma create` starts inner guests with KVM.
 # Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 420),
@@ -65,9 +67,10 @@ cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"
 # VGA device) and its TCG module, the guest kernel and image, and the kvm modules of the
 # test host's kernel.  Uncompressed: the TCG test host would take longer to gunzip it.
 case " $tests " in
-*" inner "*)
-    vnuma=$build/src/cli/vnuma
+*" inner "* | *" inner-vnumad "*)
+    vnuma=$build/src/cli/vnuma vnumad=$build/src/daemon/vnumad
     [ -x "$vnuma" ] || bail "'$vnuma' is missing: build first (ninja -C $build)"
+    [ -x "$vnumad" ] || bail "'$vnumad' is missing: build first (ninja -C $build)"
     {
         for d in /bin /mn /lib /lib64 /lib/x86_64-linux-gnu /usr /usr/bin /usr/share /usr/share/qemu \
             /usr/share/seabios /usr/lib /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/qemu \
@@ -75,7 +78,9 @@ case " $tests " in
             echo "dir $d 0755"
         done
         echo "file /mn/inner $here/inner.sh 0755"
+        echo "file /mn/inner-vnumad $here/inner-vnumad.sh 0755"
         echo "file /mn/vnuma $vnuma 0755"
+        echo "file /mn/vnumad $vnumad 0755"
         echo "file /usr/bin/qemu-system-x86_64 $qemu 0755"
         tcg=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
         [ -r "$tcg" ] && echo "file $tcg $tcg 0644"
@@ -83,7 +88,7 @@ case " $tests " in
             /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin; do
             echo "file $f $(readlink -f "$f") 0644"
         done
-        ldd "$vnuma" "$qemu" ${tcg:+"$tcg"} 2>/dev/null | awk '
+        ldd "$vnuma" "$vnumad" "$qemu" ${tcg:+"$tcg"} 2>/dev/null | awk '
             $2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u |
             while read -r lib; do
                 echo "file $lib $(readlink -f "$lib") 0755"
