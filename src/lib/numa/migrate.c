@@ -136,6 +136,20 @@ static bool process_alive(pid_t pid)
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/* After a failed call: true when pid is gone or goes within a second.  A process being
+ * killed tears its memory down before /proc shows it dead, and move_pages then fails with
+ * EINVAL or EFAULT rather than ESRCH. */
+static bool process_exiting(pid_t pid)
+{
+    for (int i = 0; i < 100; i++) {
+        if (!process_alive(pid))
+            return true;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 static double mib(uint64_t pages, size_t page_size)
 {
     return (double)pages * (double)page_size / (1024.0 * 1024.0);
@@ -260,7 +274,7 @@ int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_mig
         double call_ms = (now_s() - c0) * 1e3;
         if (rc < 0) {
             int e = errno;
-            if (e == ESRCH || !process_alive(pid)) {
+            if (e == ESRCH || process_exiting(pid)) {
                 rep->target_exited = true;
                 break;
             }
