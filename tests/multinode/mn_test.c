@@ -368,7 +368,7 @@ static int t_sample(void)
 
 static int t_refuse(void)
 {
-    const size_t len = 64 * MIB;
+    const size_t len = 160 * MIB;
     struct stand_in s = {0};
     int node0 = 0;
     size_t all = len;
@@ -376,11 +376,13 @@ static int t_refuse(void)
         tap(0, "refuse: the stand-in starts");
         return 1;
     }
-    /* A hog fills node 3 until 32 MiB are left: less than 64 MiB plus the reserve. */
+    /* A hog fills node 3 until 128 MiB are left: less than the 160 MiB range plus the reserve,
+     * yet far enough above the watermarks that the kernel does not thrash in reclaim (it did
+     * with 32 MiB left under TCG, past the 240 s alarm). */
     struct vn_error err = {0};
     uint64_t total, avail;
     vn_node_meminfo(3, &total, &avail, &err);
-    size_t hog_len = avail > 32 * 1024 ? (avail - 32 * 1024) * 1024 : 0;
+    size_t hog_len = avail > 128 * 1024 ? (avail - 128 * 1024) * 1024 : 0;
     int pfd[2];
     if (pipe(pfd) < 0)
         return 1;
@@ -408,7 +410,7 @@ static int t_refuse(void)
     diag("refused: %s", err.msg);
     tap(rc == -1 && rep.p.calls == 0 && rep.p.pages_done == 0 &&
             strstr(err.msg, "host node 3 has ") && strstr(err.msg, "nothing was moved"),
-        "refuse: migrating 64 MiB to node 3 is refused before any page moves");
+        "refuse: migrating 160 MiB to node 3 is refused before any page moves");
     struct vn_residency r;
     double share = exact_share(s.pid, s.path, 0, &r);
     tap(share >= 0.999, "refuse: the range is still all on node 0 (%.2f%%)", share * 100);
