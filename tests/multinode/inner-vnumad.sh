@@ -21,6 +21,8 @@ fails=0
 vd=
 
 # Progress also goes to the console as it happens (MN-DBG:), for a run that does not finish.
+# shellcheck source=tests/multinode/inner-lib.sh
+. /mn/inner-lib.sh
 dbg() { echo "MN-DBG: $(now) $*" >/dev/console 2>/dev/null; }
 ok() {
     echo "ok - $*"
@@ -31,35 +33,6 @@ notok() {
     dbg "not ok - $*"
     fails=$((fails + 1))
 }
-res() { # res DESCRIPTION: the result of the command just before
-    if [ $? = 0 ]; then ok "$1"; else notok "$1"; fi
-}
-check() { # check DESCRIPTION COMMAND...
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else notok "$d"; fi
-}
-now() { cut -d' ' -f1 /proc/uptime; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# MiB of vnode $2 on host node $3 in `vnuma info` output $1, and the vnode's total.
-mib_on() { echo "$1" | awk -v v="$2" -v n="$3" '
-    $1 == v && $3 ~ /^[0-9]+$/ {
-        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
-        cnt = split(line, parts, ", ")
-        for (i = 1; i <= cnt; i++) {
-            split(parts[i], f, /[: ]+/)
-            if (f[2] == n) { print f[3]; exit }
-        }
-        print 0; exit
-    }'; }
-total_mib() { echo "$1" | awk -v v="$2" '
-    $1 == v && $3 ~ /^[0-9]+$/ {
-        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
-        cnt = split(line, parts, ", "); t = 0
-        for (i = 1; i <= cnt; i++) { split(parts[i], f, /[: ]+/); t += f[3] }
-        print t; exit
-    }'; }
-pnode_of() { echo "$1" | awk -v v="$2" '$1 == v && $3 ~ /^[0-9]+$/ { print $2; exit }'; }
 # MiB domain $1's claim holds on node $2.
 claim_mib() { awk -v n="$2" '
     /"node":/ { v = $0; gsub(/[^0-9]/, "", v); node = v }

@@ -10,46 +10,19 @@ export VNUMA_KERNEL=/mn/vmlinuz VNUMA_INITRAMFS=/mn/initramfs.cpio.gz XDG_CACHE_
 S=/run/vnuma
 V=vnuma
 fails=0
+# shellcheck source=tests/multinode/inner-lib.sh
+. /mn/inner-lib.sh
 
 ok() { echo "ok - $*"; }
 notok() {
     echo "not ok - $*"
     fails=$((fails + 1))
 }
-res() { # res DESCRIPTION: the result of the command just before
-    if [ $? = 0 ]; then ok "$1"; else notok "$1"; fi
-}
-check() { # check DESCRIPTION COMMAND...
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else notok "$d"; fi
-}
-now() { cut -d' ' -f1 /proc/uptime; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# The resident column of vnode $2 in `vnuma info` output $1: MiB on node $3, and the total.
-mib_on() { echo "$1" | awk -v v="$2" -v n="$3" '
-    $1 == v && $3 ~ /^[0-9]+$/ {
-        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
-        cnt = split(line, parts, ", ")
-        for (i = 1; i <= cnt; i++) {
-            split(parts[i], f, /[: ]+/)
-            if (f[2] == n) { print f[3]; exit }
-        }
-        print 0; exit
-    }'; }
-total_mib() { echo "$1" | awk -v v="$2" '
-    $1 == v && $3 ~ /^[0-9]+$/ {
-        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
-        cnt = split(line, parts, ", "); t = 0
-        for (i = 1; i <= cnt; i++) { split(parts[i], f, /[: ]+/); t += f[3] }
-        print t; exit
-    }'; }
 # MiB the record's claim holds on node $1 ("mem_mib" is the record's own claim key).
 claim_mib() { awk -v n="$1" '
     /"node":/ { v = $0; gsub(/[^0-9]/, "", v); node = v }
     /"mem_mib":/ { v = $0; gsub(/[^0-9]/, "", v); if (node == n) t += v }
     END { print t + 0 }' "$S/domains/g1.json"; }
-pnode_of() { echo "$1" | awk -v v="$2" '$1 == v && $3 ~ /^[0-9]+$/ { print $2; exit }'; }
 beats() {
     n=$(grep -c 'VNUMA-WORKLOAD: vnode=1 ' "$S/run/g1/console.log" 2>/dev/null)
     echo "${n:-0}"

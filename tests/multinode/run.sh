@@ -78,6 +78,7 @@ case " $tests " in
             echo "dir $d 0755"
         done
         echo "file /mn/inner $here/inner.sh 0755"
+        echo "file /mn/inner-lib.sh $here/inner-lib.sh 0644"
         echo "file /mn/inner-vnumad $here/inner-vnumad.sh 0755"
         echo "file /mn/vnuma $vnuma 0755"
         echo "file /mn/vnumad $vnumad 0755"

@@ -1,0 +1,32 @@
+# shellcheck shell=sh
+# /mn/inner-lib.sh: helpers shared by the inner test scripts (sourced; busybox sh).
+# The caller defines ok and notok (how a result is printed).
+res() { # res DESCRIPTION: the result of the command just before
+    if [ $? = 0 ]; then ok "$1"; else notok "$1"; fi
+}
+check() { # check DESCRIPTION COMMAND...
+    d=$1
+    shift
+    if "$@"; then ok "$d"; else notok "$d"; fi
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# The resident column of vnode $2 in `vnuma info` output $1: MiB on node $3, and the total.
+mib_on() { echo "$1" | awk -v v="$2" -v n="$3" '
+    $1 == v && $3 ~ /^[0-9]+$/ {
+        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
+        cnt = split(line, parts, ", ")
+        for (i = 1; i <= cnt; i++) {
+            split(parts[i], f, /[: ]+/)
+            if (f[2] == n) { print f[3]; exit }
+        }
+        print 0; exit
+    }'; }
+total_mib() { echo "$1" | awk -v v="$2" '
+    $1 == v && $3 ~ /^[0-9]+$/ {
+        line = $0; sub(/.*(bind|preferred|interleave) +[-0-9,]+ +/, "", line)
+        cnt = split(line, parts, ", "); t = 0
+        for (i = 1; i <= cnt; i++) { split(parts[i], f, /[: ]+/); t += f[3] }
+        print t; exit
+    }'; }
+pnode_of() { echo "$1" | awk -v v="$2" '$1 == v && $3 ~ /^[0-9]+$/ { print $2; exit }'; }
