@@ -27,6 +27,7 @@ void vn_bal_params_default(struct vn_bal_params *p)
     p->burst_s = 4;
     p->free_margin_mib = 256;
     p->settle_mib = 64;
+    p->settle_pct = 1.0;
 }
 
 void vn_bal_state_init(struct vn_bal_state *s)
@@ -134,6 +135,7 @@ struct vview {
     double u[VN_BAL_MAX_NODES]; /* CPUs of demand per node where its vCPUs ran */
     double utot;
     uint64_t rtot;
+    uint64_t settle; /* off-home MiB that count as moved (see view) */
     struct vn_bitmap vcpus;
 };
 
@@ -270,6 +272,11 @@ static void view(const struct ctx *c, const struct vn_bal_dom_obs *d, int v, str
     }
     for (int n = 0; n < c->nn; n++)
         w->rtot += d->vnodes[v].resident_mib[n];
+    /* settle_mib caps it for large vnodes; a small one (128 MiB in a test guest) would
+     * otherwise count as settled with half of it away. */
+    uint64_t rel = (uint64_t)ceil((double)w->rtot * c->p->settle_pct / 100.0);
+    uint64_t settle = rel < c->p->settle_mib ? rel : c->p->settle_mib;
+    w->settle = d->vnodes[v].error_mib > settle ? d->vnodes[v].error_mib : settle;
 }
 
 double vn_bal_locality(const struct vn_bal_dom_obs *d, int vnode, int nnodes)
@@ -314,7 +321,7 @@ static bool complete_move(struct ctx *c, const struct vn_bal_dom_obs *d,
     const struct vn_bal_vnode_obs *o = &d->vnodes[v];
     struct vn_bal_vnode_state *vs = &ds->vnodes[v];
     uint64_t off = w->rtot - o->resident_mib[o->home];
-    uint64_t settle = o->error_mib > c->p->settle_mib ? o->error_mib : c->p->settle_mib;
+    uint64_t settle = w->settle;
     if (off <= settle) {
         vs->moving = false;
         return false;
@@ -332,7 +339,10 @@ static bool complete_move(struct ctx *c, const struct vn_bal_dom_obs *d,
     uint64_t free = c->h->free_mib[o->home];
     uint64_t fits = free > c->p->free_margin_mib ? free - c->p->free_margin_mib : 0;
     uint64_t tok = (uint64_t)tokens(c, ds);
-    uint64_t chunk = off < tok ? off : tok;
+    /* The estimate may be short by error_mib: a batch that can take everything asks for that
+     * much more, and the move, which looks at every page, ends the vnode exactly home. */
+    uint64_t want = off + o->error_mib;
+    uint64_t chunk = want < tok ? want : tok;
     if (fits == 0) {
         snprintf(why, sizeof why,
                  "%s vnode %d: %llu MiB should move to node %d, which has only %llu MiB free.",
@@ -361,7 +371,7 @@ static bool complete_move(struct ctx *c, const struct vn_bal_dom_obs *d,
              d->name, v, (unsigned long long)chunk, (unsigned long long)off, os(c, o->home));
     spend(c, ds, chunk);
     ds->actions++;
-    vs->moving = off - chunk > settle;
+    vs->moving = chunk < off && off - chunk > settle;
     vs->last_ns = c->h->now_ns;
     return true;
 }
@@ -414,7 +424,7 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
         if (px >= p->softaff.high)
             continue;
         uint64_t moved = w->rtot - o->resident_mib[x];
-        if (moved > p->settle_mib && c->h->free_mib[x] < moved + p->free_margin_mib)
+        if (moved > w->settle && c->h->free_mib[x] < moved + p->free_margin_mib)
             continue;
         double cost = p->mib_cost_s * (double)moved +
                       p->horizon_s * w->utot * p->cpu_weight * over_low(c, px);
@@ -428,7 +438,7 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
     /* vCPUs outside their home with the soft state saying "home only" happen after a restart
      * (the state is new, the threads kept the wider set): narrowing them again is an action. */
     bool outside = best >= 0 && w->u[best] < w->utot;
-    bool noop = best == o->home && !outside && best_moved <= p->settle_mib;
+    bool noop = best == o->home && !outside && best_moved <= w->settle;
     if (best < 0 || noop || gain < p->min_gain_s || gain < p->rel_gain * stay) {
         vs->target = -1;
         vs->streak = 0;
@@ -451,7 +461,7 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
              "%s vnode %d: its vCPUs ran %d%% and its memory is %d%% on node %d; %s costs %.1f "
              "vCPU-s against %.1f for leaving them apart over %.0f s.",
              d->name, v, rt, rm, os(c, best),
-             best_moved > p->settle_mib ? "moving the memory there" : "running the vCPUs there",
+             best_moved > w->settle ? "moving the memory there" : "running the vCPUs there",
              best_cost, stay, p->horizon_s);
     int64_t since = c->h->now_ns - vs->last_ns;
     if (since < dwell(c, vs) || vs->streak < confirm) {
@@ -465,8 +475,9 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
         return true;
     }
     uint64_t chunk = best_moved;
-    if (best_moved > p->settle_mib) {
+    if (best_moved > w->settle) {
         uint64_t tok = (uint64_t)tokens(c, ds);
+        chunk += o->error_mib; /* as in complete_move */
         chunk = chunk < tok ? chunk : tok;
         if (chunk == 0) {
             skip(c, ds, di, v, VN_BAL_MIGRATE_VNODE, VN_BAL_SKIP_RATE_LIMIT, why);
@@ -474,10 +485,10 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
         }
     }
     bool set_soft = !soft_is_only(&vs->soft, best) || outside;
-    int need = (memory || best_moved > p->settle_mib) + set_soft;
+    int need = (memory || best_moved > w->settle) + set_soft;
     if (!room(c, need))
         return true;
-    if (memory || best_moved > p->settle_mib) {
+    if (memory || best_moved > w->settle) {
         struct vn_bal_action *a = push(c, VN_BAL_MIGRATE_VNODE, di, v);
         from_set(c, o->resident_mib, best, &a->from);
         a->to = best;
@@ -502,7 +513,7 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
     vs->streak = 0;
     vs->last_ns = c->h->now_ns;
     vs->rehomes++;
-    vs->moving = best_moved - chunk > p->settle_mib;
+    vs->moving = chunk < best_moved && best_moved - chunk > w->settle;
     move_pressure(c, w, best);
     return true;
 }
@@ -759,11 +770,13 @@ static int validate(const struct vn_bal_params *p, const struct vn_bal_host_obs 
                             nn);
     if (!(p->softaff.low < p->softaff.high) || p->confirm < 1 || p->replace_after < 1 ||
         p->softaff.max_steps < 0 || p->softaff.max_steps > VN_SOFTAFF_MAX_STEPS ||
-        p->softaff.widen_after < 1 || p->softaff.narrow_after < 1 || p->burst_s <= 0)
-        return vn_error_set(err,
-                            "invalid balancing parameters: low %.2f must be below high "
-                            "%.2f, the counts at least 1, the burst positive.",
-                            p->softaff.low, p->softaff.high);
+        p->softaff.widen_after < 1 || p->softaff.narrow_after < 1 || p->burst_s <= 0 ||
+        !(p->settle_pct >= 0 && p->settle_pct <= 100))
+        return vn_error_set(
+            err,
+            "invalid balancing parameters: low %.2f must be below high "
+            "%.2f, the counts at least 1, the burst positive, settle_pct within 0..100.",
+            p->softaff.low, p->softaff.high);
     for (int i = 0; i < ndoms; i++) {
         const struct vn_bal_dom_obs *d = &doms[i];
         const char *name = d->name ? d->name : "?";

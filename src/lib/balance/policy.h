@@ -105,7 +105,8 @@ struct vn_bal_params {
     double vm_mib_s;          /* migration MiB/s per VM (256) */
     double burst_s;           /* (4) */
     uint64_t free_margin_mib; /* a target node keeps this much free after a move (256) */
-    uint64_t settle_mib;      /* off-home memory below max(this, error) counts as moved (64) */
+    uint64_t settle_mib;      /* off-home memory below max(min(this, settle_pct of the */
+    double settle_pct;        /* vnode), error) counts as moved (64 MiB, 1%) */
 };
 
 /* ---- state (caller-owned plain data; zero it, or call the init functions) --------------- */

@@ -30,6 +30,7 @@ struct vm {
     double busy[NCPU];
     struct vn_bitmap allowed[NV];
     unsigned flags;
+    uint64_t err_mib; /* the residency estimate's error bound given to the policy */
     struct vn_vm_spec *spec;
     struct vn_claim claim;
 };
@@ -103,6 +104,7 @@ static struct vm *add_vm(struct world *w, const char *name, int nvn, const int *
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
     m->nvn = nvn;
+    m->err_mib = 16;
     for (int v = 0; v < nvn; v++) {
         m->home[v] = homes[v];
         m->res[v][homes[v]] = mib;
@@ -181,7 +183,7 @@ static void step(struct world *w)
         d->claim = &m->claim;
         for (int v = 0; v < m->nvn; v++) {
             memcpy(resid[i][v], m->res[v], sizeof resid[i][v]);
-            d->vnodes[v] = (struct vn_bal_vnode_obs){m->home[v], resid[i][v], 16};
+            d->vnodes[v] = (struct vn_bal_vnode_obs){m->home[v], resid[i][v], m->err_mib};
             for (int n = 0; n < w->nn; n++)
                 free_mib[n] -= m->res[v][n];
         }
@@ -323,7 +325,26 @@ static void test_vcpus_follow_memory(void **state)
     a = find(w, VN_BAL_MIGRATE_VNODE);
     assert_non_null(a);
     assert_int_equal(a->to, 1);
-    assert_int_equal(a->mib, 256);
+    assert_int_equal(a->mib, 256 + 16); /* the estimate's error bound on top */
+    world_free(w);
+}
+
+static void test_small_vnode_moves_whole(void **state)
+{
+    /* A test guest's vnode: 68 MiB touched, re-placed onto node 1 with 60 MiB still on node
+     * 0, at 4 MiB/s.  Off-home memory counts as moved only below 1% of the vnode (or the
+     * error bound), not below settle_mib (64 MiB), so all of it goes home. */
+    struct world *w = world_new(2, 8, 32768, NULL);
+    w->p.vm_mib_s = 4;
+    struct vm *m = add_vm(w, "a", 1, (int[]){1}, 68, 1, 0.2);
+    m->err_mib = 2;
+    m->res[0][1] = 8;
+    m->res[0][0] = 60;
+    for (int i = 0; i < 12; i++)
+        step(w);
+    assert_int_equal(m->res[0][0], 0);
+    assert_int_equal(m->res[0][1], 68);
+    assert_int_equal(m->home[0], 1);
     world_free(w);
 }
 
@@ -638,11 +659,17 @@ static void test_invalid_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memory_follows_vcpus), cmocka_unit_test(test_vcpus_follow_memory),
-        cmocka_unit_test(test_widen_under_pressure), cmocka_unit_test(test_overload_replaces),
-        cmocka_unit_test(test_freed_node_pulls_vm),  cmocka_unit_test(test_no_ping_pong),
-        cmocka_unit_test(test_rate_limits),          cmocka_unit_test(test_opt_out_and_fixed),
-        cmocka_unit_test(test_determinism),          cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_memory_follows_vcpus),
+        cmocka_unit_test(test_vcpus_follow_memory),
+        cmocka_unit_test(test_small_vnode_moves_whole),
+        cmocka_unit_test(test_widen_under_pressure),
+        cmocka_unit_test(test_overload_replaces),
+        cmocka_unit_test(test_freed_node_pulls_vm),
+        cmocka_unit_test(test_no_ping_pong),
+        cmocka_unit_test(test_rate_limits),
+        cmocka_unit_test(test_opt_out_and_fixed),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_invalid_input),
     };
     return cmocka_run_group_tests_name("balance", tests, NULL, NULL);
 }
