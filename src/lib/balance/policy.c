@@ -883,7 +883,9 @@ int vn_bal_run(const struct vn_bal_params *p, struct vn_bal_state *st,
                 vs->streak = 0;
             }
             if (complete_move(c, d, ds, di, v, &w[v])) {
+                /* A move can take minutes; CPU pressure on the home is not made to wait. */
                 acted = true;
+                soft_step(c, d, ds, di, v, &w[v]);
                 continue;
             }
             if (rehome(c, d, ds, di, v, &w[v])) {

@@ -380,6 +380,29 @@ static void test_widen_under_pressure(void **state)
     world_free(w);
 }
 
+static void test_widen_while_moving(void **state)
+{
+    /* The vnode's memory is still on its way home (slowly: 4 MiB/s) when its home node gets
+     * overloaded: the CPU side does not wait for the memory, the vCPUs may spill over. */
+    struct world *w = world_new(4, 4, 4096, pairs4);
+    w->p.vm_mib_s = 4;
+    struct vm *m = add_vm(w, "a", 1, (int[]){0}, 1024, 2, 0.5);
+    m->res[0][0] = 0;
+    m->res[0][2] = 1024;
+    w->other[0] = 1.0;
+    int widened = -1;
+    for (int i = 1; i <= 10 && widened < 0; i++) {
+        step(w);
+        assert_int_equal(count(w, VN_BAL_MIGRATE_VNODE), 1); /* every interval a batch */
+        const struct vn_bal_action *a = find(w, VN_BAL_SET_SOFT_AFFINITY);
+        if (a && vn_bitmap_count(&a->nodes) == 2)
+            widened = i;
+    }
+    assert_int_equal(widened, 3);
+    assert_true(m->res[0][2] > 0); /* still moving */
+    world_free(w);
+}
+
 static void test_overload_replaces(void **state)
 {
     struct world *w = world_new(4, 4, 4096, pairs4);
@@ -663,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_vcpus_follow_memory),
         cmocka_unit_test(test_small_vnode_moves_whole),
         cmocka_unit_test(test_widen_under_pressure),
+        cmocka_unit_test(test_widen_while_moving),
         cmocka_unit_test(test_overload_replaces),
         cmocka_unit_test(test_freed_node_pulls_vm),
         cmocka_unit_test(test_no_ping_pong),
