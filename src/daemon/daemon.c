@@ -416,13 +416,15 @@ int vnd_jobs_run(struct vnd *v, int budget_ms, int64_t *next_ns)
                 if (d)
                     d->actions_failed++;
             } else {
+                double mib = (double)(st.pages_moved * page) / 1048576.0;
                 vnd_log(v,
-                        "domain '%s': vnode %d: %llu MiB moved to node %d (%llu of %llu pages "
-                        "looked at, %llu were there already, %llu could not move).",
-                        j->domain, j->vnode, (unsigned long long)(st.pages_moved * page >> 20),
-                        j->to, (unsigned long long)st.pages_scanned,
-                        (unsigned long long)st.pages_total, (unsigned long long)st.pages_home,
-                        (unsigned long long)st.pages_failed);
+                        "domain '%s': vnode %d: %.1f MiB moved to node %d by %u calls, %.0f ms "
+                        "in all (%.1f MiB/s while moving, longest call %.0f ms; %llu of %llu "
+                        "pages looked at, %llu were there already, %llu could not move).",
+                        j->domain, j->vnode, mib, j->to, st.calls, st.move_ms,
+                        st.move_ms > 0 ? mib / (st.move_ms / 1e3) : 0.0, st.longest_call_ms,
+                        (unsigned long long)st.pages_scanned, (unsigned long long)st.pages_total,
+                        (unsigned long long)st.pages_home, (unsigned long long)st.pages_failed);
                 if (d)
                     d->migrations++;
             }

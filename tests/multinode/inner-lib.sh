@@ -11,6 +11,20 @@ check() { # check DESCRIPTION COMMAND...
 }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s, bounded by the clock
+    wf_end=$(awk -v a="$(now)" -v t="$1" 'BEGIN { print a + t }')
+    shift
+    while awk -v a="$(now)" -v e="$wf_end" 'BEGIN { exit !(a < e) }'; do
+        "$@" && return 0
+        sleep 0.2
+    done
+    "$@"
+}
+# MiB the record's claim of domain $1 holds on node $2 ("mem_mib" is the record's claim key).
+claim_mib() { awk -v n="$2" '
+    /"node":/ { v = $0; gsub(/[^0-9]/, "", v); node = v }
+    /"mem_mib":/ { v = $0; gsub(/[^0-9]/, "", v); if (node == n) t += v }
+    END { print t + 0 }' "/run/vnuma/domains/$1.json"; }
 # The resident column of vnode $2 in `vnuma info` output $1: MiB on node $3, and the total.
 mib_on() { echo "$1" | awk -v v="$2" -v n="$3" '
     $1 == v && $3 ~ /^[0-9]+$/ {

@@ -18,25 +18,9 @@ notok() {
     echo "not ok - $*"
     fails=$((fails + 1))
 }
-# MiB the record's claim holds on node $1 ("mem_mib" is the record's own claim key).
-claim_mib() { awk -v n="$1" '
-    /"node":/ { v = $0; gsub(/[^0-9]/, "", v); node = v }
-    /"mem_mib":/ { v = $0; gsub(/[^0-9]/, "", v); if (node == n) t += v }
-    END { print t + 0 }' "$S/domains/g1.json"; }
 beats() {
     n=$(grep -c 'VNUMA-WORKLOAD: vnode=1 ' "$S/run/g1/console.log" 2>/dev/null)
     echo "${n:-0}"
-}
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s
-    t=$1
-    shift
-    i=0
-    while [ "$i" -lt $((t * 5)) ]; do
-        "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
 }
 
 # --- KVM inside the test host --------------------------------------------------------------
@@ -106,9 +90,9 @@ check "inner: vnode 1 is >= 99% on node 3 by numa_maps ($on3 of $tot MiB)" \
 num=$($V numainfo)
 lst=$($V list)
 echo "$num" | grep -E "g1|vnode|memory per" | sed 's/^/#   /'
-echo "# claim: $(for n in 0 1 2 3; do printf 'node %s %s MiB; ' $n "$(claim_mib $n)"; done) list: $(echo "$lst" | awk '$1 == "g1" { print $7 }')"
+echo "# claim: $(for n in 0 1 2 3; do printf 'node %s %s MiB; ' $n "$(claim_mib g1 $n)"; done) list: $(echo "$lst" | awk '$1 == "g1" { print $7 }')"
 [ "$(pnode_of "$exact" 1)" = 3 ] && echo "$num" | grep -q 'vnode 1 -> pnode 3 ' &&
-    [ "$(claim_mib 0),$(claim_mib 1),$(claim_mib 3)" = "128,0,128" ] &&
+    [ "$(claim_mib g1 0),$(claim_mib g1 1),$(claim_mib g1 3)" = "128,0,128" ] &&
     echo "$lst" | awk '$1 == "g1" { exit !($7 ~ /3/) }'
 res "inner: record (info), numainfo and the claim agree: vnode 1 on node 3, its 128 MiB claimed there"
 
@@ -142,7 +126,7 @@ echo "$split" | grep 'vnode 1: split' | sed 's/^/#   /'
 [ $rc = 1 ] && echo "$split" | grep -qF 'vnode 1: split between host node(s) 3 and 0' &&
     [ "$(mib_on "$split" 1 0)" != 0 ] && [ "$(mib_on "$split" 1 3)" != 0 ]
 res "inner: SIGTERM stops the migration (exit 1); info shows vnode 1 split, with pages on nodes 3 and 0"
-c0=$(claim_mib 0) c3=$(claim_mib 3)
+c0=$(claim_mib g1 0) c3=$(claim_mib g1 3)
 [ "$c0" -gt 128 ] && [ "$c3" -gt 0 ] && [ $((c0 + c3)) = 256 ]
 res "inner: while split, the claim divides vnode 1 between nodes 0 and 3 ($c0 and $c3 MiB; vnode 0 has 128 on node 0)"
 out=$($V migrate g1 --vnode 1 --to 0 2>&1)

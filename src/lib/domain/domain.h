@@ -149,11 +149,16 @@ struct vn_domain_move_stats {
     uint64_t pages_home;    /* found on the target already */
     uint64_t pages_absent;  /* not present (never touched) */
     uint64_t pages_failed;  /* the kernel could not move them (busy, no memory) */
+    double move_ms;         /* time spent in move_pages calls that moved pages */
+    double longest_call_ms; /* the longest of them: the longest stall a call caused */
+    uint32_t calls;         /* those calls */
 };
 /* max_mib 0: no budget (every off-home page). */
 int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uint64_t max_mib,
                          struct vn_domain_move **out, struct vn_error *err);
-/* Looks at the next max_pages pages and moves those off home, within the budget.  Returns 1
+/* Looks at the next max_pages pages and moves those off home, within the budget and at most
+ * as many as one call moves within VN_MIGRATE_PAUSE_MS (numa/migrate.h's batch controller,
+ * fed with each call's time: the guest stall stays bounded however slow moves are).  Returns 1
  * while there is more to do, 0 when the budget is spent or every page was looked at, -1 with
  * err (QEMU exited, a syscall failed). */
 int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_error *err);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/cleanup.h"
@@ -165,6 +166,7 @@ struct vn_domain_move {
     struct vn_mapping maps[MAX_MAPPINGS];
     uintptr_t cursor; /* next address of maps[map] to look at */
     uint64_t budget_pages;
+    struct vn_batch_ctl ctl; /* pages per move call */
     struct vn_domain_move_stats st;
     void **pages;
     int *nodes, *status;
@@ -249,6 +251,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
         }
     }
     m->budget_pages = max_mib ? (max_mib << 20) / m->page : UINT64_MAX;
+    vn_batch_init(&m->ctl, VN_MIGRATE_PAUSE_MS, 16, VN_MIGRATE_MAX_BATCH);
     *out = m;
     m = NULL;
     rc = 0;
@@ -296,6 +299,8 @@ int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_
         return vn_error_sys(err, errno, "Cannot query the pages of domain '%s' (pid %d)", m->name,
                             (int)m->pid);
     uint64_t room = m->budget_pages - m->st.pages_moved;
+    if (room > m->ctl.next)
+        room = m->ctl.next;
     uint32_t k = 0;
     uint32_t last = n; /* the first page not handled when the budget runs out */
     for (uint32_t i = 0; i < n; i++) {
@@ -317,8 +322,17 @@ int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_
         k++;
     }
     if (k > 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = syscall(SYS_move_pages, (int)m->pid, (unsigned long)k, m->pages, m->nodes, m->status,
                      MPOL_MF_MOVE_);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        vn_batch_update(&m->ctl, k, ms);
+        m->st.move_ms += ms;
+        m->st.calls++;
+        if (ms > m->st.longest_call_ms)
+            m->st.longest_call_ms = ms;
         if (rc < 0)
             return vn_error_sys(err, errno, "Cannot move the pages of domain '%s' (pid %d)",
                                 m->name, (int)m->pid);
