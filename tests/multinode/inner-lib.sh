@@ -11,12 +11,12 @@ check() { # check DESCRIPTION COMMAND...
 }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s, bounded by the clock
+wait_for() { # wait_for SECONDS COMMAND...: polls every $poll s (0.2), bounded by the clock
     wf_end=$(awk -v a="$(now)" -v t="$1" 'BEGIN { print a + t }')
     shift
     while awk -v a="$(now)" -v e="$wf_end" 'BEGIN { exit !(a < e) }'; do
         "$@" && return 0
-        sleep 0.2
+        sleep "${poll:-0.2}"
     done
     "$@"
 }
