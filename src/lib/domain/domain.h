@@ -157,8 +157,9 @@ struct vn_domain_move_stats {
 int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uint64_t max_mib,
                          struct vn_domain_move **out, struct vn_error *err);
 /* Looks at the next max_pages pages and moves those off home, within the budget and at most
- * as many as one call moves within VN_MIGRATE_PAUSE_MS (numa/migrate.h's batch controller,
- * fed with each call's time: the guest stall stays bounded however slow moves are).  Returns 1
+ * as many as one call moves in half of VN_MIGRATE_PAUSE_MS (numa/migrate.h's batch
+ * controller, fed with each call's time; at least 16 pages, so a call overruns only when 16
+ * pages already take longer).  Returns 1
  * while there is more to do, 0 when the budget is spent or every page was looked at, -1 with
  * err (QEMU exited, a syscall failed). */
 int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_error *err);
