@@ -307,7 +307,11 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
             job_drop(v, j); /* it moved towards the old home */
             j = NULL;
         }
-        struct vn_domain_placement_update u = {.nvnodes = d->nvnodes, .claim = NULL};
+        struct vn_bitmap soft[VN_MAX_VNODES];
+        memset(soft, 0, sizeof soft[0] * (size_t)d->nvnodes);
+        soft[a->vnode] = v->node_cpus[a->to];
+        struct vn_domain_placement_update u = {
+            .nvnodes = d->nvnodes, .claim = NULL, .soft_cpus = soft};
         for (int k = 0; k < d->nvnodes; k++)
             u.pnode[k] = k == a->vnode ? to : -1;
         if (vn_domain_set_placement(v->state_path, d->name, &u, err) < 0)
@@ -356,7 +360,9 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
 static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a,
                          struct vnd_action_log *log, struct vn_error *err)
 {
-    struct vn_domain_placement_update u = {.nvnodes = d->nvnodes, .claim = &a->claim};
+    struct vn_bitmap soft[VN_MAX_VNODES];
+    struct vn_domain_placement_update u = {
+        .nvnodes = d->nvnodes, .claim = &a->claim, .soft_cpus = soft};
     char list[256] = "";
     size_t used = 0;
     for (int k = 0; k < d->nvnodes; k++) {
@@ -364,6 +370,7 @@ static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
             return vn_error_set(err, "Domain '%s': the re-placement names node index %d.", d->name,
                                 a->vnode_to[k]);
         u.pnode[k] = v->topo->nodes[a->vnode_to[k]].os_index;
+        soft[k] = v->node_cpus[a->vnode_to[k]];
         if (used < sizeof list)
             used += (size_t)snprintf(list + used, sizeof list - used, "%sv%d:n%d", k ? " " : "", k,
                                      u.pnode[k]);

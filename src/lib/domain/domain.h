@@ -126,6 +126,9 @@ struct vn_domain_placement_update {
     int nvnodes; /* must equal the record's */
     int pnode[VN_MAX_VNODES];
     const struct vn_claim *claim; /* may be NULL */
+    /* NULL, or per vnode the CPUs of its new pnode: they become the recorded soft set of the
+     * vnode and of its vCPUs, so `info` says where they now prefer to run. */
+    const struct vn_bitmap *soft_cpus;
 };
 /* The change applied to a record in memory (pure; vn_domain_set_placement's core). */
 int vn_domain_placement_apply(struct vn_domain_record *r,

@@ -116,12 +116,25 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
                 c.v[k++] = c.v[i];
         c.n = k;
     }
+    struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
     for (int v = 0; v < nv; v++) {
         if (u->pnode[v] < 0)
             continue;
+        struct json_object *vo = json_object_array_get_idx(vnodes, (size_t)v);
         struct json_object *pn = json_object_new_array();
         json_object_array_add(pn, json_object_new_int(u->pnode[v]));
-        json_object_object_add(json_object_array_get_idx(vnodes, (size_t)v), "pnodes", pn);
+        json_object_object_add(vo, "pnodes", pn);
+        if (!u->soft_cpus || vn_bitmap_empty(&u->soft_cpus[v]))
+            continue;
+        /* The hard sets stay: they are the user's bound (vnumad leaves pinned domains alone). */
+        char list[VN_BITMAP_BITS * 4];
+        vn_bitmap_format_list(&u->soft_cpus[v], list, sizeof list);
+        json_object_object_add(vo, "soft", json_object_new_string(list));
+        for (size_t i = 0; aff && i < json_object_array_length(aff); i++) {
+            struct json_object *a = json_object_array_get_idx(aff, i);
+            if (vn_dom_get_int(a, "vnode") == v)
+                json_object_object_add(a, "soft", json_object_new_string(list));
+        }
     }
     r->claim = c;
     json_object_object_add(r->placement, "claim", claim_json(&c));

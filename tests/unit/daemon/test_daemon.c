@@ -397,6 +397,17 @@ static void test_placement_apply(void **state)
     assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
                            "\"claim\":[{\"node\":3,\"memory_mib\":512,\"vcpus\":3}]"));
 
+    /* With the new nodes' CPUs, the moved vnode and its vCPUs prefer them in the record. */
+    struct vn_bitmap soft[2];
+    memset(soft, 0, sizeof soft);
+    assert_int_equal(vn_bitmap_parse_list(&soft[1], "4-5", VN_BITMAP_BITS - 1, &err), 0);
+    struct vn_domain_placement_update u4 = {.nvnodes = 2, .pnode = {-1, 2}, .soft_cpus = soft};
+    assert_int_equal(vn_domain_placement_apply(&r, &u4, &err), 0);
+    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
+                           "{\"pnodes\":[2],\"memory_mib\":256,\"soft\":\"4-5\"}],"
+                           "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},{\"vcpu\":1,\"vnode\":1,"
+                           "\"soft\":\"4-5\"},{\"vcpu\":2,\"vnode\":1,\"soft\":\"4-5\"}]"));
+
     /* Refused: another vnode count; a vnode with an unfinished migration entry. */
     struct vn_domain_placement_update u3 = {.nvnodes = 3, .pnode = {0, 0, 0}};
     assert_int_equal(vn_domain_placement_apply(&r, &u3, &err), -1);
@@ -457,6 +468,9 @@ static void test_enact(void **state)
     struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
     v->topo = t;
     v->nnodes = 2;
+    v->node_cpus = calloc(2, sizeof *v->node_cpus);
+    for (int n = 0; n < 2; n++)
+        v->node_cpus[n] = t->nodes[n].cpus;
     v->state = s;
     snprintf(v->state_path, sizeof v->state_path, "%s", sdir);
     v->log = fopen("/dev/null", "w");
@@ -485,7 +499,8 @@ static void test_enact(void **state)
                         "the record says v0:n1 v1:n0; the memory follows in batches");
     assert_int_equal(vn_state_read_record(s, "web", &r, &err), 0);
     assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
-                           "\"vnodes\":[{\"pnodes\":[1],\"memory_mib\":256},{\"pnodes\":[0],"));
+                           "\"vnodes\":[{\"pnodes\":[1],\"memory_mib\":256,\"soft\":\"2-3\"},"
+                           "{\"pnodes\":[0],\"memory_mib\":256,\"soft\":\"0-1\"}]"));
     assert_int_equal(r.claim.v[0].vcpus, 2);
     vn_domain_record_clear(&r);
     assert_int_equal(d->home[0], 1);
@@ -524,6 +539,7 @@ static void test_enact(void **state)
     fclose(v->log);
     vnd_dom_clear(d);
     free(d);
+    free(v->node_cpus);
     free(v);
     th_host_free(t);
     vn_state_close(s);
