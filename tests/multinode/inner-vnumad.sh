@@ -241,6 +241,11 @@ sleep 2
 b2=$(beats)
 check "vnumad: a's heartbeat goes on ($b1 -> $b2 beats in 2 s)" [ "$b2" -gt "$b1" ]
 check "vnumad: a and b run, c is gone" eval 'running a && running b && [ ! -e "$S/domains/c.json" ]'
+x=$($V info a)
+s0=$(echo "$x" | awk '/^vCPUs:/ { f = 1; next } f && $1 == "0" { print $4; exit }')
+h0=$(pnode_of "$x" 0)
+check "vnumad: info gives vCPU 0 the soft set of its new node $h0 (${s0:-none})" \
+    [ "$s0" = "$((2 * h0))-$((2 * h0 + 1))" ]
 
 # --- soft affinity: widen under load on the home node, narrow when it stops -------------------
 [ -n "$vd" ] || start_vnumad /tmp/vnumad2.log --dwell 2
