@@ -14,8 +14,8 @@
 #  - soft affinity: two CPU hogs on the CPUs of a's vnode 0 home node; vnumad widens that
 #    vCPU's affinity beyond the node, and narrows it to one node again once the hogs stop.
 # Only one of a's vCPUs is busy: with two busy nested vCPUs on the 2-core TCG machine every
-# page move waits for both to leave guest mode, and moves crawl at ~1 MiB/s (measured with
-# bench/vnumad/nested-move.sh: 1 busy vCPU 26-29 MiB/s, an idle guest 79-92 MiB/s).
+# page move waits for both to leave guest mode, and moves crawl at ~1 MiB/s (measured: 1
+# busy vCPU 62 MiB/s, an idle guest 150-390 MiB/s; docs/VNUMAD.md).
 # Prints TAP result lines without a plan, like inner.sh; the harness relays them.
 export PATH=/bin:/usr/bin:/mn
 export VNUMA_KERNEL=/mn/vmlinuz VNUMA_INITRAMFS=/mn/initramfs.cpio.gz XDG_CACHE_HOME=/tmp/cache

@@ -5,13 +5,12 @@
 #   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff inner inner-vnumad
 #                                  (default: all)
 # "inner" runs the real toolstack inside the test host (tests/multinode/inner.sh), and
-# "inner-vnumad" runs vnumad over three inner guests (tests/multinode/inner-vnumad.sh); for them,
-# and for VNUMA_MN_EXTRA programs named inner-* (bench/vnumad/nested-move.sh), vnuma, QEMU
+# "inner-vnumad" runs vnumad over two inner guests (tests/multinode/inner-vnumad.sh): vnuma, QEMU
 # with its libraries and firmware, the guest kernel and image and the kvm modules go into a
 # third (uncompressed) archive, and `vnuma create` starts inner guests with KVM.
 # Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 420),
 # VNUMA_MN_KEEP=1 keeps the console log and prints its path, VNUMA_MN_EXTRA="PROG..." ships
-# more programs as /mn/NAME, run when NAME is one of the tests (bench/migrate, bench/vnumad do).
+# more static programs as /mn/NAME, run when NAME is one of the tests (bench/migrate does).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [TEST...]}
 shift
@@ -68,7 +67,7 @@ cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"
 # VGA device) and its TCG module, the guest kernel and image, and the kvm modules of the
 # test host's kernel.  Uncompressed: the TCG test host would take longer to gunzip it.
 case " $tests " in
-*" inner "* | *" inner-"*) # inner, inner-vnumad, and benchmarks named inner-*
+*" inner "* | *" inner-vnumad "*)
     vnuma=$build/src/cli/vnuma vnumad=$build/src/daemon/vnumad
     [ -x "$vnuma" ] || bail "'$vnuma' is missing: build first (ninja -C $build)"
     [ -x "$vnumad" ] || bail "'$vnumad' is missing: build first (ninja -C $build)"
