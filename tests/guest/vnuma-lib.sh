@@ -106,8 +106,8 @@ vt_nothing_left() {
     [ -n "$(vt_qemu_pids "$1")" ] && left="$left process($(vt_qemu_pids "$1" | tr '\n' ' '))"
     [ -e "$VT_STATE/domains/$1.json" ] && left="$left record"
     [ -e "$VT_STATE/run/$1" ] && left="$left runtime-dir"
-    [ -e "/dev/shm/vnuma-$(id -u)/$1" ] && left="$left mem-dir"
-    [ -n "${VNUMA_MEM_DIR:-}" ] && [ -e "$VNUMA_MEM_DIR/$1" ] && left="$left mem-dir"
+    # The memory dir is keyed by the state dir: ROOT/vnuma-UID/st-DEV-INO/NAME (docs/GUEST.md).
+    compgen -G "${VNUMA_MEM_DIR:-/dev/shm}/vnuma-$(id -u)/st-*/$1" >/dev/null && left="$left mem-dir"
     echo "$left"
 }
 

@@ -21,6 +21,7 @@
 #include "../render/render.h"
 #include "../topo/topo.h"
 #include "../util/cleanup.h"
+#include "../util/fault.h"
 #include "domain_int.h"
 
 #define LOCK_TIMEOUT_MS  30000
@@ -239,7 +240,7 @@ static int fill_record(struct ctx *c, struct vn_domain_record *r, enum vn_domain
     r->log_path = strdup(c->paths.log);
     r->created = (int64_t)time(NULL);
     r->extra = json_object_new_object();
-    json_object_object_add(r->extra, "mem_dir", json_object_new_string(c->paths.mem));
+    json_object_object_add(r->extra, "mem_dir", json_object_new_string(c->paths.memdir.path));
     json_object_object_add(r->extra, "console_log", json_object_new_string(c->paths.console_log));
     json_object_object_add(r->extra, "accel_reason", json_object_new_string(c->accel.reason));
     if (c->proc.pid > 0) {
@@ -280,7 +281,7 @@ static void undo(struct ctx *c, struct vn_error *err)
     if (c->proc.pid > 0 && vn_qemu_kill(c->proc.pid, 2000) < 0)
         snprintf(problems, sizeof problems, " QEMU (pid %d) could not be stopped.",
                  (int)c->proc.pid);
-    if (c->mem_made && vn_dom_remove_mem_dir(c->paths.mem, &e2) < 0)
+    if (c->mem_made && vn_dom_memdir_remove(&c->paths.memdir, &e2) < 0)
         snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %.200s.",
                  e2.msg);
     if (c->state && vn_state_remove_runtime_dir(c->state, c->name, &e2) < 0)
@@ -318,24 +319,39 @@ static int explain_qemu_death(struct ctx *c, struct vn_error *err)
     return -1;
 }
 
-/* Steps after the record: files, QEMU, affinity, cont, record running. */
-static int launch(struct ctx *c, char **argv, struct vn_error *err)
+/* Steps after the record: files, QEMU (held, recorded, released), affinity, cont, record
+ * running.  *argv_out gets the command line QEMU runs. */
+static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_error *err)
 {
     if (vn_state_make_runtime_dir(c->state, c->name, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot create its runtime directory", c->name);
+    VN_CLEANUP_CLOSE int mem_fd = vn_dom_memdir_open(&c->paths.memdir, true, err);
+    if (mem_fd < 0)
+        return vn_error_prefix(err, "domain '%s'", c->name);
     c->mem_made = true;
-    if (vn_dom_make_mem_dir(c->paths.mem, err) < 0)
+    if (vn_dom_memdir_make_files(mem_fd, c->paths.memdir.path, c->p->nvnodes, err) < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
-    /* Stale memory files of a crashed create of the same name would be reused by QEMU. */
-    if (vn_dom_remove_mem_dir(c->paths.mem, err) < 0 || vn_dom_make_mem_dir(c->paths.mem, err) < 0)
+    /* QEMU opens its files through the dir vnuma checked, never by the path again. */
+    snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);
+    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
+                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
+                                   c->cmdline, err);
+    if (!argv)
         return vn_error_prefix(err, "domain '%s'", c->name);
+    *argv_out = argv;
 
-    if (vn_qemu_spawn((const char *const *)argv, c->paths.log, &c->proc, err) < 0)
+    if (vn_qemu_spawn_held((const char *const *)argv, c->paths.log, &mem_fd, 1, &c->proc, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
-    /* The pid goes into the record at once, so a crash from here on leaves a QEMU that
-     * `destroy` can find. */
-    if (write_record(c, VN_DOMAIN_CREATING, err) < 0)
+    vn_fault_point("create.held");
+    /* The pid goes into the record before QEMU may run: a crash before this line leaves a
+     * held child that exits on its own, one after it a QEMU that `destroy` can find. */
+    if (write_record(c, VN_DOMAIN_CREATING, err) < 0) {
+        vn_qemu_abandon(&c->proc);
         return -1;
+    }
+    vn_fault_point("create.recorded");
+    if (vn_qemu_release(&c->proc, qemu, err) < 0)
+        return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
     if (vn_qemu_wait_ready(&c->proc, c->paths.qmp, READY_TIMEOUT_MS, err) < 0) {
         c->proc.pid = 0; /* reaped or stopped by wait_ready */
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
@@ -356,6 +372,7 @@ static int launch(struct ctx *c, char **argv, struct vn_error *err)
     if (!r)
         return explain_qemu_death(c, err);
     json_object_put(r);
+    vn_fault_point("create.running");
     return write_record(c, VN_DOMAIN_RUNNING, err);
 }
 
@@ -437,17 +454,13 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->runtime_dir, sizeof res->runtime_dir, "%s", c->paths.run);
     snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
 
-    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
-                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
-                                   c->cmdline, err);
-    if (!argv) {
-        vn_error_prefix(err, "domain '%s'", c->name);
-        if (c->recorded)
-            undo(c, err);
-        return -1;
-    }
-    res->argv = argv;
-    if (!c->opts->dry_run && launch(c, argv, err) < 0) {
+    if (c->opts->dry_run) {
+        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
+                                     c->kernel[0] ? c->kernel : NULL,
+                                     c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
+        if (!res->argv)
+            return vn_error_prefix(err, "domain '%s'", c->name);
+    } else if (launch(c, qemu, &res->argv, err) < 0) {
         undo(c, err);
         return -1;
     }

@@ -8,6 +8,7 @@
 #include "../qemu/launch.h"
 #include "../qemu/qmp.h"
 #include "../util/cleanup.h"
+#include "../util/fault.h"
 #include "domain_int.h"
 
 #define QUIT_TIMEOUT_MS 2000
@@ -36,6 +37,15 @@ static int stop_qemu(const struct vn_domain_record *r, struct vn_error *err)
 {
     if (r->qemu_pid <= 0 || !vn_domain_alive(r))
         return 0;
+    /* pid and start time match, but only a QEMU started for this domain's QMP socket is
+     * signalled: a forged or stale record must not make us kill anything else. */
+    if (!vn_dom_is_own_qemu(r)) {
+        fprintf(stderr,
+                "vnuma: domain '%s': process %d is not the QEMU vnuma started for it; left "
+                "alone\n",
+                r->name, (int)r->qemu_pid);
+        return 0;
+    }
     if (r->qmp_socket) {
         struct vn_error ignored = {0};
         VN_CLEANUP(vn_qmp_closep)
@@ -67,11 +77,13 @@ int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *
     }
     if (stop_qemu(&r, err) < 0)
         goto out;
-    if (vn_dom_remove_mem_dir(vn_dom_record_mem_dir(&r), err) < 0 ||
+    vn_fault_point("destroy.stopped");
+    if (vn_dom_remove_record_mem_dir(s, &r, err) < 0 ||
         vn_state_remove_runtime_dir(s, name, err) < 0) {
         vn_error_prefix(err, "domain '%s': QEMU is stopped but its files remain", name);
         goto out;
     }
+    vn_fault_point("destroy.files");
     char what[128];
     snprintf(what, sizeof what, "destroy '%s'", name);
     if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0) {

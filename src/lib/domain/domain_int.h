@@ -39,16 +39,41 @@ struct vn_residency;
 /* The host nodes res has pages on, as [{"node", "mib"}]; *total (may be NULL) is their sum. */
 struct json_object *vn_dom_residency_json(const struct vn_residency *res, double *total);
 
-/* Where the vnode memory files of name go: the runtime dir when it is on tmpfs, else
- * $VNUMA_MEM_DIR/NAME or /dev/shm/vnuma-UID/NAME.  Nothing is created. */
-int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
-                   struct vn_error *err);
-/* Creates the memory dir (and its per-user base) owner-only; an existing one must be ours. */
-int vn_dom_make_mem_dir(const char *mem_dir, struct vn_error *err);
-/* Removes the vnodeN files of mem_dir and the dir itself (missing is fine). */
-int vn_dom_remove_mem_dir(const char *mem_dir, struct vn_error *err);
+/* The memory dir of a domain (memdir.c): its path, shown and matched in /proc/PID/maps, and
+ * the chain it is opened through: root, then each level with openat(O_NOFOLLOW). */
+struct vn_dom_memdir {
+    char path[4096];
+    char root[4096];
+    char level[3][256];
+    int nlevels;
+};
+/* Where the memory files of name go for the state dir state_dir; nothing is touched. */
+int vn_dom_memdir_for(const char *state_dir, const char *name, struct vn_dom_memdir *m,
+                      struct vn_error *err);
+/* Opens the dir of m (creating missing levels 0700 when create), every level checked ours and
+ * not writable by others; returns an O_CLOEXEC dir fd or -1. */
+int vn_dom_memdir_open(const struct vn_dom_memdir *m, bool create, struct vn_error *err);
+/* Replaces any vnodeN files of the open dir with nvnodes empty ones, 0600, O_EXCL. */
+int vn_dom_memdir_make_files(int dirfd, const char *path, int nvnodes, struct vn_error *err);
+/* Removes the vnodeN files of m and its last level (missing is fine). */
+int vn_dom_memdir_remove(const struct vn_dom_memdir *m, struct vn_error *err);
+/* Where releases before the keyed layout put name's files (which 0 or 1); -1 when none. */
+int vn_dom_memdir_legacy(const char *name, char *buf, size_t len, int which);
+/* Removes the vnodeN files and the dir of a legacy memory dir, if it is ours. */
+int vn_dom_memdir_remove_legacy(const char *path, struct vn_error *err);
 /* The record's "mem_dir" (from its extra object), or NULL. */
 const char *vn_dom_record_mem_dir(const struct vn_domain_record *r);
+
+/* Replaces the paths of a record just read with the ones vnuma derives for its name in s
+ * (a record could name another domain's socket or any dir); a legacy memory dir is kept. */
+int vn_dom_vet_record(struct vn_state *s, struct vn_domain_record *r, struct vn_error *err);
+
+/* Is the record's live pid the QEMU vnuma started for it (its -qmp names the record's
+ * socket)?  Checked before any signal. */
+bool vn_dom_is_own_qemu(const struct vn_domain_record *r);
+/* Removes the memory files of a vetted record: its derived dir, or its legacy one. */
+int vn_dom_remove_record_mem_dir(struct vn_state *s, const struct vn_domain_record *r,
+                                 struct vn_error *err);
 
 /* What a record's domain is doing now: running, dead, creating, stopping... */
 const char *vn_dom_state(const struct vn_domain_record *r);
@@ -56,7 +81,8 @@ const char *vn_dom_state(const struct vn_domain_record *r);
 /* Paths the QEMU argv needs (all absolute, checked for QEMU's option syntax). */
 struct vn_dom_paths {
     char run[4096]; /* runtime dir */
-    char mem[4096]; /* memory files dir */
+    char mem[4096]; /* memory files dir as QEMU opens it: memdir.path, or /proc/self/fd/N */
+    struct vn_dom_memdir memdir;
     char qmp[4096], console[4096], console_log[4096], log[4096];
 };
 /* Fills the runtime paths of name under the state dir (not created). */

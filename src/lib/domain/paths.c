@@ -18,6 +18,9 @@
 /* sun_path of a UNIX socket holds 107 bytes and a NUL. */
 #define SOCKET_PATH_MAX 107
 
+static int fill_paths(const char *dir, const char *name, struct vn_dom_paths *p,
+                      struct vn_error *err);
+
 const char *vn_domain_state_dir(const char *dir)
 {
     if (dir && *dir)
@@ -57,6 +60,39 @@ int vn_dom_read(struct vn_state *s, const char *name, struct vn_domain_record *r
         }
         return -1;
     }
+    return vn_dom_vet_record(s, r, err);
+}
+
+static int replace(char **field, const char *value)
+{
+    char *v = strdup(value);
+    if (!v)
+        return -1;
+    free(*field);
+    *field = v;
+    return 0;
+}
+
+int vn_dom_vet_record(struct vn_state *s, struct vn_domain_record *r, struct vn_error *err)
+{
+    struct vn_dom_paths p;
+    if (fill_paths(vn_state_dir(s), r->name, &p, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", r->name);
+    /* A record from before the keyed memory layout keeps the dir it was created with; any
+     * other value is not a path vnuma made, so it is replaced by the derived one. */
+    const char *mem = vn_dom_record_mem_dir(r), *use = p.mem;
+    char legacy[4096];
+    for (int i = 0; mem && i < 2; i++)
+        if (vn_dom_memdir_legacy(r->name, legacy, sizeof legacy, i) == 0 &&
+            strcmp(mem, legacy) == 0)
+            use = legacy;
+    if (!r->extra)
+        r->extra = json_object_new_object();
+    if (!r->extra || replace(&r->runtime_dir, p.run) < 0 || replace(&r->qmp_socket, p.qmp) < 0 ||
+        replace(&r->console_socket, p.console) < 0 || replace(&r->log_path, p.log) < 0)
+        return vn_error_sys(err, ENOMEM, "domain '%s': cannot read its record", r->name);
+    json_object_object_add(r->extra, "mem_dir", json_object_new_string(use));
+    json_object_object_add(r->extra, "console_log", json_object_new_string(p.console_log));
     return 0;
 }
 
@@ -86,41 +122,8 @@ static int check_qemu_path(const char *what, const char *path, size_t max, struc
     return 0;
 }
 
-/* The memory dir of name; the runtime dir under state_dir is a candidate only when
- * use_run (its parent must exist to be checked for tmpfs). */
-static int mem_dir(const char *state_dir, bool use_run, const char *name, char *buf, size_t len,
-                   struct vn_error *err)
-{
-    const char *env = getenv("VNUMA_MEM_DIR");
-    int n;
-    if (env && *env) {
-        n = snprintf(buf, len, "%s/%s", env, name);
-    } else {
-        char run[4096];
-        struct statfs fs;
-        if (vn_state_runtime_path_in(state_dir, name, NULL, run, sizeof run, err) < 0)
-            return -1;
-        /* The runtime dir's parent exists (the state dir's run/); the dir itself may not yet. */
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s/run", state_dir);
-        if (use_run && statfs(parent, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
-            n = snprintf(buf, len, "%s", run);
-        else
-            n = snprintf(buf, len, "/dev/shm/vnuma-%u/%s", (unsigned)geteuid(), name);
-    }
-    if (n < 0 || (size_t)n >= len)
-        return vn_error_set(err, "the memory directory of domain '%s' has too long a path.", name);
-    return 0;
-}
-
-int vn_dom_mem_dir(struct vn_state *s, const char *name, char *buf, size_t len,
-                   struct vn_error *err)
-{
-    return mem_dir(vn_state_dir(s), true, name, buf, len, err);
-}
-
-/* Every path of p for the state dir at state_dir; use_run as for mem_dir. */
-static int fill_paths(const char *dir, bool use_run, const char *name, struct vn_dom_paths *p,
+/* Every path of p for the state dir at dir. */
+static int fill_paths(const char *dir, const char *name, struct vn_dom_paths *p,
                       struct vn_error *err)
 {
     memset(p, 0, sizeof *p);
@@ -132,12 +135,15 @@ static int fill_paths(const char *dir, bool use_run, const char *name, struct vn
                                  err) < 0 ||
         vn_state_runtime_path_in(dir, name, "qemu.log", p->log, sizeof p->log, err) < 0)
         return -1;
-    return mem_dir(dir, use_run, name, p->mem, sizeof p->mem, err);
+    if (vn_dom_memdir_for(dir, name, &p->memdir, err) < 0)
+        return -1;
+    snprintf(p->mem, sizeof p->mem, "%s", p->memdir.path);
+    return 0;
 }
 
 int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, struct vn_error *err)
 {
-    if (fill_paths(vn_state_dir(s), true, name, p, err) < 0)
+    if (fill_paths(vn_state_dir(s), name, p, err) < 0)
         return -1;
     if (check_qemu_path("QMP socket path", p->qmp, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("console socket path", p->console, SOCKET_PATH_MAX, err) < 0 ||
@@ -150,89 +156,7 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, s
 int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
                        struct vn_error *err)
 {
-    return fill_paths(state_dir, false, name, p, err);
-}
-
-/* mkdir 0700, or accept an existing real dir owned by us and closed to others. */
-static int own_dir(const char *path, struct vn_error *err)
-{
-    if (mkdir(path, 0700) == 0)
-        return 0;
-    if (errno != EEXIST)
-        return vn_error_sys(err, errno, "cannot create the memory directory '%s'", path);
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return vn_error_sys(err, errno, "cannot inspect the memory directory '%s'", path);
-    if (!S_ISDIR(st.st_mode))
-        return vn_error_set(err, "the memory directory '%s' exists and is not a directory.", path);
-    if (st.st_uid != geteuid() || (st.st_mode & 022))
-        return vn_error_set(err,
-                            "the memory directory '%s' belongs to uid %u or is writable by "
-                            "others (mode %04o); refusing to put guest memory there.",
-                            path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-    return 0;
-}
-
-int vn_dom_make_mem_dir(const char *mem_dir, struct vn_error *err)
-{
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", mem_dir);
-    char *slash = strrchr(parent, '/');
-    if (!slash || slash == parent)
-        return vn_error_set(err, "the memory directory '%s' has no parent.", mem_dir);
-    *slash = '\0';
-    struct stat st;
-    if (stat(parent, &st) < 0) {
-        if (errno != ENOENT)
-            return vn_error_sys(err, errno, "cannot inspect the memory base '%s'", parent);
-        /* The per-user base (/dev/shm/vnuma-UID) is ours to create, and closed to others. */
-        if (own_dir(parent, err) < 0)
-            return -1;
-    } else if (!S_ISDIR(st.st_mode)) {
-        return vn_error_set(err, "the memory base '%s' is not a directory.", parent);
-    }
-    return own_dir(mem_dir, err);
-}
-
-/* "vnode" followed by digits only: the only files domain/ ever creates in a memory dir. */
-static bool is_vnode_file(const char *n)
-{
-    if (strncmp(n, "vnode", 5) != 0 || !n[5])
-        return false;
-    for (const char *c = n + 5; *c; c++)
-        if (*c < '0' || *c > '9')
-            return false;
-    return true;
-}
-
-int vn_dom_remove_mem_dir(const char *mem_dir, struct vn_error *err)
-{
-    if (!mem_dir || mem_dir[0] != '/')
-        return 0;
-    DIR *d = opendir(mem_dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        return vn_error_sys(err, errno, "cannot open the memory directory '%s'", mem_dir);
-    }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_vnode_file(e->d_name))
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
-            rc = vn_error_sys(err, errno, "cannot remove the memory file '%s/%s'", mem_dir,
-                              e->d_name);
-            break;
-        }
-    }
-    closedir(d);
-    if (rc < 0)
-        return -1;
-    /* The runtime dir doubles as the memory dir on tmpfs: state/ removes that one. */
-    if (rmdir(mem_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
-        return vn_error_sys(err, errno, "cannot remove the memory directory '%s'", mem_dir);
-    return 0;
+    return fill_paths(state_dir, name, p, err);
 }
 
 const char *vn_dom_record_mem_dir(const struct vn_domain_record *r)
@@ -272,4 +196,33 @@ int vn_domain_console_path(const char *state_dir, const char *name, char *buf, s
         rc = vn_error_set(err, "domain '%s': console socket path too long", name);
     vn_domain_record_clear(&r);
     return rc;
+}
+
+bool vn_dom_is_own_qemu(const struct vn_domain_record *r)
+{
+    char want[4200], cmd[65536];
+    if (!r->qmp_socket || snprintf(want, sizeof want, "unix:%s,server=on,wait=off",
+                                   r->qmp_socket) >= (int)sizeof want)
+        return false;
+    ssize_t n = vn_proc_cmdline(r->qemu_pid, cmd, sizeof cmd, NULL);
+    bool after_qmp = false;
+    for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(cmd + i) + 1) {
+        if (after_qmp && strcmp(cmd + i, want) == 0)
+            return true;
+        after_qmp = strcmp(cmd + i, "-qmp") == 0;
+    }
+    return false;
+}
+
+int vn_dom_remove_record_mem_dir(struct vn_state *s, const struct vn_domain_record *r,
+                                 struct vn_error *err)
+{
+    struct vn_dom_memdir m;
+    if (vn_dom_memdir_for(vn_state_dir(s), r->name, &m, err) < 0)
+        return -1;
+    const char *rec = vn_dom_record_mem_dir(r);
+    /* vn_dom_vet_record left either the derived dir or a legacy one here. */
+    if (rec && strcmp(rec, m.path) != 0)
+        return vn_dom_memdir_remove_legacy(rec, err);
+    return vn_dom_memdir_remove(&m, err);
 }

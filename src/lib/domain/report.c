@@ -103,7 +103,7 @@ int vn_dom_each_record(struct vn_state *s, struct json_object *arr,
     for (int i = 0; i < n; i++) {
         struct vn_domain_record r;
         struct vn_error e2 = {0};
-        if (vn_state_read_record(s, names[i], &r, &e2) < 0) {
+        if (vn_state_read_record(s, names[i], &r, &e2) < 0 || vn_dom_vet_record(s, &r, &e2) < 0) {
             if (e2.errnum == ENOENT)
                 continue; /* destroyed meanwhile */
             /* One bad record must not hide the others; it is shown with its problem. */

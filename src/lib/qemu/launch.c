@@ -23,7 +23,7 @@
 extern char **environ;
 
 /* What the child tells the parent through the CLOEXEC pipe when it cannot exec. */
-enum child_step { STEP_SETSID = 1, STEP_STDIO, STEP_FDS, STEP_EXEC };
+enum child_step { STEP_SETSID = 1, STEP_STDIO, STEP_FDS, STEP_EXEC, STEP_GATE };
 
 struct child_report {
     int step;
@@ -86,7 +86,8 @@ int vn_qemu_find_binary(char *buf, size_t len, struct vn_error *err)
 
 /* Runs in the forked child: only async-signal-safe calls, because the parent may have other
  * threads (vnumad) whose locks were copied in whatever state they were in. */
-static void child_exec(const char *const *argv, int null_fd, int log_fd, int report_fd, int max_fd)
+static void child_exec(const char *const *argv, int null_fd, int log_fd, int report_fd, int gate_fd,
+                       const int *keep, int nkeep, int max_fd)
 {
     struct child_report rep = {0, 0};
     sigset_t none;
@@ -118,6 +119,23 @@ static void child_exec(const char *const *argv, int null_fd, int log_fd, int rep
             if (fd != report_fd)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    for (int i = 0; i < nkeep; i++)
+        if (fcntl(keep[i], F_SETFD, 0) < 0) {
+            rep = (struct child_report){STEP_FDS, errno};
+            goto report;
+        }
+    /* Held: exec only on the parent's go byte.  EOF means the parent died before it could
+     * record this pid, and a QEMU nobody knows of must not start. */
+    if (gate_fd >= 0) {
+        char go;
+        ssize_t g;
+        do
+            g = read(gate_fd, &go, 1);
+        while (g < 0 && errno == EINTR);
+        if (g != 1)
+            _exit(126);
+        close(gate_fd);
+    }
     execve(argv[0], (char *const *)argv, environ);
     rep = (struct child_report){STEP_EXEC, errno};
 report:;
@@ -135,29 +153,37 @@ static pid_t waitpid_eintr(pid_t pid, int *status, int flags)
     return r;
 }
 
-int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_proc *out,
-                  struct vn_error *err)
+int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int *keep_fds,
+                       int nkeep, struct vn_qemu_proc *out, struct vn_error *err)
 {
     if (!argv || !argv[0] || !strchr(argv[0], '/'))
         return vn_error_set(err, "the QEMU binary '%s' must be given as a path.",
                             argv && argv[0] ? argv[0] : "");
     out->pid = -1;
+    out->gate_fd = out->report_fd = -1;
     if (snprintf(out->log_path, sizeof out->log_path, "%s", log_path) >= (int)sizeof out->log_path)
         return vn_error_set(err, "log path '%s' is too long.", log_path);
+    for (int i = 0; i < nkeep; i++)
+        if (keep_fds[i] < 3)
+            return vn_error_set(err, "descriptor %d cannot be passed to QEMU.", keep_fds[i]);
 
     /* Everything that can fail with a useful message is done before fork. */
     VN_CLEANUP_CLOSE int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0)
         return vn_error_sys(err, errno, "cannot open '/dev/null'");
     VN_CLEANUP_CLOSE int log_fd =
-        open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+        open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
     if (log_fd < 0)
         return vn_error_sys(err, errno, "cannot create the QEMU log '%s'", log_path);
-    int pipefd[2];
+    int pipefd[2], gatefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return vn_error_sys(err, errno, "cannot create a pipe to start QEMU");
     VN_CLEANUP_CLOSE int rd = pipefd[0];
     VN_CLEANUP_CLOSE int wr = pipefd[1];
+    if (pipe2(gatefd, O_CLOEXEC) < 0)
+        return vn_error_sys(err, errno, "cannot create a pipe to start QEMU");
+    VN_CLEANUP_CLOSE int gate_rd = gatefd[0];
+    VN_CLEANUP_CLOSE int gate_wr = gatefd[1];
     struct rlimit rl;
     int max_fd =
         getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536
@@ -167,37 +193,87 @@ int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_
     pid_t pid = fork();
     if (pid < 0)
         return vn_error_sys(err, errno, "cannot fork to start QEMU '%s'", argv[0]);
-    if (pid == 0)
-        child_exec(argv, null_fd, log_fd, wr, max_fd);
+    if (pid == 0) {
+        close(gate_wr); /* only the parent may hold the go end, or EOF never comes */
+        child_exec(argv, null_fd, log_fd, wr, gate_rd, keep_fds, nkeep, max_fd);
+    }
+    out->pid = pid;
+    out->gate_fd = VN_STEAL_FD(gate_wr);
+    out->report_fd = VN_STEAL_FD(rd);
+    return 0;
+}
 
-    close(wr);
-    wr = -1;
+int vn_qemu_release(struct vn_qemu_proc *p, const char *binary, struct vn_error *err)
+{
+    char go = 1;
+    ssize_t w;
+    do
+        w = write(p->gate_fd, &go, 1);
+    while (w < 0 && errno == EINTR);
+    close(p->gate_fd);
+    p->gate_fd = -1;
+    VN_CLEANUP_CLOSE int rd = p->report_fd;
+    p->report_fd = -1;
+    pid_t pid = p->pid;
+    /* The child waits for the go byte only; a failed write leaves it to see EOF and exit. */
+    if (w != 1) {
+        int saved = errno;
+        waitpid_eintr(pid, NULL, 0);
+        p->pid = 0;
+        return vn_error_sys(err, saved, "cannot let QEMU '%s' start", binary);
+    }
     struct child_report rep;
     ssize_t n;
     do
         n = read(rd, &rep, sizeof rep);
     while (n < 0 && errno == EINTR);
-    if (n == 0) {
-        out->pid = pid;
+    if (n == 0)
         return 0;
-    }
     if (n < 0) {
         int saved = errno;
         vn_qemu_kill(pid, 0);
-        return vn_error_sys(err, saved, "cannot learn whether QEMU '%s' started", argv[0]);
+        p->pid = 0;
+        return vn_error_sys(err, saved, "cannot learn whether QEMU '%s' started", binary);
     }
     /* The child reported a failure: it exits at once; reap it. */
     waitpid_eintr(pid, NULL, 0);
+    p->pid = 0;
     if (n != (ssize_t)sizeof rep)
-        return vn_error_set(err, "QEMU '%s' failed to start and did not say why.", argv[0]);
+        return vn_error_set(err, "QEMU '%s' failed to start and did not say why.", binary);
     switch (rep.step) {
     case STEP_SETSID:
-        return vn_error_sys(err, rep.errnum, "cannot start a new session for QEMU '%s'", argv[0]);
+        return vn_error_sys(err, rep.errnum, "cannot start a new session for QEMU '%s'", binary);
     case STEP_STDIO:
-        return vn_error_sys(err, rep.errnum, "cannot redirect QEMU's output to '%s'", log_path);
+        return vn_error_sys(err, rep.errnum, "cannot redirect QEMU's output to '%s'", p->log_path);
+    case STEP_FDS:
+        return vn_error_sys(err, rep.errnum, "cannot pass descriptors to QEMU '%s'", binary);
     default:
-        return vn_error_sys(err, rep.errnum, "cannot execute QEMU '%s'", argv[0]);
+        return vn_error_sys(err, rep.errnum, "cannot execute QEMU '%s'", binary);
     }
+}
+
+void vn_qemu_abandon(struct vn_qemu_proc *p)
+{
+    if (p->gate_fd >= 0)
+        close(p->gate_fd); /* EOF: the held child exits without exec */
+    if (p->report_fd >= 0)
+        close(p->report_fd);
+    p->gate_fd = p->report_fd = -1;
+    if (p->pid > 0)
+        waitpid_eintr(p->pid, NULL, 0);
+    p->pid = 0;
+}
+
+int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_proc *out,
+                  struct vn_error *err)
+{
+    if (vn_qemu_spawn_held(argv, log_path, NULL, 0, out, err) < 0)
+        return -1;
+    if (vn_qemu_release(out, argv[0], err) < 0) {
+        out->pid = -1;
+        return -1;
+    }
+    return 0;
 }
 
 void vn_qemu_describe_status(int status, char *buf, size_t len)
@@ -324,9 +400,12 @@ static bool gone(pid_t pid, bool *child)
 
 static void signal_all(pid_t pid, int sig)
 {
+    /* QEMU leads its own process group (setsid): helpers it started go with it.  A pid that
+     * leads no group of its own gets the signal alone. */
+    bool leader = getpgid(pid) == pid;
     kill(pid, sig);
-    /* QEMU leads its own process group (setsid): helpers it started go with it. */
-    kill(-pid, sig);
+    if (leader)
+        kill(-pid, sig);
 }
 
 static bool wait_gone(pid_t pid, bool *child, int ms)

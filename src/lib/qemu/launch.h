@@ -15,6 +15,8 @@
 struct vn_qemu_proc {
     pid_t pid;           /* QEMU's pid, also its session and process group id */
     char log_path[4096]; /* where its stdout and stderr go */
+    int gate_fd;         /* held child: the go end of its gate, else -1 */
+    int report_fd;       /* held child: where an exec failure is reported, else -1 */
 };
 
 /* $VNUMA_QEMU (a path, or a name looked up on PATH), else qemu-system-x86_64 on PATH. */
@@ -24,6 +26,18 @@ int vn_qemu_find_binary(char *buf, size_t len, struct vn_error *err);
  * log_path (created 0600, truncated); fills out.  Exec failures are errors, not zombies. */
 int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_proc *out,
                   struct vn_error *err);
+
+/* Forks the child that will exec argv, held before execve until vn_qemu_release: its pid
+ * can be recorded before QEMU runs, and if the caller dies first the child exits unexec'd.
+ * keep_fds (each >= 3) are inherited by QEMU under the same numbers. */
+int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int *keep_fds,
+                       int nkeep, struct vn_qemu_proc *out, struct vn_error *err);
+
+/* Lets a held child exec; an exec failure is an error and the child is reaped (pid 0). */
+int vn_qemu_release(struct vn_qemu_proc *p, const char *binary, struct vn_error *err);
+
+/* Makes a held child exit without exec and reaps it. */
+void vn_qemu_abandon(struct vn_qemu_proc *p);
 
 /* Waits until qmp_socket_path is a socket (remove a stale one before spawning: it would
  * count as ready; QEMU may still be between bind and listen, so connect with a retry).  On failure

@@ -48,6 +48,30 @@ static int read_stat(pid_t pid, char *state, uint64_t *start, struct vn_error *e
     return 0;
 }
 
+ssize_t vn_proc_cmdline(pid_t pid, char *buf, size_t len, struct vn_error *err)
+{
+    char path[64];
+    if (pid <= 0 || len < 2)
+        return vn_error_set(err, "'%d' is not a process id", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    VN_CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vn_error_sys(err, errno, "cannot read '%s'", path);
+    size_t got = 0;
+    while (got < len - 1) {
+        ssize_t n = read(fd, buf + got, len - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return vn_error_sys(err, errno, "cannot read '%s'", path);
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
 int vn_proc_start_time(pid_t pid, uint64_t *start, struct vn_error *err)
 {
     char state;

@@ -484,7 +484,7 @@ int vn_state_read_record(struct vn_state *s, const char *name, struct vn_domain_
     char path[4096];
     if (vn_state_record_path(s, name, path, sizeof path, err) < 0)
         return -1;
-    VN_CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    VN_CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0 && errno == ENOENT) {
         vn_error_set(err, "domain '%s' does not exist", name);
         if (err)
@@ -493,6 +493,13 @@ int vn_state_read_record(struct vn_state *s, const char *name, struct vn_domain_
     }
     if (fd < 0)
         return vn_error_sys(err, errno, "cannot open state record '%s'", path);
+    /* O_NONBLOCK: a FIFO planted in place of a record must not hang every command (some
+     * holding the host lock); only a regular file is a record. */
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return vn_error_sys(err, errno, "cannot inspect state record '%s'", path);
+    if (!S_ISREG(st.st_mode))
+        return vn_error_set(err, "state record '%s' is not a regular file; remove it", path);
     size_t len;
     VN_CLEANUP_FREE char *text = slurp(fd, path, &len, err);
     if (!text)

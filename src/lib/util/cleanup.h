@@ -46,6 +46,14 @@ static inline void vn_cleanup_fclose_(FILE **f)
         vn_steal_tmp_;                                                                             \
     })
 
+/* Hands ownership of a descriptor out of a VN_CLEANUP_CLOSE variable. */
+#define VN_STEAL_FD(fd)                                                                            \
+    ({                                                                                             \
+        int vn_steal_fd_ = (fd);                                                                   \
+        (fd) = -1;                                                                                 \
+        vn_steal_fd_;                                                                              \
+    })
+
 #define VN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "../place/testhost.h"
 #include "vnumad.h"
+#include "../../../src/lib/domain/domain_int.h"
 
 static int parse(const char *s, struct vnd_request *rq, struct vn_error *err)
 {
@@ -429,10 +430,19 @@ static void test_enact(void **state)
     (void)state;
     char dir[] = "/tmp/vnd-test-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char sdir[256], mdir[256], file[300];
+    char sdir[256], file[4200];
     snprintf(sdir, sizeof sdir, "%s/state", dir);
-    snprintf(mdir, sizeof mdir, "/dev/shm/vnd-test-%d", (int)getpid());
-    assert_int_equal(mkdir(mdir, 0700), 0);
+    struct vn_state *s = NULL;
+    struct vn_error err = {0};
+    assert_int_equal(vn_state_open(sdir, &s, &err), 0);
+    /* The memory dir is where domain/ derives it for this state dir: a record cannot name
+     * another. */
+    struct vn_dom_memdir md;
+    assert_int_equal(vn_dom_memdir_for(sdir, "web", &md, &err), 0);
+    int mfd = vn_dom_memdir_open(&md, true, &err);
+    assert_true(mfd >= 0);
+    close(mfd);
+    const char *mdir = md.path;
     snprintf(file, sizeof file, "%s/vnode1", mdir);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
@@ -443,11 +453,8 @@ static void test_enact(void **state)
     assert_true(mem != MAP_FAILED);
     memset(mem, 1, 4 << 20);
 
-    struct vn_state *s = NULL;
-    struct vn_error err = {0};
-    assert_int_equal(vn_state_open(sdir, &s, &err), 0);
     struct vn_domain_record r;
-    char extra[400];
+    char extra[4400];
     snprintf(extra, sizeof extra, "{\"mem_dir\":\"%s\"}", mdir);
     make_record(&r, "{}", extra);
     set_claim(&r);
@@ -546,7 +553,7 @@ static void test_enact(void **state)
     munmap(mem, 4 << 20);
     fclose(mf);
     unlink(file);
-    rmdir(mdir);
+    assert_int_equal(vn_dom_memdir_remove(&md, &err), 0);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
