@@ -57,6 +57,17 @@ static void print_text(struct json_object *o)
                                      json_object_get_double(vn_cli_json_get(e, "mib")));
         }
         printf("  memory per host node: %s\n", used ? buf : "-");
+        struct json_object *claim = vn_cli_json_get(d, "claim");
+        used = 0;
+        buf[0] = '\0';
+        for (size_t k = 0; claim && k < json_object_array_length(claim) && used < sizeof buf; k++) {
+            struct json_object *e = json_object_array_get_idx(claim, k);
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%snode %s: %s MiB, %s vCPUs",
+                                     k ? ", " : "", vn_cli_json_str(e, "node", "?"),
+                                     vn_cli_json_str(e, "memory_mib", "?"),
+                                     vn_cli_json_str(e, "vcpus", "?"));
+        }
+        printf("  claim: %s\n", used ? buf : "none (holds no claim)");
         struct json_object *map = vn_cli_json_get(d, "vnode_map");
         for (size_t k = 0; map && k < json_object_array_length(map); k++) {
             struct json_object *e = json_object_array_get_idx(map, k);

@@ -610,15 +610,11 @@ static void replace(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal
     if (!load || !pl)
         goto out;
     *load = *c->h->load;
-    for (int i = 0; i < d->claim->n; i++) {
-        int n = vn_topo_node_index(topo, d->claim->v[i].node);
-        if (n < 0)
-            goto out;
-        uint64_t m = d->claim->v[i].mem_mib;
-        load->mem_mib[n] = load->mem_mib[n] > m ? load->mem_mib[n] - m : 0;
-        load->vcpus[n] =
-            load->vcpus[n] > d->claim->v[i].vcpus ? load->vcpus[n] - d->claim->v[i].vcpus : 0;
-    }
+    /* Without its own claim and group nodes, or an anti-affinity group would push the VM off
+     * the nodes it is on. */
+    if (vn_host_load_remove_claim(load, topo, d->claim, d->spec->affinity_group,
+                                  d->spec->anti_affinity_group, NULL) < 0)
+        goto out;
     /* Busy CPUs count as claimed vCPUs, so that placement avoids what is busy now and not
      * only what was claimed (the host's own processes, VMs busier than their claims); a node
      * already overloaded without this VM looks full, so it is not chosen at all. */

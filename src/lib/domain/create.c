@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../numa/numa_maps.h"
 #include "../qemu/accel.h"
 #include "../qemu/guest_paths.h"
 #include "../qemu/launch.h"
@@ -153,6 +154,27 @@ static const char *spec_string(const struct vn_domain_record *r, const char *key
     return json_object_get_string(v);
 }
 
+/* What of a running domain's claim is already resident (so already out of the host's free
+ * memory) is credited back, or a warm host would look twice as full as it is.  A domain whose
+ * pages cannot be read gets no credit: its claim then counts in full, the safe side. */
+static int credit_resident(struct ctx *c, struct vn_host_load *load, struct vn_domain_record *r,
+                           struct vn_error *err)
+{
+    struct vn_residency res;
+    struct vn_error e2 = {0};
+    if (vn_dom_vet_record(c->state, r, &e2) < 0 || vn_dom_residency_sum(r, &res, &e2) < 0)
+        return 0;
+    for (int i = 0; i < r->claim.n; i++) {
+        int node = r->claim.v[i].node;
+        uint64_t mib = node >= 0 && node <= res.max_node && node < VN_NUMA_MAPS_MAX_NODES
+                           ? (uint64_t)vn_residency_mib(&res, node)
+                           : 0;
+        if (vn_host_load_add_resident(load, c->topo, &r->claim, node, mib, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The claims of existing domains, with their affinity groups, as a host load.  A corrupt
  * record is an error: placing without its claim could overcommit a node. */
 static int host_load(struct ctx *c, struct vn_host_load *load, struct vn_error *err)
@@ -173,6 +195,8 @@ static int host_load(struct ctx *c, struct vn_host_load *load, struct vn_error *
         if (vn_domain_holds_claim(&r))
             rc = vn_host_load_add_claim(load, c->topo, &r.claim, spec_string(&r, "affinity_group"),
                                         spec_string(&r, "anti_affinity_group"), err);
+        if (rc == 0 && vn_domain_alive(&r))
+            rc = credit_resident(c, load, &r, err);
         vn_domain_record_clear(&r);
     }
     vn_state_names_free(names, n);

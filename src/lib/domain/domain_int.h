@@ -36,6 +36,9 @@ int vn_dom_each_record(struct vn_state *s, struct json_object *arr,
                        struct vn_error *err);
 
 struct vn_residency;
+/* The pages of all the vnode files of r's running QEMU, per host node (numa_maps). */
+int vn_dom_residency_sum(const struct vn_domain_record *r, struct vn_residency *sum,
+                         struct vn_error *err);
 /* The host nodes res has pages on, as [{"node", "mib"}]; *total (may be NULL) is their sum. */
 struct json_object *vn_dom_residency_json(const struct vn_residency *res, double *total);
 

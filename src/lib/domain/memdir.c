@@ -165,7 +165,8 @@ static bool is_vnode_file(const char *n)
 /* Unlinks the vnodeN files of the open dir dirfd (shown as path). */
 static int remove_vnode_files(int dirfd, const char *path, struct vn_error *err)
 {
-    int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    /* A new open file description: a dup would share (and leave at the end) the offset. */
+    int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup < 0)
         return vn_error_sys(err, errno, "cannot read the memory directory '%s'", path);
     DIR *d = fdopendir(dup);

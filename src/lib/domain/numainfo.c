@@ -28,6 +28,31 @@ static struct json_object *host_nodes(const struct vn_host_topo *t)
     return arr;
 }
 
+int vn_dom_residency_sum(const struct vn_domain_record *r, struct vn_residency *sum,
+                         struct vn_error *err)
+{
+    vn_residency_init(sum);
+    const char *mem_dir = vn_dom_record_mem_dir(r);
+    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
+    size_t n = vnodes ? json_object_array_length(vnodes) : 0;
+    if (!mem_dir)
+        return vn_error_set(err, "domain '%s': its record names no memory directory", r->name);
+    for (size_t i = 0; i < n; i++) {
+        char file[4200];
+        struct vn_residency one;
+        snprintf(file, sizeof file, "%s/vnode%zu", mem_dir, i);
+        if (vn_numa_maps_read(r->qemu_pid, file, &one, err) < 0)
+            return -1;
+        for (int k = 0; k <= one.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
+            sum->pages[k] += one.pages[k];
+        sum->total_pages += one.total_pages;
+        sum->page_kib = one.page_kib ? one.page_kib : sum->page_kib;
+        if (one.max_node > sum->max_node)
+            sum->max_node = one.max_node;
+    }
+    return 0;
+}
+
 /* One domain: its memory per host node, summed over its vnode files, and its vnode map. */
 static struct json_object *domain(const struct vn_domain_record *r)
 {
@@ -48,28 +73,25 @@ static struct json_object *domain(const struct vn_domain_record *r)
     }
     json_object_object_add(o, "vnode_map", map);
 
-    const char *mem_dir = vn_dom_record_mem_dir(r);
     struct json_object *mem = NULL;
-    if (r->qemu_pid > 0 && vn_domain_alive(r) && mem_dir) {
-        struct vn_residency sum, one;
-        vn_residency_init(&sum);
-        for (size_t i = 0; i < n; i++) {
-            char file[4200];
-            struct vn_error e2 = {0};
-            snprintf(file, sizeof file, "%s/vnode%zu", mem_dir, i);
-            if (vn_numa_maps_read(r->qemu_pid, file, &one, &e2) < 0) {
-                json_object_object_add(o, "error", json_object_new_string(e2.msg));
-                break;
-            }
-            for (int k = 0; k <= one.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
-                sum.pages[k] += one.pages[k];
-            sum.total_pages += one.total_pages;
-            sum.page_kib = one.page_kib ? one.page_kib : sum.page_kib;
-            if (one.max_node > sum.max_node)
-                sum.max_node = one.max_node;
-        }
+    if (r->qemu_pid > 0 && vn_domain_alive(r)) {
+        struct vn_residency sum;
+        struct vn_error e2 = {0};
+        if (vn_dom_residency_sum(r, &sum, &e2) < 0)
+            json_object_object_add(o, "error", json_object_new_string(e2.msg));
         mem = vn_dom_residency_json(&sum, NULL);
     }
+    /* The claim is what blocks or admits the next create, so it is shown beside the pages. */
+    struct json_object *claim = json_object_new_array();
+    for (int i = 0; vn_domain_holds_claim(r) && i < r->claim.n; i++) {
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "node", json_object_new_int(r->claim.v[i].node));
+        json_object_object_add(e, "memory_mib",
+                               json_object_new_int64((int64_t)r->claim.v[i].mem_mib));
+        json_object_object_add(e, "vcpus", json_object_new_int(r->claim.v[i].vcpus));
+        json_object_array_add(claim, e);
+    }
+    json_object_object_add(o, "claim", claim);
     json_object_object_add(o, "memory_by_node", mem ? mem : json_object_new_array());
     return o;
 }

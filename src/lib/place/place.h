@@ -51,6 +51,9 @@ struct vn_place_group {
     bool anti;
     int nvms;
     struct vn_bitmap nodes; /* node indexes */
+    /* VMs of the group with a claim on each node index: removing one VM clears a node from
+     * `nodes` only when no other member is left there. */
+    uint16_t node_vms[VN_PLACE_MAX_NODES];
 };
 
 /* What is already on the host: claims of other VMs, and what the host keeps for itself.
@@ -65,7 +68,10 @@ struct vn_host_load {
      * affinity to, which is what the xen algorithm compares. */
     int xen_vcpus[VN_PLACE_MAX_NODES];
     uint64_t reserve_mib[VN_PLACE_MAX_NODES]; /* memory kept for the host on each node index */
-    struct vn_bitmap reserve_cpus;            /* CPUs kept for the host (never given to VMs) */
+    /* Of mem_mib, what is already resident there (so already out of the host's free figure):
+     * counted once, not twice (docs/PLACEMENT.md). */
+    uint64_t resident_mib[VN_PLACE_MAX_NODES];
+    struct vn_bitmap reserve_cpus; /* CPUs kept for the host (never given to VMs) */
     int ngroups;
     struct vn_place_group groups[VN_PLACE_MAX_GROUPS];
 };
@@ -140,10 +146,21 @@ int vn_host_load_reserve(struct vn_host_load *load, const struct vn_host_topo *t
 int vn_host_load_add_claim(struct vn_host_load *load, const struct vn_host_topo *topo,
                            const struct vn_claim *claim, const char *affinity_group,
                            const char *anti_affinity_group, struct vn_error *err);
+/* Takes one VM's claim (as added with the same groups) back out of the load, its groups'
+ * nodes included, so it can be placed again as if it were not there. */
+int vn_host_load_remove_claim(struct vn_host_load *load, const struct vn_host_topo *topo,
+                              const struct vn_claim *claim, const char *affinity_group,
+                              const char *anti_affinity_group, struct vn_error *err);
+/* Says that of one VM's claim on Linux node `node`, mib are already resident there; credited
+ * up to that claim (claim is the VM's, as given to vn_host_load_add_claim). */
+int vn_host_load_add_resident(struct vn_host_load *load, const struct vn_host_topo *topo,
+                              const struct vn_claim *claim, int node, uint64_t mib,
+                              struct vn_error *err);
 /* Applies a load document (docs/PLACEMENT.md: "reserve", "used", "vms") to load. */
 int vn_host_load_from_json(struct vn_host_load *load, const struct vn_host_topo *topo,
                            struct json_object *doc, struct vn_error *err);
-/* Memory a VM can still get on node index n (free minus claims minus reservation). */
+/* Memory a VM can still get on node index n: free, minus the part of the claims not yet
+ * resident, minus the reservation. */
 uint64_t vn_host_load_free_mib(const struct vn_host_load *load, const struct vn_host_topo *topo,
                                int n);
 /* CPU capacity of node index n in cores, SMT siblings counted as VN_PLACE_SMT_WEIGHT and the

@@ -670,6 +670,62 @@ static void test_property_never_overcommits(void **state)
     assert_true(refusals > 100);
 }
 
+/* Memory already resident on a node is out of the host's free figure: only the part of a
+ * claim not yet resident is subtracted again, and never more credit than the claim. */
+static void test_resident_counted_once(void **state)
+{
+    (void)state;
+    uint64_t mem[2] = {4000, 4000};
+    struct fixture *f = fx_new(th_host(2, NULL, 1, mem, NULL));
+    f->t->nodes[0].free_mib = 1000; /* 2000 of the claim below is touched, 1000 other use */
+    struct vn_claim c = {.n = 1, .v = {{0, 3000, 1}}};
+    assert_int_equal(vn_host_load_add_claim(f->load, f->t, &c, NULL, NULL, &f->err), 0);
+    assert_int_equal(vn_host_load_free_mib(f->load, f->t, 0), 0);
+    assert_int_equal(vn_host_load_add_resident(f->load, f->t, &c, 0, 2000, &f->err), 0);
+    assert_int_equal(vn_host_load_free_mib(f->load, f->t, 0), 0 + 1000 + 2000 - 3000 + 0);
+    /* More resident than claimed (pages that are not its share) earns nothing more. */
+    assert_int_equal(vn_host_load_add_resident(f->load, f->t, &c, 0, 5000, &f->err), 0);
+    assert_int_equal(vn_host_load_free_mib(f->load, f->t, 0), 1000);
+    /* A node the VM does not claim gets no credit. */
+    assert_int_equal(vn_host_load_add_resident(f->load, f->t, &c, 1, 500, &f->err), 0);
+    assert_int_equal(vn_host_load_free_mib(f->load, f->t, 1), 4000);
+    assert_int_equal(vn_host_load_add_resident(f->load, f->t, &c, 7, 1, &f->err), -1);
+    assert_string_equal(f->err.msg, "node '7' is not on host 'test-2n'.");
+    fx_free(f);
+}
+
+/* Re-placing a VM of an anti-affinity group: with its own claim removed, only the other
+ * members' nodes are avoided.  Node 0 has less free memory, so a VM that still saw its own
+ * node 0 in the group would avoid both nodes and take the roomier node 1, next to b. */
+static void test_remove_claim_leaves_group(void **state)
+{
+    (void)state;
+    uint64_t mem[2] = {2048, 4096};
+    struct fixture *f = fx_new(th_host(2, NULL, 1, mem, NULL));
+    claim_on(f, 0, 1024, 1, NULL, "g");
+    claim_on(f, 1, 256, 1, NULL, "g");
+    assert_int_equal(f->load->groups[0].nvms, 2);
+    struct vn_claim a = {.n = 1, .v = {{0, 1024, 1}}};
+    assert_int_equal(vn_host_load_remove_claim(f->load, f->t, &a, NULL, "g", &f->err), 0);
+    assert_int_equal(f->load->mem_mib[0], 0);
+    assert_int_equal(f->load->vcpus[0], 0);
+    assert_int_equal(f->load->nvms, 1);
+    assert_int_equal(f->load->groups[0].nvms, 1);
+    assert_false(vn_bitmap_test(&f->load->groups[0].nodes, 0));
+    assert_true(vn_bitmap_test(&f->load->groups[0].nodes, 1));
+    struct vn_vm_spec *s = th_spec("a", 1, 1024);
+    s->anti_affinity_group = strdup("g");
+    assert_int_equal(place(f, VN_PLACE_VNUMA, s), 0);
+    assert_int_equal(only_node(f->p), 0);
+    th_spec_free(s);
+    /* Two members on one node: removing one keeps the node in the group. */
+    claim_on(f, 1, 256, 1, NULL, "g");
+    struct vn_claim b = {.n = 1, .v = {{1, 256, 1}}};
+    assert_int_equal(vn_host_load_remove_claim(f->load, f->t, &b, NULL, "g", &f->err), 0);
+    assert_true(vn_bitmap_test(&f->load->groups[0].nodes, 1));
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +750,8 @@ int main(void)
         cmocka_unit_test(test_exact_never_worse_than_vnuma),
         cmocka_unit_test(test_stream_exact),
         cmocka_unit_test(test_property_never_overcommits),
+        cmocka_unit_test(test_resident_counted_once),
+        cmocka_unit_test(test_remove_claim_leaves_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

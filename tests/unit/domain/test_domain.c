@@ -1,0 +1,244 @@
+/* Unit tests of domain/: the memory dir chain, records' derived paths, and the host load a
+ * create places against.  The "QEMU" of a record is this very process, mapping a memory file
+ * where domain/ derives it, so residency is real and nothing is booted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+
+#include "../../../src/lib/domain/domain_int.h"
+#include "render/render.h"
+
+struct fx {
+    char dir[64]; /* scratch, removed at the end */
+    char state[128];
+    struct vn_state *s;
+    struct vn_error err;
+};
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/vn-dom-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+    assert_int_equal(vn_state_open(f->state, &f->s, &f->err), 0);
+    *state = f;
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    /* Tests make at most three levels below path; nftw would be overkill. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s", path);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/rm", "rm", "-rf", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    vn_state_close(f->s);
+    rm_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Two state dirs give one name two memory dirs; each level is 0700 and ours; the files
+ * are 0600 and stale ones are replaced. */
+static void test_memdir_keyed_and_private(void **state)
+{
+    struct fx *f = *state;
+    char other[160];
+    snprintf(other, sizeof other, "%s/state2", f->dir);
+    struct vn_state *s2 = NULL;
+    assert_int_equal(vn_state_open(other, &s2, &f->err), 0);
+    struct vn_dom_memdir a, b;
+    assert_int_equal(vn_dom_memdir_for(f->state, "web", &a, &f->err), 0);
+    assert_int_equal(vn_dom_memdir_for(other, "web", &b, &f->err), 0);
+    assert_string_not_equal(a.path, b.path);
+    int fd = vn_dom_memdir_open(&a, true, &f->err);
+    if (fd < 0)
+        fail_msg("%s", f->err.msg);
+    assert_int_equal(vn_dom_memdir_make_files(fd, a.path, 2, &f->err), 0);
+    struct stat st;
+    assert_int_equal(fstatat(fd, "vnode1", &st, AT_SYMLINK_NOFOLLOW), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    /* A stale file with contents is replaced by an empty one. */
+    int v = openat(fd, "vnode0", O_WRONLY);
+    assert_int_equal(write(v, "x", 1), 1);
+    close(v);
+    assert_int_equal(vn_dom_memdir_make_files(fd, a.path, 1, &f->err), 0);
+    assert_int_equal(fstatat(fd, "vnode0", &st, 0), 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd);
+    assert_int_equal(vn_dom_memdir_remove(&a, &f->err), 0);
+    assert_int_equal(access(a.path, F_OK), -1);
+    vn_state_close(s2);
+}
+
+/* A level that is a symbolic link, or writable by others, is refused and nothing is made
+ * through it. */
+static void test_memdir_refuses_links_and_open_dirs(void **state)
+{
+    struct fx *f = *state;
+    char root[160], target[200], lvl[600];
+    snprintf(root, sizeof root, "%s/root", f->dir);
+    snprintf(target, sizeof target, "%s/elsewhere", f->dir);
+    assert_int_equal(mkdir(root, 0755), 0);
+    assert_int_equal(mkdir(target, 0700), 0);
+    setenv("VNUMA_MEM_DIR", root, 1);
+    struct vn_dom_memdir m;
+    assert_int_equal(vn_dom_memdir_for(f->state, "web", &m, &f->err), 0);
+    unsetenv("VNUMA_MEM_DIR");
+    snprintf(lvl, sizeof lvl, "%s/%s", root, m.level[0]);
+    assert_int_equal(symlink(target, lvl), 0);
+    assert_int_equal(vn_dom_memdir_open(&m, true, &f->err), -1);
+    assert_non_null(strstr(f->err.msg, "is a symbolic link or not a directory"));
+    struct stat st;
+    char inside[600];
+    snprintf(inside, sizeof inside, "%s/%s", target, m.level[1]);
+    assert_int_equal(stat(inside, &st), -1);
+    unlink(lvl);
+    assert_int_equal(mkdir(lvl, 0700), 0);
+    assert_int_equal(chmod(lvl, 0777), 0);
+    assert_int_equal(vn_dom_memdir_open(&m, true, &f->err), -1);
+    assert_non_null(strstr(f->err.msg, "or is writable by others (mode 0777)"));
+}
+
+/* A record's paths are replaced by the derived ones; a legacy memory dir is kept. */
+static void test_vet_record(void **state)
+{
+    struct fx *f = *state;
+    struct vn_domain_record r;
+    vn_domain_record_init(&r);
+    snprintf(r.name, sizeof r.name, "web");
+    r.qmp_socket = strdup("/run/other/qmp.sock");
+    r.extra = json_tokener_parse("{\"mem_dir\":\"/etc\"}");
+    assert_int_equal(vn_dom_vet_record(f->s, &r, &f->err), 0);
+    char want[4096];
+    snprintf(want, sizeof want, "%s/run/web/qmp.sock", f->state);
+    assert_string_equal(r.qmp_socket, want);
+    struct vn_dom_memdir m;
+    assert_int_equal(vn_dom_memdir_for(f->state, "web", &m, &f->err), 0);
+    assert_string_equal(vn_dom_record_mem_dir(&r), m.path);
+    char legacy[4096];
+    assert_int_equal(vn_dom_memdir_legacy("web", legacy, sizeof legacy, 0), 0);
+    json_object_object_add(r.extra, "mem_dir", json_object_new_string(legacy));
+    assert_int_equal(vn_dom_vet_record(f->s, &r, &f->err), 0);
+    assert_string_equal(vn_dom_record_mem_dir(&r), legacy);
+    /* This process is not a QEMU started for the record's socket. */
+    r.qemu_pid = getpid();
+    assert_false(vn_dom_is_own_qemu(&r));
+    vn_domain_record_clear(&r);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* The reliability issue's "resident memory counted twice": a 16 MiB VM fits beside a running
+ * domain only when the part of its claim already resident is not subtracted a second time. */
+static void test_create_counts_resident_once(void **state)
+{
+    struct fx *f = *state;
+    /* Node 0: 64 MiB, 40 free.  p1 claims 48 of which 32 are resident: without the credit
+     * 40 - 48 < 0 is free; with it 40 + 32 - 48 = 24, room for a 16 MiB VM. */
+    char host[200], cfg[200], kernel[200];
+    snprintf(host, sizeof host, "%s/host.json", f->dir);
+    write_file(host, "{\"name\":\"tiny\",\"nodes\":[{\"node\":0,\"package\":0,\"memory_mib\":64,"
+                     "\"free_mib\":40,\"cpus\":\"0-1\"}],\"distances\":[[10]],\"pci\":[],"
+                     "\"cpus\":[{\"cpu\":0,\"node\":0,\"package\":0,\"core\":0,\"smt\":0},"
+                     "{\"cpu\":1,\"node\":0,\"package\":0,\"core\":1,\"smt\":0}]}");
+    snprintf(kernel, sizeof kernel, "%s/kernel", f->dir);
+    write_file(kernel, "not really a kernel: a dry run only checks it is readable\n");
+    snprintf(cfg, sizeof cfg, "%s/p2.cfg", f->dir);
+    char text[600];
+    snprintf(text, sizeof text,
+             "name = \"p2\"\nmemory = 16\nvcpus = 1\naccel = \"tcg\"\nkernel = \"%s\"\n", kernel);
+    write_file(cfg, text);
+
+    /* p1: this process, mapping its memory file where domain/ derives it, 32 MiB touched. */
+    struct vn_dom_memdir m;
+    assert_int_equal(vn_dom_memdir_for(f->state, "p1", &m, &f->err), 0);
+    int dfd = vn_dom_memdir_open(&m, true, &f->err);
+    assert_true(dfd >= 0);
+    assert_int_equal(vn_dom_memdir_make_files(dfd, m.path, 1, &f->err), 0);
+    int mfd = openat(dfd, "vnode0", O_RDWR);
+    close(dfd);
+    assert_int_equal(ftruncate(mfd, 48 << 20), 0);
+    char *mem = mmap(NULL, 48 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    assert_true(mem != MAP_FAILED);
+    memset(mem, 1, 32 << 20);
+
+    struct vn_domain_record r;
+    vn_domain_record_init(&r);
+    snprintf(r.name, sizeof r.name, "p1");
+    r.status = VN_DOMAIN_RUNNING;
+    r.qemu_pid = getpid();
+    assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &f->err), 0);
+    r.config_path = strdup("/x/p1.cfg");
+    r.spec = json_tokener_parse("{}");
+    r.claim = (struct vn_claim){.n = 1, .v = {{0, 48, 1}}};
+    r.placement = json_tokener_parse("{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":48}],"
+                                     "\"claim\":[{\"node\":0,\"memory_mib\":48,\"vcpus\":1}]}");
+    r.extra = json_object_new_object();
+    json_object_object_add(r.extra, "mem_dir", json_object_new_string(m.path));
+    assert_int_equal(vn_state_lock(f->s, 1000, "test", &f->err), 0);
+    if (vn_state_write_record(f->s, &r, &f->err) < 0)
+        fail_msg("%s", f->err.msg);
+    vn_state_unlock(f->s);
+    vn_domain_record_clear(&r);
+
+    struct vn_domain_create_opts o = {.state_dir = f->state, .host_spec = host, .dry_run = true};
+    struct vn_domain_create_result res;
+    struct vn_diags diags = {0};
+    int rc = vn_domain_create(cfg, &o, &res, &diags, &f->err);
+    if (rc < 0)
+        fail_msg("p2 should fit beside p1: %s", f->err.msg);
+    assert_int_equal(res.placement->claim.v[0].node, 0);
+    vn_domain_create_result_clear(&res);
+    vn_diags_free(&diags);
+
+    /* The same with p1's pages not resident (dropped): now it really does not fit. */
+    assert_int_equal(madvise(mem, 48 << 20, MADV_REMOVE), 0);
+    assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+    assert_non_null(strstr(f->err.msg, "does not fit"));
+    vn_diags_free(&diags);
+    munmap(mem, 48 << 20);
+    close(mfd);
+    vn_dom_memdir_remove(&m, &f->err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_vet_record, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_counts_resident_once, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
