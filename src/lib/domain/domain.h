@@ -189,7 +189,7 @@ struct vn_domain_vcpu_one {
 
 struct vn_domain_vcpu_result {
     int n;
-    struct vn_domain_vcpu_one v[256];
+    struct vn_domain_vcpu_one v[VN_MAX_VCPUS]; /* every vCPU a config may have (~1.6 MB) */
 };
 
 /* Sets the soft and/or hard affinity of vCPU opts->vcpu (or all) of a running domain: the

@@ -78,6 +78,11 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
         vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
         goto out;
     }
+    if (nv < 0 || nv > (int)VN_ARRAY_SIZE(res->v)) {
+        vn_error_set(err, "domain '%s': its record has %d vCPUs, more than the %zu vnuma handles",
+                     name, nv, VN_ARRAY_SIZE(res->v));
+        goto out;
+    }
     if (o->vcpu >= nv) {
         vn_error_set(err, "domain '%s' has no vCPU %d (it has %d)", name, o->vcpu, nv);
         goto out;

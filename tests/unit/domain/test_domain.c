@@ -231,9 +231,19 @@ static void test_create_counts_resident_once(void **state)
     vn_dom_memdir_remove(&m, &f->err);
 }
 
+/* vcpu-pin DOMAIN all fills one entry per vCPU: the result must hold as many as a config may
+ * have (it held 256 of 1024, and wrote past its end). */
+static void test_vcpu_result_holds_every_vcpu(void **state)
+{
+    (void)state;
+    struct vn_domain_vcpu_result *res = NULL;
+    assert_true(sizeof res->v / sizeof res->v[0] >= VN_MAX_VCPUS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vcpu_result_holds_every_vcpu),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
                                         fx_teardown),
