@@ -311,7 +311,7 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
         memset(soft, 0, sizeof soft[0] * (size_t)d->nvnodes);
         soft[a->vnode] = v->node_cpus[a->to];
         struct vn_domain_placement_update u = {
-            .nvnodes = d->nvnodes, .claim = NULL, .soft_cpus = soft};
+            .nvnodes = d->nvnodes, .claim = NULL, .soft_cpus = soft, .topo = v->topo};
         for (int k = 0; k < d->nvnodes; k++)
             u.pnode[k] = k == a->vnode ? to : -1;
         if (vn_domain_set_placement(v->state_path, d->name, &u, err) < 0)
@@ -362,7 +362,7 @@ static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
 {
     struct vn_bitmap soft[VN_MAX_VNODES];
     struct vn_domain_placement_update u = {
-        .nvnodes = d->nvnodes, .claim = &a->claim, .soft_cpus = soft};
+        .nvnodes = d->nvnodes, .claim = &a->claim, .soft_cpus = soft, .topo = v->topo};
     char list[256] = "";
     size_t used = 0;
     for (int k = 0; k < d->nvnodes; k++) {

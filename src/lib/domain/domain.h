@@ -129,11 +129,14 @@ struct vn_domain_placement_update {
     /* NULL, or per vnode the CPUs of its new pnode: they become the recorded soft set of the
      * vnode and of its vCPUs, so `info` says where they now prefer to run. */
     const struct vn_bitmap *soft_cpus;
+    /* The host the claim is checked against (NULL: the live host). */
+    const struct vn_host_topo *topo;
 };
 /* The change applied to a record in memory (pure; vn_domain_set_placement's core). */
 int vn_domain_placement_apply(struct vn_domain_record *r,
                               const struct vn_domain_placement_update *u, struct vn_error *err);
-/* Under the host lock: reads the record, which must be running, applies u, writes it back
+/* Under the host lock: reads the record, which must be running, applies u, checks the new
+ * claim with every other domain's against the host (vn_dom_claims_fit), writes it back
  * atomically. */
 int vn_domain_set_placement(const char *state_dir, const char *name,
                             const struct vn_domain_placement_update *u, struct vn_error *err);

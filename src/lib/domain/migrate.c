@@ -21,16 +21,16 @@
 
 #include "../numa/nodeinfo.h"
 #include "../numa/numa_maps.h"
+#include "../render/render.h"
+#include "../topo/topo.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
 #define LOCK_TIMEOUT_MS 30000
 #define MAX_MAPPINGS    8
 
-struct share {
-    int node;
-    uint64_t mib;
-};
+/* Where part of a vnode's memory is counted (vcpus stay 0: a memory move leaves them). */
+#define share vn_claim_share
 
 struct mctx {
     const struct vn_domain_migrate_opts *o;
@@ -60,21 +60,9 @@ static void list_from_json(struct json_object *a, struct vn_bitmap *b)
     }
 }
 
-/* Divides mib evenly over the nodes of b (the first ones take the remainder). */
 static int split_even(const struct vn_bitmap *b, uint64_t mib, struct share *out, int max)
 {
-    int cnt = vn_bitmap_count(b), k = 0;
-    if (cnt == 0)
-        return 0;
-    VN_BITMAP_FOREACH(n, b)
-    {
-        if (k >= max)
-            break;
-        out[k].node = n;
-        out[k].mib = mib / (uint64_t)cnt + ((uint64_t)k < mib % (uint64_t)cnt ? 1 : 0);
-        k++;
-    }
-    return k;
+    return vn_claim_split_even(b, mib, 0, out, max);
 }
 
 static struct json_object *shares_json(const struct share *sh, int n)
@@ -138,47 +126,15 @@ static int current_shares(const struct vn_domain_record *r, int vnode, struct sh
     return split_even(&pn, (uint64_t)vn_dom_get_int(v, "memory_mib"), out, max);
 }
 
-static struct vn_claim_node *claim_entry(struct vn_claim *c, int node, bool create)
-{
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i].node == node)
-            return &c->v[i];
-    if (!create || c->n >= VN_MAX_VNODES)
-        return NULL;
-    c->v[c->n] = (struct vn_claim_node){.node = node};
-    return &c->v[c->n++];
-}
-
 /* The claim with the vnode's memory counted at new_sh instead of old_sh; the placement's own
  * copy of the claim follows. */
 static void claim_move(struct vn_domain_record *r, const struct share *old_sh, int nold,
                        const struct share *new_sh, int nnew)
 {
-    struct vn_claim *c = &r->claim;
-    for (int i = 0; i < nold; i++) {
-        struct vn_claim_node *e = claim_entry(c, old_sh[i].node, false);
-        if (e)
-            e->mem_mib = e->mem_mib > old_sh[i].mib ? e->mem_mib - old_sh[i].mib : 0;
-    }
-    for (int i = 0; i < nnew; i++) {
-        struct vn_claim_node *e = claim_entry(c, new_sh[i].node, true);
-        if (e)
-            e->mem_mib += new_sh[i].mib;
-    }
-    int k = 0;
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i].mem_mib || c->v[i].vcpus)
-            c->v[k++] = c->v[i];
-    c->n = k;
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < c->n; i++) {
-        struct json_object *e = json_object_new_object();
-        json_object_object_add(e, "node", json_object_new_int(c->v[i].node));
-        json_object_object_add(e, "memory_mib", json_object_new_int64((int64_t)c->v[i].mem_mib));
-        json_object_object_add(e, "vcpus", json_object_new_int(c->v[i].vcpus));
-        json_object_array_add(a, e);
-    }
-    json_object_object_add(r->placement, "claim", a);
+    /* A full claim (VN_MAX_VNODES nodes) cannot take a new node: it stays as it was, which
+     * over-counts the old nodes, the safe side. */
+    vn_claim_move(&r->claim, old_sh, nold, new_sh, nnew);
+    json_object_object_add(r->placement, "claim", vn_render_claim_json(&r->claim));
 }
 
 /* Status migrating while any entry is "moving" by a live process, else running. */
@@ -237,8 +193,18 @@ static int edit_begin(struct mctx *c, struct vn_domain_record *r, void *arg, str
         vn_proc_alive(by, (uint64_t)vn_dom_get_int(old, "pid_start")))
         return vn_error_set(err, "domain '%s': vnode %d is being migrated by pid %d already",
                             c->name, c->vnode, (int)by);
-    struct share sh[VN_MAX_VNODES];
+    struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES];
     int nsh = current_shares(r, c->vnode, sh, VN_MAX_VNODES);
+    /* The invariant, before a page moves: the claim as it will be after the move must fit
+     * beside every other domain's (free memory alone would let it land on claimed memory). */
+    struct vn_domain_record after = *r;
+    int nto =
+        split_even(&c->o->nodes, (uint64_t)vn_dom_get_int(vnode_obj(r, c->vnode), "memory_mib"),
+                   to_sh, VN_MAX_VNODES);
+    if (vn_claim_move(&after.claim, sh, nsh, to_sh, nto) < 0 ||
+        vn_dom_claims_fit(c->s, NULL, &after, err) < 0)
+        return vn_error_prefix(err, "domain '%s': vnode %d cannot move to host node(s) %s", c->name,
+                               c->vnode, c->to_text);
     struct json_object *e = json_object_new_object();
     struct vn_bitmap from;
     list_from_json(vn_dom_get(vnode_obj(r, c->vnode), "pnodes"), &from);
@@ -334,7 +300,7 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
         while (k < n && sh[k].node != old_sh[i].node)
             k++;
         if (k == n)
-            sh[n++] = (struct share){old_sh[i].node, 0};
+            sh[n++] = (struct share){old_sh[i].node, 0, 0};
         sh[k].mib += part;
     }
     claim_move(r, old_sh, nold, sh, n);

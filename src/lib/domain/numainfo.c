@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../numa/numa_maps.h"
+#include "../render/render.h"
 #include "../topo/topo.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
@@ -82,16 +83,9 @@ static struct json_object *domain(const struct vn_domain_record *r)
         mem = vn_dom_residency_json(&sum, NULL);
     }
     /* The claim is what blocks or admits the next create, so it is shown beside the pages. */
-    struct json_object *claim = json_object_new_array();
-    for (int i = 0; vn_domain_holds_claim(r) && i < r->claim.n; i++) {
-        struct json_object *e = json_object_new_object();
-        json_object_object_add(e, "node", json_object_new_int(r->claim.v[i].node));
-        json_object_object_add(e, "memory_mib",
-                               json_object_new_int64((int64_t)r->claim.v[i].mem_mib));
-        json_object_object_add(e, "vcpus", json_object_new_int(r->claim.v[i].vcpus));
-        json_object_array_add(claim, e);
-    }
-    json_object_object_add(o, "claim", claim);
+    struct vn_claim none = {.n = 0};
+    json_object_object_add(o, "claim",
+                           vn_render_claim_json(vn_domain_holds_claim(r) ? &r->claim : &none));
     json_object_object_add(o, "memory_by_node", mem ? mem : json_object_new_array());
     return o;
 }

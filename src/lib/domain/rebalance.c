@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../render/render.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -27,30 +28,6 @@
 #define MPOL_MF_MOVE_   (1 << 1)
 
 /* ---- placement updates ------------------------------------------------------------------- */
-
-static struct json_object *claim_json(const struct vn_claim *c)
-{
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < c->n; i++) {
-        struct json_object *e = json_object_new_object();
-        json_object_object_add(e, "node", json_object_new_int(c->v[i].node));
-        json_object_object_add(e, "memory_mib", json_object_new_int64((int64_t)c->v[i].mem_mib));
-        json_object_object_add(e, "vcpus", json_object_new_int(c->v[i].vcpus));
-        json_object_array_add(a, e);
-    }
-    return a;
-}
-
-static struct vn_claim_node *claim_at(struct vn_claim *c, int node)
-{
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i].node == node)
-            return &c->v[i];
-    if (c->n >= VN_MAX_VNODES)
-        return NULL;
-    c->v[c->n] = (struct vn_claim_node){.node = node};
-    return &c->v[c->n++];
-}
 
 int vn_domain_placement_apply(struct vn_domain_record *r,
                               const struct vn_domain_placement_update *u, struct vn_error *err)
@@ -92,29 +69,20 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
             int vcpus = 0;
             for (size_t i = 0; aff && i < json_object_array_length(aff); i++)
                 vcpus += vn_dom_get_int(json_object_array_get_idx(aff, i), "vnode") == v;
-            int np = pn ? (int)json_object_array_length(pn) : 0;
-            for (int k = 0; k < np; k++) {
-                struct vn_claim_node *e =
-                    claim_at(&c, json_object_get_int(json_object_array_get_idx(pn, (size_t)k)));
-                if (!e)
-                    continue;
-                uint64_t m = mem / (uint64_t)np + ((uint64_t)k < mem % (uint64_t)np ? 1 : 0);
-                int cv = vcpus / np + (k < vcpus % np ? 1 : 0);
-                e->mem_mib = e->mem_mib > m ? e->mem_mib - m : 0;
-                e->vcpus = e->vcpus > cv ? e->vcpus - cv : 0;
+            struct vn_bitmap old_nodes;
+            vn_bitmap_zero(&old_nodes);
+            for (size_t k = 0; pn && k < json_object_array_length(pn); k++) {
+                int n = json_object_get_int(json_object_array_get_idx(pn, k));
+                if (n >= 0 && n < VN_BITMAP_BITS)
+                    vn_bitmap_set(&old_nodes, n);
             }
-            struct vn_claim_node *e = claim_at(&c, u->pnode[v]);
-            if (!e)
+            struct vn_claim_share from[VN_MAX_VNODES];
+            int nfrom = vn_claim_split_even(&old_nodes, mem, vcpus, from, VN_MAX_VNODES);
+            struct vn_claim_share to = {u->pnode[v], mem, vcpus};
+            if (vn_claim_move(&c, from, nfrom, &to, 1) < 0)
                 return vn_error_set(err, "Domain '%s': the claim has no room for another node.",
                                     r->name);
-            e->mem_mib += mem;
-            e->vcpus += vcpus;
         }
-        int k = 0;
-        for (int i = 0; i < c.n; i++)
-            if (c.v[i].mem_mib || c.v[i].vcpus)
-                c.v[k++] = c.v[i];
-        c.n = k;
     }
     struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
     for (int v = 0; v < nv; v++) {
@@ -137,7 +105,7 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
         }
     }
     r->claim = c;
-    json_object_object_add(r->placement, "claim", claim_json(&c));
+    json_object_object_add(r->placement, "claim", vn_render_claim_json(&c));
     return 0;
 }
 
@@ -159,6 +127,10 @@ int vn_domain_set_placement(const char *state_dir, const char *name,
         rc = vn_error_set(err, "Domain '%s' is not running (state '%s').", name, vn_dom_state(&r));
     if (rc == 0)
         rc = vn_domain_placement_apply(&r, u, err);
+    /* The one invariant: the new claim with every other domain's, checked under the lock that
+     * the write below holds (a second re-place for the same last free node waits and fails). */
+    if (rc == 0 && vn_dom_claims_fit(s, u->topo, &r, err) < 0)
+        rc = vn_error_prefix(err, "domain '%s' cannot be re-placed", name);
     if (rc == 0 && vn_state_write_record(s, &r, err) < 0)
         rc = vn_error_prefix(err, "Domain '%s': cannot write its record", name);
     vn_state_unlock(s);

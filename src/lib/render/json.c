@@ -58,15 +58,20 @@ struct json_object *vn_render_json(const struct vn_placement *p)
         json_object_array_add(vc, e);
     }
     json_object_object_add(o, "vcpu_affinity", vc);
-    struct json_object *claim = json_object_new_array();
-    for (int i = 0; i < p->claim.n; i++) {
-        struct json_object *c = json_object_new_object();
-        json_object_object_add(c, "node", json_object_new_int(p->claim.v[i].node));
-        json_object_object_add(c, "memory_mib",
-                               json_object_new_int64((int64_t)p->claim.v[i].mem_mib));
-        json_object_object_add(c, "vcpus", json_object_new_int(p->claim.v[i].vcpus));
-        json_object_array_add(claim, c);
-    }
-    json_object_object_add(o, "claim", claim);
+    json_object_object_add(o, "claim", vn_render_claim_json(&p->claim));
     return o;
+}
+
+struct json_object *vn_render_claim_json(const struct vn_claim *claim)
+{
+    struct json_object *a = json_object_new_array();
+    for (int i = 0; i < claim->n; i++) {
+        struct json_object *c = json_object_new_object();
+        json_object_object_add(c, "node", json_object_new_int(claim->v[i].node));
+        json_object_object_add(c, "memory_mib",
+                               json_object_new_int64((int64_t)claim->v[i].mem_mib));
+        json_object_object_add(c, "vcpus", json_object_new_int(claim->v[i].vcpus));
+        json_object_array_add(a, c);
+    }
+    return a;
 }

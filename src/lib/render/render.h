@@ -36,5 +36,7 @@ char *vn_render_xl(const struct vn_placement *p);
 
 /* The placement as a JSON object (what `vnuma place --format json` prints). */
 struct json_object *vn_render_json(const struct vn_placement *p);
+/* A claim as the placement JSON spells it: [{"node", "memory_mib", "vcpus"}]. */
+struct json_object *vn_render_claim_json(const struct vn_claim *claim);
 
 #endif

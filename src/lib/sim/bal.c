@@ -30,29 +30,8 @@ static void *xalloc(size_t n, size_t size)
 /* Moves a vnode's share (mib, vcpus) of a claim from Linux node from_os to to_os. */
 static void claim_move(struct vn_claim *c, int from_os, int to_os, uint64_t mib, int vcpus)
 {
-    int dst = -1;
-    for (int i = 0; i < c->n; i++) {
-        if (c->v[i].node == from_os) {
-            c->v[i].mem_mib = c->v[i].mem_mib > mib ? c->v[i].mem_mib - mib : 0;
-            c->v[i].vcpus = c->v[i].vcpus > vcpus ? c->v[i].vcpus - vcpus : 0;
-        }
-        if (c->v[i].node == to_os)
-            dst = i;
-    }
-    if (dst < 0) {
-        if (c->n == VN_MAX_VNODES)
-            return;
-        dst = c->n++;
-        c->v[dst] = (struct vn_claim_node){to_os, 0, 0};
-    }
-    c->v[dst].mem_mib += mib;
-    c->v[dst].vcpus += vcpus;
-    /* Drop entries left empty, keeping the order. */
-    int k = 0;
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i].mem_mib > 0 || c->v[i].vcpus > 0)
-            c->v[k++] = c->v[i];
-    c->n = k;
+    struct vn_claim_share from = {from_os, mib, vcpus}, to = {to_os, mib, vcpus};
+    vn_claim_move(c, &from, 1, &to, 1); /* a full claim keeps counting the old node */
 }
 
 static uint64_t vnode_mib(const struct vn_sim *s, const struct vn_sim_vm *vm, int k)

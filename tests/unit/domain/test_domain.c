@@ -17,6 +17,7 @@
 
 #include "../../../src/lib/domain/domain_int.h"
 #include "render/render.h"
+#include "topo/topo.h"
 
 struct fx {
     char dir[64]; /* scratch, removed at the end */
@@ -231,6 +232,87 @@ static void test_create_counts_resident_once(void **state)
     vn_dom_memdir_remove(&m, &f->err);
 }
 
+/* A running record named name whose "QEMU" is this process: one vnode of mib on node. */
+static void put_running(struct fx *f, const char *name, int node, uint64_t mib)
+{
+    struct vn_domain_record r;
+    vn_domain_record_init(&r);
+    snprintf(r.name, sizeof r.name, "%s", name);
+    r.status = VN_DOMAIN_RUNNING;
+    r.qemu_pid = getpid();
+    assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &f->err), 0);
+    r.config_path = strdup("/x/x.cfg");
+    r.spec = json_tokener_parse("{}");
+    r.claim = (struct vn_claim){.n = 1, .v = {{node, mib, 1}}};
+    char text[400];
+    snprintf(text, sizeof text,
+             "{\"vnodes\":[{\"pnodes\":[%d],\"memory_mib\":%llu}],\"vcpus\":1,"
+             "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0,\"soft\":null,\"hard\":null}],"
+             "\"claim\":[{\"node\":%d,\"memory_mib\":%llu,\"vcpus\":1}]}",
+             node, (unsigned long long)mib, node, (unsigned long long)mib);
+    r.placement = json_tokener_parse(text);
+    r.extra = json_object_new_object();
+    assert_int_equal(vn_state_lock(f->s, 1000, "test", &f->err), 0);
+    if (vn_state_write_record(f->s, &r, &f->err) < 0)
+        fail_msg("%s", f->err.msg);
+    vn_state_unlock(f->s);
+    vn_domain_record_clear(&r);
+}
+
+/* Two re-placements race for the last 512 MiB of node 1: exactly one wins, the other is
+ * refused with the figures, and the claims never exceed the node. */
+static void test_replace_race_one_wins(void **state)
+{
+    struct fx *f = *state;
+    char host[200];
+    snprintf(host, sizeof host, "%s/host2.json", f->dir);
+    write_file(host, "{\"name\":\"two\",\"nodes\":["
+                     "{\"node\":0,\"package\":0,\"memory_mib\":1024,\"cpus\":\"0\"},"
+                     "{\"node\":1,\"package\":0,\"memory_mib\":1024,\"cpus\":\"1\"}],"
+                     "\"distances\":[[10,20],[20,10]],\"pci\":[],\"cpus\":["
+                     "{\"cpu\":0,\"node\":0,\"package\":0,\"core\":0,\"smt\":0},"
+                     "{\"cpu\":1,\"node\":1,\"package\":0,\"core\":1,\"smt\":0}]}");
+    struct vn_host_topo *t = vn_topo_load(host, &f->err);
+    if (!t)
+        fail_msg("%s", f->err.msg);
+    put_running(f, "a", 0, 512);
+    put_running(f, "b", 0, 512);
+    put_running(f, "c", 1, 512);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const char *names[2] = {"a", "b"};
+    pid_t kids[2];
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            struct vn_domain_placement_update u = {.nvnodes = 1, .pnode = {1}, .topo = t};
+            struct vn_error e = {0};
+            char line[VN_ERROR_MSG_MAX + 8];
+            int rc = vn_domain_set_placement(f->state, names[i], &u, &e);
+            int n = snprintf(line, sizeof line, "%d %s\n", rc, rc == 0 ? "won" : e.msg);
+            ssize_t w = write(fds[1], line, (size_t)n);
+            _exit(w == n ? 0 : 1);
+        }
+    }
+    close(fds[1]);
+    char buf[4096] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fds[0]);
+    for (int i = 0; i < 2; i++)
+        waitpid(kids[i], NULL, 0);
+    int wins = 0;
+    for (char *p = buf; (p = strstr(p, "0 won")); p++)
+        wins++;
+    if (wins != 1)
+        fail_msg("want exactly one winner, got %d:\n%s", wins, buf);
+    assert_non_null(strstr(buf, "host node 1 would hold claims of 1536 MiB, more than its 1024 "
+                                "MiB (1024 MiB of them claimed by other domains)"));
+    vn_topo_free(t);
+}
+
 /* vcpu-pin DOMAIN all fills one entry per vCPU: the result must hold as many as a config may
  * have (it held 256 of 1024, and wrote past its end). */
 static void test_vcpu_result_holds_every_vcpu(void **state)
@@ -244,6 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vcpu_result_holds_every_vcpu),
+        cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
                                         fx_teardown),
