@@ -80,6 +80,8 @@ int vn_cmd_numainfo(int argc, char **argv);
 int vn_cmd_console(int argc, char **argv);
 int vn_cmd_destroy(int argc, char **argv);
 int vn_cmd_sim(int argc, char **argv);
+int vn_cmd_mem_move(int argc, char **argv);
+/* Refuses with the name of mem-move: migrate is kept for moving a domain to another host. */
 int vn_cmd_migrate(int argc, char **argv);
 int vn_cmd_vcpu_affinity(int argc, char **argv);
 int vn_cmd_vcpu_pin(int argc, char **argv);

@@ -623,7 +623,7 @@ void vnd_jobs_finish(struct vnd *v)
 
 /* ---- crash recovery ------------------------------------------------------------------------ */
 
-/* A vnode move a killed vnumad (or vnuma migrate) left behind is finished: migrated again to
+/* A vnode move a killed vnumad (or vnuma mem-move) left behind is finished: migrated again to
  * the nodes its entry names.  vn_domain_migrate refuses while a live process owns the entry. */
 static void recover(struct vnd *v)
 {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /mn/inner.sh: the inner-guest tests, run inside the 4-node test host by /mn/init (busybox sh).
 # The real toolstack end to end: `vnuma create` starts QEMU (with KVM through kvm-amd, nested
-# in the TCG test host) for a guest whose vnodes are on host nodes 0 and 1, `vnuma migrate`
+# in the TCG test host) for a guest whose vnodes are on host nodes 0 and 1, `vnuma mem-move`
 # moves vnode 1 while the guest's workload keeps its heartbeat, and the record, `info`,
 # `numainfo` and `list` (the claim) are checked after every step, failures included.
 # Prints TAP result lines without a plan, like mn-test; the harness relays them.
@@ -72,10 +72,10 @@ check "inner: vnode 0's pages are on node 0 ($on0 MiB), vnode 1's on node 1 ($on
 
 # --- migrate vnode 1 to node 3 while the guest runs ------------------------------------------
 b0=$(beats)
-out=$($V migrate g1 --vnode 1 --to 3 2>&1)
+out=$($V mem-move g1 --vnode 1 --to 3 2>&1)
 rc=$?
 echo "$out" | sed 's/^/#   /'
-check "inner: vnuma migrate g1 --vnode 1 --to 3 exits 0" [ $rc = 0 ]
+check "inner: vnuma mem-move g1 --vnode 1 --to 3 exits 0" [ $rc = 0 ]
 b1=$(beats)
 sleep 2
 b2=$(beats)
@@ -102,7 +102,7 @@ mn-test hog 2 48 >/tmp/hog.out 2>&1 &
 hog=$!
 wait_for 60 grep -q ready /tmp/hog.out
 echo "# $(cat /tmp/hog.out)"
-out=$($V migrate g1 --vnode 1 --to 2 2>&1)
+out=$($V mem-move g1 --vnode 1 --to 2 2>&1)
 rc=$?
 echo "# $out"
 [ $rc = 1 ] && echo "$out" | grep -qF "domain 'g1': vnode 1 cannot be migrated to host node(s) 2"
@@ -114,7 +114,7 @@ kill "$hog"
 wait "$hog" 2>/dev/null
 
 # --- interrupted (SIGTERM), then finished -------------------------------------------------------
-$V migrate g1 --vnode 1 --to 0 --rate 8 >/tmp/mig.out 2>&1 &
+$V mem-move g1 --vnode 1 --to 0 --rate 8 >/tmp/mig.out 2>&1 &
 mig=$!
 sleep 2
 kill -TERM "$mig"
@@ -129,18 +129,18 @@ res "inner: SIGTERM stops the migration (exit 1); info shows vnode 1 split, with
 c0=$(claim_mib g1 0) c3=$(claim_mib g1 3)
 [ "$c0" -gt 128 ] && [ "$c3" -gt 0 ] && [ $((c0 + c3)) = 256 ]
 res "inner: while split, the claim divides vnode 1 between nodes 0 and 3 ($c0 and $c3 MiB; vnode 0 has 128 on node 0)"
-out=$($V migrate g1 --vnode 1 --to 0 2>&1)
+out=$($V mem-move g1 --vnode 1 --to 0 2>&1)
 rc=$?
 echo "$out" | sed 's/^/#   /'
 exact=$($V info --exact g1)
 on0=$(mib_on "$exact" 1 0) tot=$(total_mib "$exact" 1)
 [ $rc = 0 ] && awk -v a="$on0" -v t="$tot" 'BEGIN { exit !(t > 0 && a / t >= 0.99) }' &&
     ! echo "$exact" | grep -q split && [ "$(pnode_of "$exact" 1)" = 0 ]
-res "inner: a second migrate finishes it: vnode 1 >= 99% on node 0 ($on0 of $tot MiB), no split left"
+res "inner: a second mem-move finishes it: vnode 1 >= 99% on node 0 ($on0 of $tot MiB), no split left"
 
 # --- QEMU exits mid-migration --------------------------------------------------------------------
 qpid=$($V list | awk '$1 == "g1" { print $3 }')
-$V migrate g1 --vnode 1 --to 3 --rate 8 >/tmp/mig.out 2>&1 &
+$V mem-move g1 --vnode 1 --to 3 --rate 8 >/tmp/mig.out 2>&1 &
 mig=$!
 sleep 2
 kill -KILL "$qpid"
@@ -150,7 +150,7 @@ sed 's/^/#   /' /tmp/mig.out
 dead=$($V info g1)
 echo "$dead" | grep -E "^domain|split" | sed 's/^/#   /'
 [ $rc = 1 ] && grep -qi 'exit' /tmp/mig.out
-res "inner: QEMU killed mid-migration: migrate exits 1 and says QEMU exited"
+res "inner: QEMU killed mid-migration: mem-move exits 1 and says QEMU exited"
 echo "$dead" | grep -q "^domain 'g1': dead" &&
     echo "$dead" | grep -qF 'vnode 1: split between host node(s) 0 and 3'
 res "inner: the record stays consistent: g1 dead, vnode 1 split between nodes 0 and 3"

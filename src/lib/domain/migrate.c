@@ -471,7 +471,7 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
     size_t len = strlen(err->msg);
     snprintf(err->msg + len, sizeof err->msg - len,
              ". The vnode is split between host node(s) %s and %s after %llu of %llu pages%s%s%s; "
-             "'vnuma migrate %s --vnode %d --to %s' finishes the move, '--to %s' reverses it",
+             "'vnuma mem-move %s --vnode %d --to %s' finishes the move, '--to %s' reverses it",
              c->from_text, c->to_text, (unsigned long long)res->rep.p.pages_done,
              (unsigned long long)res->rep.p.pages_total, split[0] ? " (" : "", split,
              split[0] ? ")" : "", c->name, c->vnode, c->to_text, c->from_text);

@@ -51,7 +51,7 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
         if (vn_dom_get(mig, key))
             return vn_error_set(err,
                                 "Domain '%s': vnode %d has an unfinished migration in its record; "
-                                "finish it with 'vnuma migrate' first.",
+                                "finish it with 'vnuma mem-move' first.",
                                 r->name, v);
     }
     struct vn_claim c = r->claim;

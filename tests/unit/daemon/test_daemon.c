@@ -418,7 +418,7 @@ static void test_placement_apply(void **state)
     make_record(&r, "{}", "{\"migrations\":{\"1\":{\"state\":\"split\"}}}");
     assert_int_equal(vn_domain_placement_apply(&r, &u, &err), -1);
     assert_string_equal(err.msg, "Domain 'web': vnode 1 has an unfinished migration in its "
-                                 "record; finish it with 'vnuma migrate' first.");
+                                 "record; finish it with 'vnuma mem-move' first.");
     vn_domain_record_clear(&r);
 }
 

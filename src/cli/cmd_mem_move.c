@@ -1,4 +1,4 @@
-/* vnuma migrate: move the memory of a running domain's vnode (or all vnodes) to other host
+/* vnuma mem-move: move the memory of a running domain's vnode (or all vnodes) to other host
  * nodes while the guest runs, with a progress line on a terminal. */
 #include <getopt.h>
 #include <signal.h>
@@ -20,7 +20,7 @@ static void on_signal(int sig)
 
 static void print_help(void)
 {
-    vn_cli_print_synopsis("migrate");
+    vn_cli_print_synopsis("mem-move");
     printf("\nOptions:\n"
            "  --vnode N         the vnode to move (default: every vnode, one after the other)\n"
            "  --to NODES        target host nodes, e.g. 3 or 2,3 (pages go round-robin)\n"
@@ -31,7 +31,7 @@ static void print_help(void)
            "  -h, --help        show this help\n"
            "\nNothing moves when a target lacks free memory.  Ctrl-C (or SIGTERM) stops between\n"
            "batches: the record then says the vnode is split between old and new nodes, and\n"
-           "running 'vnuma migrate' again finishes (same --to) or reverses (old nodes) it.\n");
+           "running 'vnuma mem-move' again finishes (same --to) or reverses (old nodes) it.\n");
 }
 
 struct prog {
@@ -55,7 +55,7 @@ static int parse_double(const char *opt, const char *s, double min, double *out)
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end || !(v >= min))
-        return vn_cli_usage("migrate", "option '%s' needs a number of at least %g, not '%s'", opt,
+        return vn_cli_usage("mem-move", "option '%s' needs a number of at least %g, not '%s'", opt,
                             min, s);
     *out = v;
     return VN_CLI_RUN;
@@ -74,7 +74,7 @@ static void summary(const char *name, const struct vn_domain_migrate_vnode *v, c
         p->mib_per_s, p->longest_call_ms, (unsigned long long)p->calls_over);
 }
 
-int vn_cmd_migrate(int argc, char **argv)
+int vn_cmd_mem_move(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"vnode", required_argument, NULL, 'n'},
@@ -96,7 +96,7 @@ int vn_cmd_migrate(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (end == optarg || *end || v < 0 || v >= VN_MAX_VNODES)
-                return vn_cli_usage("migrate", "option '--vnode' needs a vnode number, not '%s'",
+                return vn_cli_usage("mem-move", "option '--vnode' needs a vnode number, not '%s'",
                                     optarg);
             o.vnode = (int)v;
             break;
@@ -119,18 +119,18 @@ int vn_cmd_migrate(int argc, char **argv)
             print_help();
             return VN_EXIT_OK;
         default:
-            return vn_cli_bad_option("migrate", c, argv);
+            return vn_cli_bad_option("mem-move", c, argv);
         }
     }
     if (optind >= argc)
-        return vn_cli_usage("migrate", "no domain given");
+        return vn_cli_usage("mem-move", "no domain given");
     if (optind + 1 < argc)
-        return vn_cli_usage("migrate", "unexpected argument '%s'", argv[optind + 1]);
+        return vn_cli_usage("mem-move", "unexpected argument '%s'", argv[optind + 1]);
     if (!to)
-        return vn_cli_usage("migrate", "no target given: use --to NODE[,NODE...]");
+        return vn_cli_usage("mem-move", "no target given: use --to NODE[,NODE...]");
     struct vn_error err = {0};
     if (vn_bitmap_parse_list(&o.nodes, to, 1023, &err) < 0 || vn_bitmap_empty(&o.nodes))
-        return vn_cli_usage("migrate",
+        return vn_cli_usage("mem-move",
                             "option '--to' needs host node numbers like '3' or '2,3', "
                             "not '%s'",
                             to);
@@ -155,6 +155,18 @@ int vn_cmd_migrate(int argc, char **argv)
         if (res.v[i].done || res.v[i].split)
             summary(name, &res.v[i], tos);
     if (rc < 0)
-        return vn_cli_fail("migrate", &err);
+        return vn_cli_fail("mem-move", &err);
     return VN_EXIT_OK;
+}
+
+int vn_cmd_migrate(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    /* In xl and virsh, migrate moves a domain to another host; the verb is kept for that. */
+    fprintf(stderr, "vnuma migrate: error: moving a vnode's memory between this host's nodes is "
+                    "'vnuma mem-move DOMAIN [--vnode N] --to NODE[,NODE...]'; 'migrate' is "
+                    "reserved for moving a domain to another host, which vnuma does not do "
+                    "yet\n");
+    return VN_EXIT_USAGE;
 }
