@@ -62,7 +62,7 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
     if (o->log_path) {
         v->log = fopen(o->log_path, "ae");
         if (!v->log)
-            return vn_error_sys(err, errno, "Cannot open the log file '%s'", o->log_path);
+            return vn_error_sys(err, errno, "cannot open the log file '%s'", o->log_path);
     }
     const char *dir = vn_domain_state_dir(o->state_dir);
     snprintf(v->state_path, sizeof v->state_path, "%s", dir);
@@ -70,7 +70,7 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
         return -1;
     v->topo = vn_topo_load(o->host_spec, err);
     if (!v->topo)
-        return vn_error_prefix(err, "Cannot read the host topology");
+        return vn_error_prefix(err, "cannot read the host topology");
     int nn = v->topo->nnodes;
     v->nnodes = nn;
     v->cpu_node = malloc(VN_BITMAP_BITS * sizeof *v->cpu_node);
@@ -79,7 +79,7 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
     v->pressure = calloc((size_t)nn, sizeof *v->pressure);
     v->demand = calloc(VN_BITMAP_BITS, sizeof *v->demand);
     if (!v->cpu_node || !v->node_cpus || !v->free_mib || !v->pressure || !v->demand)
-        return vn_error_set(err, "Out of memory.");
+        return vn_error_set(err, "out of memory");
     for (int c = 0; c < VN_BITMAP_BITS; c++)
         v->cpu_node[c] = -1;
     for (int n = 0; n < nn; n++) {
@@ -93,7 +93,7 @@ int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err)
     vn_cpu_pressure_sample(v->cp, v->demand, VN_BITMAP_BITS, &iv, err); /* reference */
     v->load = calloc(1, sizeof *v->load);
     if (!v->load)
-        return vn_error_set(err, "Out of memory.");
+        return vn_error_set(err, "out of memory");
     vn_bal_params_default(&v->params);
     vn_bal_state_init(&v->bal);
     v->autonuma = read_autonuma();
@@ -185,13 +185,13 @@ char *vnd_handle(struct vnd *v, const struct vnd_request *rq)
     case VND_CMD_METRICS: {
         VN_CLEANUP_FREE char *text = vnd_metrics_text(v);
         if (!text)
-            return vnd_reply_error("Out of memory while building the metrics.");
+            return vnd_reply_error("out of memory while building the metrics");
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "metrics", json_object_new_string(text));
         return vnd_reply_ok(o);
     }
     }
-    return vnd_reply_error("Unknown command.");
+    return vnd_reply_error("unknown command");
 }
 
 int vnd_run(struct vnd *v, const volatile sig_atomic_t *stop, struct vn_error *err)

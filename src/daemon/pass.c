@@ -165,7 +165,7 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
                          struct vnd_action_log *log, struct vn_error *err)
 {
     if (a->to < 0 || a->to >= v->nnodes || a->vnode < 0 || a->vnode >= d->nvnodes)
-        return vn_error_set(err, "Domain '%s': the action names vnode %d and node index %d.",
+        return vn_error_set(err, "domain '%s': the action names vnode %d and node index %d",
                             d->name, a->vnode, a->to);
     int to = v->topo->nodes[a->to].os_index;
     struct vnd_job *j = job_find(v, d->name, a->vnode);
@@ -188,8 +188,8 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
     } else if (d->home[a->vnode] != a->to) {
         return vn_error_set(
             err,
-            "Domain '%s': vnode %d is at home on node %d in its record, not on "
-            "node %d.",
+            "domain '%s': vnode %d is at home on node %d in its record, not on "
+            "node %d",
             d->name, a->vnode,
             d->home[a->vnode] >= 0 ? v->topo->nodes[d->home[a->vnode]].os_index : -1, to);
     }
@@ -203,7 +203,7 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
             job_drop(v, j);
         }
         if (v->njobs >= VND_MAX_JOBS)
-            return vn_error_set(err, "%d vnode moves are under way already; this one waits.",
+            return vn_error_set(err, "%d vnode moves are under way already; this one waits",
                                 VND_MAX_JOBS);
         struct vn_domain_move *m = NULL;
         if (vn_domain_move_begin(v->state_path, d->name, a->vnode, mib, &m, err) < 0)
@@ -235,7 +235,7 @@ static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
     size_t used = 0;
     for (int k = 0; k < d->nvnodes; k++) {
         if (a->vnode_to[k] < 0 || a->vnode_to[k] >= v->nnodes)
-            return vn_error_set(err, "Domain '%s': the re-placement names node index %d.", d->name,
+            return vn_error_set(err, "domain '%s': the re-placement names node index %d", d->name,
                                 a->vnode_to[k]);
         u.pnode[k] = v->topo->nodes[a->vnode_to[k]].os_index;
         soft[k] = v->node_cpus[a->vnode_to[k]];
@@ -327,7 +327,7 @@ static int enact_softaff(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
             vn_bitmap_or(&cpus, &v->node_cpus[n]);
     }
     if (vn_bitmap_empty(&cpus))
-        return vn_error_set(err, "Domain '%s': the new soft affinity has no CPUs.", d->name);
+        return vn_error_set(err, "domain '%s': the new soft affinity has no CPUs", d->name);
     int done = 0;
     VN_BITMAP_FOREACH(c, &a->vcpus)
     {
@@ -340,7 +340,7 @@ static int enact_softaff(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
         else
             vn_bitmap_zero(&added);
         if (vn_softaff_apply(d->tids[c], &added, &cpus, err) < 0)
-            return vn_error_prefix(err, "Domain '%s', vCPU %d", d->name, c);
+            return vn_error_prefix(err, "domain '%s', vCPU %d", d->name, c);
         done++;
     }
     char buf[512];
@@ -418,7 +418,7 @@ int vnd_pass(struct vnd *v, struct vn_error *err)
     VN_CLEANUP_FREE struct vnd_dom **map = calloc((size_t)v->ndoms + 1, sizeof *map);
     VN_CLEANUP_FREE struct vn_bal_action *out = calloc(VND_PASS_ACTIONS, sizeof *out);
     if (!obs || !st || !map || !out)
-        return vn_error_set(err, "Out of memory.");
+        return vn_error_set(err, "out of memory");
     int n = 0;
     for (int i = 0; i < v->ndoms; i++) {
         struct vnd_dom *d = v->doms[i];
@@ -448,7 +448,7 @@ int vnd_pass(struct vnd *v, struct vn_error *err)
     v->bal.paused = v->paused;
     int nout = 0;
     if (vn_bal_run(&v->params, &v->bal, &host, n, obs, st, out, VND_PASS_ACTIONS, &nout, err) < 0)
-        return vn_error_prefix(err, "The balancing policy refused this pass's observations");
+        return vn_error_prefix(err, "the balancing policy refused this pass's observations");
     for (int i = 0; i < n; i++)
         map[i]->st = st[i];
     int acted = 0;

@@ -319,7 +319,8 @@ static int control_read(struct vnd *v, struct vnd_client *c, int64_t now)
     vnd_linebuf_add(c->lb, buf, (size_t)n); /* fits: room */
     if (c->lb->len == sizeof c->lb->buf && !memchr(c->lb->buf, '\n', c->lb->len)) {
         char msg[128];
-        snprintf(msg, sizeof msg, "The request is longer than %d bytes; closing.", VND_REQUEST_MAX);
+        snprintf(msg, sizeof msg, "the request is longer than %d bytes; closing the connection",
+                 VND_REQUEST_MAX);
         c->lb->len = 0;
         c->closing = true;
         return queue_reply(v, c, vnd_reply_error(msg));

@@ -90,7 +90,7 @@ bal resume >/dev/null
 vt_check "resume (host): status says balancing" [ "$(bal status --json | json "d['paused']")" = False ]
 out=$(bal pause nosuch 2>&1)
 vt_check "pause of an unknown domain fails with a sentence" \
-    grep -q "error: Domain 'nosuch' does not exist." <<<"$out"
+    grep -q "error: domain 'nosuch' does not exist$" <<<"$out"
 
 out=$(bal bal off)
 bal once >/dev/null
@@ -119,8 +119,8 @@ print(s.makefile().readline().strip())
 EOF_PY
 )
 vt_check "a bad request gets an error reply; an oversize one an error and the connection closed" \
-    [ "$out" = '{"ok":false,"error":"Unknown command '"'"'launch'"'"'; the commands are status, pause, resume, once and metrics."}
-{"ok":false,"error":"The request is longer than 65536 bytes; closing."}' ]
+    [ "$out" = '{"ok":false,"error":"unknown command '"'"'launch'"'"'; the commands are status, pause, resume, once and metrics"}
+{"ok":false,"error":"the request is longer than 65536 bytes; closing the connection"}' ]
 
 before=$(cat "$VT_STATE/domains/bal.json")
 kill -9 "$VD_PID"

@@ -471,8 +471,8 @@ static void test_request_too_long(void **state)
     close(fd);
     daemon_stop(&d);
     assert_true(got > 0);
-    assert_string_equal(buf, "{\"ok\":false,\"error\":\"The request is longer than 65536 bytes; "
-                             "closing.\"}\n");
+    assert_string_equal(buf, "{\"ok\":false,\"error\":\"the request is longer than 65536 bytes; "
+                             "closing the connection\"}\n");
     assert_true(eof >= 0);
 }
 
