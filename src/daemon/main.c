@@ -153,6 +153,12 @@ int main(int argc, char **argv)
     int rc = 0;
     if (o.foreground_once) {
         v.stop = &stop_flag;
+        /* It enacts actions too: never beside a running vnumad. */
+        if (vnd_lock(&v, &err) < 0) {
+            fprintf(stderr, "vnumad: error: %s\n", err.msg);
+            vnd_fini(&v);
+            return 1;
+        }
         struct vnd_request rq = {.cmd = VND_CMD_ONCE};
         char *r = vnd_handle(&v, &rq);
         vnd_jobs_finish(&v); /* the pass's moves, before exiting */

@@ -48,8 +48,10 @@ bool vnd_peer_allowed(uid_t peer, uid_t self)
 
 /* ---- opening and closing ------------------------------------------------------------------ */
 
-static int lock_take(struct vnd *v, struct vn_error *err)
+int vnd_lock(struct vnd *v, struct vn_error *err)
 {
+    if (v->lock_fd >= 0)
+        return 0;
     char path[4200];
     if (vnd_lock_path(v->state_path, path, sizeof path, err) < 0)
         return -1;
@@ -156,7 +158,7 @@ int vnd_server_open(struct vnd *v, struct vn_error *err)
         v->clients[i].fd = -1;
     if (v->client_idle_ms <= 0)
         v->client_idle_ms = VND_CLIENT_IDLE_MS;
-    if (lock_take(v, err) < 0 || listen_unix(v, err) < 0)
+    if (vnd_lock(v, err) < 0 || listen_unix(v, err) < 0)
         return -1;
     if (v->opts.metrics_port > 0 && listen_metrics(v, v->opts.metrics_port, err) < 0)
         return -1;

@@ -302,8 +302,11 @@ void vnd_recover(struct vnd *v);
 /* ---- the sockets (server.c) -------------------------------------------------------------------
  */
 
-/* Takes STATE_DIR/vnumad.lock (failing with the holder's pid when another vnumad has it),
- * listens on the owner-only control socket and, with --metrics-port, on 127.0.0.1:PORT. */
+/* Takes STATE_DIR/vnumad.lock for v's life (flock; the pid written in it); fails naming the
+ * holder's pid when another vnumad has it.  Idempotent. */
+int vnd_lock(struct vnd *v, struct vn_error *err);
+/* vnd_lock, then listens on the owner-only control socket and, with --metrics-port, on
+ * 127.0.0.1:PORT. */
 int vnd_server_open(struct vnd *v, struct vn_error *err);
 /* Waits at most timeout_ms (less when a client is due) and serves what is ready, bounded per
  * client and round; never blocks on a client. */

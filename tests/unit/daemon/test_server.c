@@ -565,6 +565,19 @@ static void test_second_daemon(void **state)
     char msg[sizeof b.err.msg];
     snprintf(msg, sizeof msg, "%s", b.err.msg);
     daemon_stop(&b);
+    /* `vnumad --once` takes the lock too. */
+    struct vn_error err = {0};
+    struct vnd *c = calloc(1, sizeof *c);
+    struct vnd_opts o = {.state_dir = a.state,
+                         .log_path = a.log,
+                         .host_spec = "synthetic:pack:1 numa:1 core:1 pu:1"};
+    if (vnd_init(c, &o, &err) < 0)
+        fail_msg("vnd_init: %s", err.msg);
+    int once_rc = vnd_lock(c, &err);
+    vnd_fini(c);
+    free(c);
+    assert_int_equal(once_rc, -1);
+    assert_non_null(strstr(err.msg, "vnumad.lock"));
     daemon_stop(&a);
     if (!refused)
         fail_msg("a second vnumad started on the state dir of a running one");
