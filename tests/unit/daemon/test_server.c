@@ -587,6 +587,44 @@ static void test_second_daemon(void **state)
         fail_msg("the refusal does not name the lock and the %s: '%s'", pid, msg);
 }
 
+/* The lock file is the daemon's own 0600 file with its pid; a symlink planted at its path is
+ * not followed. */
+static void test_lock_file(void **state)
+{
+    (void)state;
+    struct daemon d;
+    daemon_start(&d, "lockf", 0);
+    daemon_wait(&d);
+    char lock[300], buf[32] = "";
+    snprintf(lock, sizeof lock, "%s/vnumad.lock", d.state);
+    struct stat st;
+    assert_int_equal(lstat(lock, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    FILE *f = fopen(lock, "re");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_int_equal(strtol(buf, NULL, 10), (long)getpid());
+    daemon_stop(&d);
+    /* A symlink at the path: refused, and its target is not created. */
+    char target[300];
+    snprintf(target, sizeof target, "%s/elsewhere", tmpdir);
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(symlink(target, lock), 0);
+    daemon_start(&d, "lockf", 0);
+    for (int i = 0; i < 40 && !d.done; i++)
+        sleep_ms(50);
+    bool refused = d.done && d.rc < 0;
+    char msg[sizeof d.err.msg];
+    snprintf(msg, sizeof msg, "%s", d.err.msg);
+    daemon_stop(&d);
+    assert_true(refused);
+    assert_non_null(strstr(msg, "cannot open the lock file"));
+    assert_int_equal(access(target, F_OK), -1);
+    unlink(lock);
+}
+
 /* A socket vnumad did not create is not removed at exit. */
 static void test_only_own_socket_removed(void **state)
 {
@@ -782,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_paths_and_peers),
         cmocka_unit_test(test_peercred),
         cmocka_unit_test(test_second_daemon),
+        cmocka_unit_test(test_lock_file),
         cmocka_unit_test(test_only_own_socket_removed),
         cmocka_unit_test(test_cli_timeout),
         cmocka_unit_test(test_cli_sigpipe),
