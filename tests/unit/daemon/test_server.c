@@ -733,6 +733,23 @@ static int fake_server(const char *state, char *sock, size_t len)
     return fd;
 }
 
+/* The client against a real vnumad: a status, and a refusal printed as vnumad says it. */
+static void test_cli_against_daemon(void **state)
+{
+    (void)state;
+    struct daemon d;
+    daemon_start(&d, "cli", 0);
+    daemon_wait(&d);
+    struct run ok, bad;
+    run_cli(&ok, 15000, "--state-dir", d.state, "status", (char *)NULL);
+    run_cli(&bad, 15000, "--state-dir", d.state, "pause", "nosuch", (char *)NULL);
+    daemon_stop(&d);
+    if (ok.status == -1 || !WIFEXITED(ok.status) || WEXITSTATUS(ok.status) != 0)
+        fail_msg("status: %d: %s", ok.status, ok.err);
+    assert_true(bad.status != -1 && WIFEXITED(bad.status) && WEXITSTATUS(bad.status) == 1);
+    assert_string_equal(bad.err, "vnuma balance: error: domain 'nosuch' does not exist\n");
+}
+
 /* A vnumad that never answers: the client gives up after its timeout, naming the socket. */
 static void test_cli_timeout(void **state)
 {
@@ -822,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_second_daemon),
         cmocka_unit_test(test_lock_file),
         cmocka_unit_test(test_only_own_socket_removed),
+        cmocka_unit_test(test_cli_against_daemon),
         cmocka_unit_test(test_cli_timeout),
         cmocka_unit_test(test_cli_sigpipe),
     };
