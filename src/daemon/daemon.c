@@ -161,14 +161,13 @@ char *vnd_handle(struct vnd *v, const struct vnd_request *rq)
     case VND_CMD_PAUSE:
     case VND_CMD_RESUME: {
         bool p = rq->cmd == VND_CMD_PAUSE;
-        if (d)
+        if (d) {
             d->paused = p;
-        else
-            v->paused = p;
-        if (d)
             vnd_log(v, "Balancing %s for domain '%s'.", p ? "paused" : "resumed", d->name);
-        else
+        } else {
+            v->paused = p;
             vnd_log(v, "Balancing %s for the host.", p ? "paused" : "resumed");
+        }
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "paused", json_object_new_boolean(p));
         json_object_object_add(o, "domain", d ? json_object_new_string(d->name) : NULL);
