@@ -17,26 +17,26 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f, "usage: vnumad [--state-dir DIR] [--interval SECONDS] [--log FILE]\n"
-           "              [--metrics-port PORT] [--host SPEC] [--once]\n"
-           "              [--confirm N] [--replace-after N] [--dwell SECONDS] [--vm-rate MIB_S]\n"
-           "\n"
-           "Balances the NUMA placement of the running vnuma domains of the state dir.\n"
-           "\n"
-           "  --state-dir DIR     state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
-           "  --interval SECONDS  base interval between passes (default 5)\n"
-           "  --log FILE          append the log to FILE instead of stderr\n"
-           "  --metrics-port PORT also serve Prometheus metrics on 127.0.0.1:PORT\n"
-           "  --host SPEC         host topology (default: the live host)\n"
-           "  --once              run one pass, print its actions as JSON and exit\n"
-           "\nPolicy knobs (for tests; see docs/BALANCE.md):\n"
-           "  --confirm N         intervals a rehome must win in a row (default 3)\n"
-           "  --replace-after N   intervals a re-placement must win in a row (default 12)\n"
-           "  --dwell SECONDS     no new decision for a vnode this long after it acted (60)\n"
-           "  --vm-rate MIB_S     migration rate per VM in MiB/s (default 256)\n"
-           "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance'); one vnumad per\n"
-           "state dir, held by STATE_DIR/" VND_LOCK_NAME ".\n");
+    fprintf(f,
+            "usage: vnumad [--state-dir DIR] [--interval SECONDS] [--log FILE]\n"
+            "              [--metrics-port PORT] [--host SPEC] [--once]\n"
+            "              [--confirm N] [--replace-after N] [--dwell SECONDS] [--vm-rate MIB_S]\n"
+            "\n"
+            "Balances the NUMA placement of the running vnuma domains of the state dir.\n"
+            "\n"
+            "  --state-dir DIR     state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
+            "  --interval SECONDS  base interval between passes (default 5)\n"
+            "  --log FILE          append the log to FILE instead of stderr\n"
+            "  --metrics-port PORT also serve Prometheus metrics on 127.0.0.1:PORT\n"
+            "  --host SPEC         host topology (default: the live host)\n"
+            "  --once              run one pass, print its actions as JSON and exit\n"
+            "\nPolicy knobs (for tests; see docs/BALANCE.md):\n"
+            "  --confirm N         intervals a rehome must win in a row (default 3)\n"
+            "  --replace-after N   intervals a re-placement must win in a row (default 12)\n"
+            "  --dwell SECONDS     no new decision for a vnode this long after it acted (60)\n"
+            "  --vm-rate MIB_S     migration rate per VM in MiB/s (default 256)\n"
+            "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance').\n"
+            "One vnumad per state dir: it holds STATE_DIR/" VND_LOCK_NAME ".\n");
 }
 
 int main(int argc, char **argv)
