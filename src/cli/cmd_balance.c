@@ -1,26 +1,22 @@
 /* vnuma balance: talks to vnumad over its control socket (STATE_DIR/vnumad.sock, one JSON
- * request per line, one JSON reply per line), and switches a domain's balancing on or off in
- * its record (extra.balance), which vnumad reads on every pass and which survives restarts. */
+ * request per line, one JSON reply per line, through the one client of src/daemon/ctl.h), and
+ * switches a domain's balancing on or off in its record (extra.balance), which vnumad reads on
+ * every pass and which survives restarts. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "ctl.h"
 #include "domain/domain.h"
 #include "state/state.h"
 #include "util/cleanup.h"
 #include "util/table.h"
 
-#define REPLY_MAX       (16 << 20)
-#define REPLY_TIMEOUT_S 300 /* `once` may migrate memory */
+#define ONCE_TIMEOUT_MS 300000 /* `once` runs a whole pass before it answers */
 #define LOCK_TIMEOUT_MS 10000
 
 static void print_help(void)
@@ -36,25 +32,18 @@ static void print_help(void)
            "\nOptions:\n"
            "  --json            print vnumad's JSON reply\n"
            "  --state-dir DIR   state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
+           "  --timeout SECONDS give up on vnumad after this long (default 10, once 300)\n"
            "  -h, --help        show this help\n"
-           "\npause/resume last until vnumad restarts; on/off is durable.\n");
+           "\npause/resume last until vnumad restarts; on/off is durable.\n"
+           "Exit status 1 when vnumad is not running, refuses, or does not answer in time.\n");
 }
 
-/* Sends one request and returns vnumad's parsed reply (ok or not). */
-static int request(const char *state_dir, const char *cmd, const char *domain,
+/* Sends one request through the control socket's one client (src/daemon/ctl.h) and returns
+ * vnumad's parsed reply (ok or not) within timeout_ms. */
+static int request(const char *state_dir, const char *cmd, const char *domain, int timeout_ms,
                    struct json_object **out, struct vn_error *err)
 {
     *out = NULL;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/vnumad.sock", state_dir);
-    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
-        return vn_error_set(err, "The socket path '%s/vnumad.sock' is too long.", state_dir);
-    VN_CLEANUP_CLOSE int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return vn_error_sys(err, errno, "Cannot create a socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-        return vn_error_sys(err, errno, "vnumad is not running on '%s' (cannot connect to '%s')",
-                            state_dir, sa.sun_path);
     struct json_object *rq = json_object_new_object();
     json_object_object_add(rq, "cmd", json_object_new_string(cmd));
     if (domain)
@@ -64,55 +53,22 @@ static int request(const char *state_dir, const char *cmd, const char *domain,
     VN_CLEANUP_FREE char *line = malloc(len + 2);
     if (!line) {
         json_object_put(rq);
-        return vn_error_set(err, "Out of memory.");
+        return vn_error_set(err, "out of memory");
     }
     memcpy(line, s, len);
-    line[len++] = '\n';
+    memcpy(line + len, "\n", 2);
     json_object_put(rq);
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, line + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return vn_error_sys(err, errno, "Cannot send the request to vnumad");
-        off += (size_t)w;
-    }
-    size_t cap = 65536, got = 0;
-    VN_CLEANUP_FREE char *buf = malloc(cap);
-    if (!buf)
-        return vn_error_set(err, "Out of memory.");
-    time_t deadline = time(NULL) + REPLY_TIMEOUT_S;
-    while (!memchr(buf, '\n', got)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0 || poll(&p, 1, left * 1000) == 0)
-            return vn_error_set(err, "vnumad did not answer within %d seconds.", REPLY_TIMEOUT_S);
-        if (got == cap) {
-            if (cap >= REPLY_MAX)
-                return vn_error_set(err, "vnumad's reply is longer than %d bytes.", REPLY_MAX);
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                return vn_error_set(err, "Out of memory.");
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return vn_error_sys(err, errno, "Cannot read vnumad's reply");
-        if (r == 0)
-            return vn_error_set(err, "vnumad closed the connection without a reply.");
-        got += (size_t)r;
-    }
-    struct json_object *o = json_tokener_parse(buf);
+    VN_CLEANUP_FREE char *reply = NULL;
+    if (vnd_ctl_call(state_dir, line, timeout_ms, &reply, err) < 0)
+        return -1;
+    struct json_object *o = json_tokener_parse(reply);
     if (!o || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        return vn_error_set(err, "vnumad's reply is not a JSON object.");
+        return vn_error_set(err, "vnumad's reply is not a JSON object");
     }
     struct json_object *ok = vn_cli_json_get(o, "ok");
     if (!ok || !json_object_get_boolean(ok)) {
-        vn_error_set(err, "%s", vn_cli_json_str(o, "error", "vnumad refused the request."));
+        vn_error_set(err, "%s", vn_cli_json_str(o, "error", "vnumad refused the request"));
         json_object_put(o);
         return -1;
     }
@@ -222,10 +178,11 @@ int vn_cmd_balance(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"state-dir", required_argument, NULL, 's'},
+                                         {"timeout", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     bool json = false;
-    const char *state_dir = NULL;
+    const char *state_dir = NULL, *timeout = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
@@ -233,6 +190,8 @@ int vn_cmd_balance(int argc, char **argv)
             json = true;
         else if (c == 's')
             state_dir = optarg;
+        else if (c == 't')
+            timeout = optarg;
         else if (c == 'h') {
             print_help();
             return VN_EXIT_OK;
@@ -249,6 +208,10 @@ int vn_cmd_balance(int argc, char **argv)
             state_dir = argv[++i];
         else if (strncmp(argv[i], "--state-dir=", 12) == 0)
             state_dir = argv[i] + 12;
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            timeout = argv[++i];
+        else if (strncmp(argv[i], "--timeout=", 10) == 0)
+            timeout = argv[i] + 10;
         else if (argv[i][0] == '-')
             return vn_cli_usage("balance", "unknown option '%s'", argv[i]);
         else if (nargs < 4)
@@ -286,7 +249,15 @@ int vn_cmd_balance(int argc, char **argv)
         return vn_cli_usage("balance", "'%s' takes %s", sub,
                             takes_domain ? "at most one DOMAIN" : "no argument");
     const char *domain = nargs > 1 ? args[1] : NULL;
-    if (request(dir, sub, domain, &o, &err) < 0)
+    int timeout_ms = strcmp(sub, "once") == 0 ? ONCE_TIMEOUT_MS : VND_CLIENT_TIMEOUT_MS;
+    if (timeout) {
+        char *end;
+        double t = strtod(timeout, &end);
+        if (end == timeout || *end || !(t >= 0.1 && t <= 3600))
+            return vn_cli_usage("balance", "--timeout '%s' must be 0.1 to 3600 seconds", timeout);
+        timeout_ms = (int)(t * 1000);
+    }
+    if (request(dir, sub, domain, timeout_ms, &o, &err) < 0)
         return vn_cli_fail("balance", &err);
     if (json) {
         vn_cli_print_json(o);

@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "  --replace-after N   intervals a re-placement must win in a row (default 12)\n"
             "  --dwell SECONDS     no new decision for a vnode this long after it acted (60)\n"
             "  --vm-rate MIB_S     migration rate per VM in MiB/s (default 256)\n"
-            "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance').\n");
+            "\nControl socket: STATE_DIR/" VND_SOCKET_NAME " (see 'vnuma balance').\n"
+            "One vnumad per state dir: it holds STATE_DIR/" VND_LOCK_NAME ".\n");
 }
 
 int main(int argc, char **argv)
@@ -153,6 +154,12 @@ int main(int argc, char **argv)
     int rc = 0;
     if (o.foreground_once) {
         v.stop = &stop_flag;
+        /* It enacts actions too: never beside a running vnumad. */
+        if (vnd_lock(&v, &err) < 0) {
+            fprintf(stderr, "vnumad: error: %s\n", err.msg);
+            vnd_fini(&v);
+            return 1;
+        }
         struct vnd_request rq = {.cmd = VND_CMD_ONCE};
         char *r = vnd_handle(&v, &rq);
         vnd_jobs_finish(&v); /* the pass's moves, before exiting */

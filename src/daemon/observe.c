@@ -65,7 +65,7 @@ static int vcpu_arrays(struct vnd_dom *d, int nvcpus, struct vn_error *err)
     d->have_prev = false;
     d->tid_pid = 0;
     if (!d->vcpu_vnode || !d->tids || !d->prev_cpu_ns || !d->vcpu_obs)
-        return vn_error_set(err, "Out of memory for the vCPUs of domain '%s'.", d->name);
+        return vn_error_set(err, "out of memory for the vCPUs of domain '%s'", d->name);
     return 0;
 }
 
@@ -119,17 +119,16 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
     struct json_object *aff = get(r->placement, "vcpu_affinity");
     if (!vnodes || !json_object_is_type(vnodes, json_type_array) || !aff ||
         !json_object_is_type(aff, json_type_array))
-        return vn_error_set(err, "The record of domain '%s' has no placement with vnodes.",
-                            r->name);
+        return vn_error_set(err, "the record of domain '%s' has no placement with vnodes", r->name);
     size_t nv = json_object_array_length(vnodes);
     if (nv < 1 || nv > VN_MAX_VNODES)
-        return vn_error_set(err, "The record of domain '%s' has %zu vnodes.", r->name, nv);
+        return vn_error_set(err, "the record of domain '%s' has %zu vnodes", r->name, nv);
     int nnodes = topo->nnodes;
     if (d->nvnodes != (int)nv || d->nnodes != nnodes || !d->resident) {
         free(d->resident);
         d->resident = calloc(nv * (size_t)nnodes, sizeof *d->resident);
         if (!d->resident)
-            return vn_error_set(err, "Out of memory for domain '%s'.", r->name);
+            return vn_error_set(err, "out of memory for domain '%s'", r->name);
         d->nvnodes = (int)nv;
         d->nnodes = nnodes;
         vn_bal_dom_state_init(&d->st); /* another shape: the policy starts over */
@@ -146,7 +145,7 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
     }
     size_t nc = json_object_array_length(aff);
     if (nc > VN_MAX_VCPUS)
-        return vn_error_set(err, "The record of domain '%s' has %zu vCPUs.", r->name, nc);
+        return vn_error_set(err, "the record of domain '%s' has %zu vCPUs", r->name, nc);
     if (vcpu_arrays(d, (int)nc, err) < 0)
         return -1;
     for (size_t i = 0; i < nc; i++) {
@@ -154,7 +153,7 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
         int vcpu = json_object_get_int(get(a, "vcpu"));
         int vnode = json_object_get_int(get(a, "vnode"));
         if (vcpu < 0 || vcpu >= (int)nc || vnode < 0 || vnode >= (int)nv)
-            return vn_error_set(err, "The record of domain '%s' maps vCPU %d to vnode %d.", r->name,
+            return vn_error_set(err, "the record of domain '%s' maps vCPU %d to vnode %d", r->name,
                                 vcpu, vnode);
         d->vcpu_vnode[vcpu] = vnode;
     }
@@ -282,7 +281,7 @@ static int threads_from_comm(struct vnd_dom *d, struct vn_error *err)
     snprintf(path, sizeof path, "/proc/%d/task", (int)d->qemu_pid);
     DIR *dir = opendir(path);
     if (!dir)
-        return vn_error_sys(err, errno, "Cannot list the threads of domain '%s' (pid %d)", d->name,
+        return vn_error_sys(err, errno, "cannot list the threads of domain '%s' (pid %d)", d->name,
                             (int)d->qemu_pid);
     struct dirent *de;
     int found = 0;
@@ -349,7 +348,7 @@ static int sample_vnode(struct vnd *v, struct vnd_dom *d, int vn, struct vn_erro
     memset(row, 0, (size_t)d->nnodes * sizeof *row);
     d->err_mib[vn] = 0;
     if (!d->mem_dir)
-        return vn_error_set(err, "The record of domain '%s' names no memory dir.", d->name);
+        return vn_error_set(err, "the record of domain '%s' names no memory dir", d->name);
     char file[4200];
     snprintf(file, sizeof file, "%s/vnode%d", d->mem_dir, vn);
     struct vn_mapping maps[8];
@@ -357,7 +356,7 @@ static int sample_vnode(struct vnd *v, struct vnd_dom *d, int vn, struct vn_erro
     if (nm < 0)
         return -1;
     if (nm == 0)
-        return vn_error_set(err, "Domain '%s' does not map '%s'.", d->name, file);
+        return vn_error_set(err, "domain '%s' does not map '%s'", d->name, file);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     double err_share_mib = 0;
     for (int m = 0; m < nm && m < 8; m++) {
@@ -390,7 +389,7 @@ int vnd_observe_dom(struct vnd *v, struct vnd_dom *d, struct vn_error *err)
     VN_CLEANUP_FREE uint64_t *cur = calloc((size_t)d->nvcpus + 1, sizeof *cur);
     VN_CLEANUP_FREE int *last = calloc((size_t)d->nvcpus + 1, sizeof *last);
     if (!cur || !last)
-        return vn_error_set(err, "Out of memory while observing domain '%s'.", d->name);
+        return vn_error_set(err, "out of memory while observing domain '%s'", d->name);
     long ticks = sysconf(_SC_CLK_TCK);
     for (int i = 0; i < d->nvcpus; i++) {
         last[i] = -1;

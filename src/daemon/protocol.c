@@ -25,13 +25,13 @@ const char *vnd_cmd_name(enum vnd_cmd c)
 static int request_members(struct json_object *o, struct vnd_request *out, struct vn_error *err)
 {
     if (!json_object_is_type(o, json_type_object))
-        return vn_error_set(err, "The request must be a JSON object like {\"cmd\": \"status\"}.");
+        return vn_error_set(err, "the request must be a JSON object like {\"cmd\": \"status\"}");
     bool have_cmd = false;
     json_object_object_foreach(o, key, val)
     {
         if (strcmp(key, "cmd") == 0) {
             if (!json_object_is_type(val, json_type_string))
-                return vn_error_set(err, "The key 'cmd' must be a string.");
+                return vn_error_set(err, "the key 'cmd' must be a string");
             const char *c = json_object_get_string(val);
             size_t k;
             for (k = 0; k < VN_ARRAY_SIZE(cmd_names); k++)
@@ -39,8 +39,8 @@ static int request_members(struct json_object *o, struct vnd_request *out, struc
                     break;
             if (k == VN_ARRAY_SIZE(cmd_names))
                 return vn_error_set(err,
-                                    "Unknown command '%.64s'; the commands are status, pause, "
-                                    "resume, once and metrics.",
+                                    "unknown command '%.64s'; the commands are status, pause, "
+                                    "resume, once and metrics",
                                     c);
             out->cmd = (enum vnd_cmd)k;
             have_cmd = true;
@@ -48,21 +48,21 @@ static int request_members(struct json_object *o, struct vnd_request *out, struc
             if (json_object_is_type(val, json_type_null))
                 continue;
             if (!json_object_is_type(val, json_type_string))
-                return vn_error_set(err, "The key 'domain' must be a string.");
+                return vn_error_set(err, "the key 'domain' must be a string");
             const char *name = json_object_get_string(val);
             struct vn_error e2 = {0};
             if (vn_domain_name_check(name, &e2) < 0)
                 return vn_error_set(err, "%s", e2.msg);
             snprintf(out->domain, sizeof out->domain, "%s", name);
         } else {
-            return vn_error_set(err, "Unknown key '%.64s' in the request.", key);
+            return vn_error_set(err, "unknown key '%.64s' in the request", key);
         }
     }
     if (!have_cmd)
-        return vn_error_set(err, "The request has no 'cmd' key.");
+        return vn_error_set(err, "the request has no 'cmd' key");
     if (out->domain[0] && out->cmd != VND_CMD_PAUSE && out->cmd != VND_CMD_RESUME &&
         out->cmd != VND_CMD_STATUS)
-        return vn_error_set(err, "The command '%s' takes no domain.", vnd_cmd_name(out->cmd));
+        return vn_error_set(err, "the command '%s' takes no domain", vnd_cmd_name(out->cmd));
     return 0;
 }
 
@@ -70,29 +70,29 @@ int vnd_request_parse(const char *line, size_t len, struct vnd_request *out, str
 {
     memset(out, 0, sizeof *out);
     if (len > VND_REQUEST_MAX)
-        return vn_error_set(err, "The request is %zu bytes long; the limit is %d bytes.", len,
+        return vn_error_set(err, "the request is %zu bytes long; the limit is %d bytes", len,
                             VND_REQUEST_MAX);
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
     if (memchr(line, '\0', len))
-        return vn_error_set(err, "The request contains a NUL byte.");
+        return vn_error_set(err, "the request contains a NUL byte");
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
-        return vn_error_set(err, "Out of memory while parsing the request.");
+        return vn_error_set(err, "out of memory while parsing the request");
     struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
     if (!o || jerr != json_tokener_success) {
         json_object_put(o);
-        return vn_error_set(err, "The request is not valid JSON: %s.",
+        return vn_error_set(err, "the request is not valid JSON: %s",
                             jerr == json_tokener_continue ? "it ends too early"
                                                           : json_tokener_error_desc(jerr));
     }
     int rc = -1;
     for (size_t i = used; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t') {
-            vn_error_set(err, "The request has data after its JSON object (byte %zu).", i);
+            vn_error_set(err, "the request has data after its JSON object (byte %zu)", i);
             goto out;
         }
     rc = request_members(o, out, err);

@@ -1,5 +1,6 @@
-/* vnumad: the balancing daemon's model, shared by its loop (daemon.c), its observations
- * (observe.c) and its control protocol (protocol.c).
+/* vnumad: the balancing daemon's model, shared by its loop (daemon.c), its pass (pass.c),
+ * its observations (observe.c), its crash recovery (recover.c), its sockets (server.c) and
+ * its control protocol (protocol.c; the socket's paths and client are ctl.h).
  *
  * vnumad keeps nothing that matters: every pass re-reads the domain records of the state dir
  * and measures /proc, and the policy's memory (struct vn_bal_dom_state) only delays decisions
@@ -14,24 +15,33 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "balance/policy.h"
 #include "config/config.h"
+#include "ctl.h"
 #include "domain/domain.h"
 #include "state/state.h"
 #include "topo/topo.h"
 #include "util/error.h"
 
 struct json_object;
+struct vnd_client;
 
 /* Largest request line on the control socket (bytes, newline included). */
 #define VND_REQUEST_MAX  (64 * 1024)
-#define VND_LAST_ACTIONS 8   /* actions remembered per domain for `status` */
-#define VND_PASS_ACTIONS 256 /* actions one pass may emit */
-#define VND_SOCKET_NAME  "vnumad.sock"
+#define VND_LAST_ACTIONS 8    /* actions remembered per domain for `status` */
+#define VND_PASS_ACTIONS 256  /* actions one pass may emit */
 #define VND_MAX_JOBS     64   /* vnode moves under way at once */
 #define VND_STEP_PAGES   2048 /* pages one move slice looks at (8 MiB of 4 KiB pages) */
 #define VND_SLICE_MS     20   /* time the loop gives moves between two polls of the socket */
+
+/* The servers' limits (server.c, docs/VNUMAD.md "Limits"): no client can hold the loop. */
+#define VND_MAX_CLIENTS      64        /* connections at once; the longest idle makes room */
+#define VND_CLIENT_IDLE_MS   10000     /* a connection without progress this long is closed */
+#define VND_OUTPUT_MAX       (4 << 20) /* replies queued to one client before it is dropped */
+#define VND_HTTP_REQUEST_MAX 8192      /* an HTTP request's head */
+#define VND_CLIENT_BURST     8         /* requests of one client served per round */
 
 /* ---- requests (protocol.c) -------------------------------------------------------------- */
 
@@ -192,8 +202,24 @@ struct vnd {
     bool migrate_api; /* the domain migrate API is built in */
     FILE *log;
     const volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: migrations stop early */
+
+    /* server.c */
     int listen_fd, metrics_fd;
+    int lock_fd;    /* STATE_DIR/vnumad.lock, flock'ed for the daemon's life */
+    bool sock_made; /* the socket at the path is the one bound here: */
+    dev_t sock_dev; /* ... this device and inode, checked before unlinking */
+    ino_t sock_ino;
+    int client_idle_ms;         /* VND_CLIENT_IDLE_MS (tests shorten it) */
+    int64_t served_ns;          /* end of the last vnd_server_poll */
+    struct vnd_client *clients; /* VND_MAX_CLIENTS slots */
 };
+
+static inline int64_t vnd_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* ---- observations (observe.c) ------------------------------------------------------------ */
 
@@ -233,8 +259,16 @@ char *vnd_metrics_text(const struct vnd *v);
 
 /* ---- the daemon (daemon.c) ------------------------------------------------------------------ */
 
+/* Opens the state dir and the host topology; no socket yet (vnd_run opens them). */
 int vnd_init(struct vnd *v, const struct vnd_opts *o, struct vn_error *err);
+/* Frees everything, closes the servers (vnd_server_close). */
 void vnd_fini(struct vnd *v);
+
+/* ---- the pass (pass.c) ------------------------------------------------------------------------
+ */
+
+/* Re-reads every record of the state dir into v->doms (mark and sweep) and the host load. */
+void vnd_refresh_doms(struct vnd *v);
 /* One pass: observe, decide, enact.  Fills v->pass.  Memory moves are started, not finished:
  * vnd_jobs_run() advances them. */
 int vnd_pass(struct vnd *v, struct vn_error *err);
@@ -246,7 +280,11 @@ int vnd_jobs_run(struct vnd *v, int budget_ms, int64_t *next_ns);
 void vnd_jobs_finish(struct vnd *v);
 /* One action of the policy enacted for d (logged, remembered, counted). */
 void vnd_enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a);
-/* Serves the socket and runs passes until *stop. */
+
+/* ---- the loop and requests (daemon.c) ---------------------------------------------------------
+ */
+
+/* Opens the servers, recovers, then runs passes and serves the sockets until *stop. */
 int vnd_run(struct vnd *v, const volatile sig_atomic_t *stop, struct vn_error *err);
 /* Logs one line with a timestamp. */
 void vnd_log(struct vnd *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -254,5 +292,30 @@ void vnd_log(struct vnd *v, const char *fmt, ...) __attribute__((format(printf, 
 struct vnd_dom *vnd_find(struct vnd *v, const char *name);
 /* Handles one request; returns the malloc'ed reply line. */
 char *vnd_handle(struct vnd *v, const struct vnd_request *rq);
+
+/* ---- crash recovery (recover.c) ---------------------------------------------------------------
+ */
+
+/* Finishes the vnode moves records say were left half-done by a process no longer alive. */
+void vnd_recover(struct vnd *v);
+
+/* ---- the sockets (server.c) -------------------------------------------------------------------
+ */
+
+/* Takes STATE_DIR/vnumad.lock for v's life (flock; the pid written in it); fails naming the
+ * holder's pid when another vnumad has it.  Idempotent. */
+int vnd_lock(struct vnd *v, struct vn_error *err);
+/* vnd_lock, then listens on the owner-only control socket and, with --metrics-port, on
+ * 127.0.0.1:PORT. */
+int vnd_server_open(struct vnd *v, struct vn_error *err);
+/* Waits at most timeout_ms (less when a client is due) and serves what is ready, bounded per
+ * client and round; never blocks on a client. */
+void vnd_server_poll(struct vnd *v, int timeout_ms);
+/* Closes every connection and listener, unlinks the socket only if it is the one this
+ * vnumad bound, releases the lock.  Safe to call twice and after a failed open. */
+void vnd_server_close(struct vnd *v);
+/* Whether a control-socket peer of uid peer may talk to a vnumad running as euid self:
+ * the same user, or root.  Pure. */
+bool vnd_peer_allowed(uid_t peer, uid_t self);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guest tier: vnumad against a private state dir with one running guest: `vnuma balance
 # status` shows it, `once` runs a pass, pause/resume and on/off, metrics, the socket is
-# owner-only and bounds requests, and after SIGKILL a restarted vnumad finds the record
+# owner-only and bounds requests, the lock file keeps a second vnumad out even without the
+# socket, and after SIGKILL a restarted vnumad finds the record
 # intact and the guest still running.  Arguments: VNUMA_EXE SOURCE_ROOT VNUMAD_EXE.
 . "$(dirname "$0")/vnuma-lib.sh"
 vt_setup "$@"
@@ -54,6 +55,8 @@ vt_check "status without vnumad says it is not running" \
 vt_check "vnumad starts and answers on its socket" start_vnumad
 vt_check "the control socket is a socket of mode 0600" \
     [ "$(stat -c '%F %a' "$VT_STATE/vnumad.sock")" = "socket 600" ]
+vt_check "vnumad holds an owner-only lock file naming its pid" \
+    [ "$(stat -c '%F %a' "$VT_STATE/vnumad.lock")|$(cat "$VT_STATE/vnumad.lock")" = "regular file 600|$VD_PID" ]
 vt_check "vnumad logs kernel.numa_balancing at start" \
     grep -Eq 'kernel\.numa_balancing is (on|off|unknown)' "$VT_WORK/vnumad.log"
 
@@ -83,21 +86,21 @@ bal resume bal >/dev/null
 vt_check "resume bal: status shows it balanced again" \
     [ "$(bal status --json | json "d['domains'][0]['paused']")" = False ]
 out=$(bal pause)
+paused=$(bal status --json | json "d['paused']")
 vt_check "pause (host): prints it and status says paused" \
-    [ "$out" = "balancing paused for the host" ] &&
-    [ "$(bal status --json | json "d['paused']")" = True ]
+    [ "$out|$paused" = "balancing paused for the host|True" ]
 bal resume >/dev/null
 vt_check "resume (host): status says balancing" [ "$(bal status --json | json "d['paused']")" = False ]
 out=$(bal pause nosuch 2>&1)
 vt_check "pause of an unknown domain fails with a sentence" \
-    grep -q "error: Domain 'nosuch' does not exist." <<<"$out"
+    grep -q "error: domain 'nosuch' does not exist$" <<<"$out"
 
 out=$(bal bal off)
 bal once >/dev/null
+rec=$(json "d['extra']['balance']" <"$VT_STATE/domains/bal.json")
+seen=$(bal status --json | json "d['domains'][0]['balance']")
 vt_check "bal off: kept in the record, status shows balance off after a pass" \
-    [ "$out" = "balancing of domain 'bal' is off" ] &&
-    [ "$(json "d['extra']['balance']" <"$VT_STATE/domains/bal.json")" = False ] &&
-    [ "$(bal status --json | json "d['domains'][0]['balance']")" = False ]
+    [ "$out|$rec|$seen" = "balancing of domain 'bal' is off|False|False" ]
 bal bal on >/dev/null
 bal once >/dev/null
 vt_check "bal on: balanced again" [ "$(bal status --json | json "d['domains'][0]['balance']")" = True ]
@@ -119,8 +122,8 @@ print(s.makefile().readline().strip())
 EOF_PY
 )
 vt_check "a bad request gets an error reply; an oversize one an error and the connection closed" \
-    [ "$out" = '{"ok":false,"error":"Unknown command '"'"'launch'"'"'; the commands are status, pause, resume, once and metrics."}
-{"ok":false,"error":"The request is longer than 65536 bytes; closing."}' ]
+    [ "$out" = '{"ok":false,"error":"unknown command '"'"'launch'"'"'; the commands are status, pause, resume, once and metrics"}
+{"ok":false,"error":"the request is longer than 65536 bytes; closing the connection"}' ]
 
 before=$(cat "$VT_STATE/domains/bal.json")
 kill -9 "$VD_PID"
@@ -136,6 +139,16 @@ vt_check "the restarted vnumad balances 'bal' again" grep -q '^one pass over 1 d
 vt_check "the guest still answers on its console" vt_wait_console bal 'vnuma guest: 2 CPUs' 5
 stop_vnumad
 vt_check "SIGTERM: vnumad exits and removes its socket" [ ! -e "$VT_STATE/vnumad.sock" ]
+
+# One vnumad per state dir even when its socket is gone: the lock file says so.
+start_vnumad
+first=$VD_PID
+rm -f "$VT_STATE/vnumad.sock"
+out=$(timeout 10 "$VNUMAD" --state-dir "$VT_STATE" --log "$VT_WORK/vnumad2.log" 2>&1)
+rc=$?
+vt_check "with its socket removed, a second vnumad is refused naming the first's pid (exit 1)" \
+    [ "$rc|$out" = "1|vnumad: error: another vnumad (pid $first) is running on '$VT_STATE': it holds '$VT_STATE/vnumad.lock'" ]
+stop_vnumad
 
 timeout 30 "$VNUMA" destroy --state-dir "$VT_STATE" bal >/dev/null 2>&1
 vt_assert_clean bal "destroy"
