@@ -41,7 +41,8 @@ static const struct vn_command commands[] = {
     {"sim", "[--seeds N] [--out DIR] [--trace] [--host SPEC] [--config NAME] SCENARIO",
      "simulate VMs and scheduling policies on a NUMA host", vn_cmd_sim},
     {"balance",
-     "[--json] [--state-dir DIR] status [DOMAIN] | pause [DOMAIN] | resume [DOMAIN] | once | "
+     "[--json] [--state-dir DIR] [--timeout SECONDS] status [DOMAIN] | pause [DOMAIN] | "
+     "resume [DOMAIN] | once | "
      "metrics | DOMAIN on|off",
      "talk to vnumad, the balancing daemon; switch a domain's balancing on or off", vn_cmd_balance},
     {"help", "[COMMAND]", "show this list or one command's synopsis", cmd_help},
