@@ -2,7 +2,6 @@
  * measurements of one pass from /proc (vCPU threads, their CPU time and last CPU, the
  * residency of every vnode by sampling). */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -12,6 +11,7 @@
 
 #include "numa/migrate.h"
 #include "numa/sample.h"
+#include "proc/proc.h"
 #include "qemu/qmp.h"
 #include "util/cleanup.h"
 #include "vnumad.h"
@@ -162,35 +162,11 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
 
 int vnd_parse_task_stat(const char *text, long ticks, uint64_t *cpu_ns, int *last_cpu)
 {
-    /* The name (field 2) may hold spaces and parentheses: fields restart after the last ')'. */
-    const char *p = strrchr(text, ')');
-    if (!p || ticks <= 0)
+    struct vn_proc_stat st;
+    if (ticks <= 0 || vn_proc_stat_parse(text, strlen(text), &st) < 0 || st.processor < 0)
         return -1;
-    p++;
-    unsigned long long utime = 0, stime = 0;
-    long cpu = -1;
-    for (int field = 3; field <= 39; field++) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            return -1;
-        char *end;
-        if (field == 14)
-            utime = strtoull(p, &end, 10);
-        else if (field == 15)
-            stime = strtoull(p, &end, 10);
-        else if (field == 39)
-            cpu = strtol(p, &end, 10);
-        else
-            end = strpbrk(p, " ");
-        if (!end)
-            end = (char *)p + strlen(p);
-        if (end == p)
-            return -1;
-        p = end;
-    }
-    *cpu_ns = (utime + stime) * (1000000000ull / (unsigned long long)ticks);
-    *last_cpu = (int)cpu;
+    *cpu_ns = (st.utime + st.stime) * (1000000000ull / (unsigned long long)ticks);
+    *last_cpu = st.processor;
     return 0;
 }
 
@@ -258,47 +234,24 @@ void vnd_dom_locality(struct vnd_dom *d)
 
 /* ---- /proc ----------------------------------------------------------------------------- */
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, len - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) {
-        errno = e;
-        return -1;
-    }
-    buf[n] = '\0';
-    return (int)n;
-}
-
 /* vCPU threads from their names ("CPU 3/KVM"; QEMU runs with debug-threads=on). */
 static int threads_from_comm(struct vnd_dom *d, struct vn_error *err)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)d->qemu_pid);
-    DIR *dir = opendir(path);
-    if (!dir)
-        return vn_error_sys(err, errno, "cannot list the threads of domain '%s' (pid %d)", d->name,
-                            (int)d->qemu_pid);
-    struct dirent *de;
+    pid_t tids[4096];
+    int n = vn_proc_threads(d->qemu_pid, tids, (int)VN_ARRAY_SIZE(tids), err);
+    if (n < 0)
+        return vn_error_prefix(err, "domain '%s'", d->name);
     int found = 0;
-    while ((de = readdir(dir))) {
-        if (!isdigit((unsigned char)de->d_name[0]))
-            continue;
-        char p2[320], comm[64];
-        snprintf(p2, sizeof p2, "/proc/%d/task/%s/comm", (int)d->qemu_pid, de->d_name);
-        if (read_small(p2, comm, sizeof comm) < 0)
+    for (int i = 0; i < n; i++) {
+        char comm[64];
+        if (vn_proc_read(d->qemu_pid, tids[i], "comm", comm, sizeof comm, NULL) < 0)
             continue;
         int v = vnd_vcpu_from_comm(comm);
         if (v >= 0 && v < d->nvcpus) {
-            d->tids[v] = (pid_t)atoi(de->d_name);
+            d->tids[v] = tids[i];
             found++;
         }
     }
-    closedir(dir);
     return found;
 }
 
@@ -395,9 +348,8 @@ int vnd_observe_dom(struct vnd *v, struct vnd_dom *d, struct vn_error *err)
         last[i] = -1;
         if (d->tids[i] <= 0)
             continue;
-        char path[96], buf[1024];
-        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)d->qemu_pid, (int)d->tids[i]);
-        if (read_small(path, buf, sizeof buf) < 0 ||
+        char buf[1024];
+        if (vn_proc_read(d->qemu_pid, d->tids[i], "stat", buf, sizeof buf, NULL) < 0 ||
             vnd_parse_task_stat(buf, ticks, &cur[i], &last[i]) < 0) {
             d->tid_pid = 0; /* the thread went away: look again next pass */
             last[i] = -1;

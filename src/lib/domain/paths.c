@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "../proc/proc.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -204,7 +205,7 @@ bool vn_dom_is_own_qemu(const struct vn_domain_record *r)
     if (!r->qmp_socket || snprintf(want, sizeof want, "unix:%s,server=on,wait=off",
                                    r->qmp_socket) >= (int)sizeof want)
         return false;
-    ssize_t n = vn_proc_cmdline(r->qemu_pid, cmd, sizeof cmd, NULL);
+    ssize_t n = vn_proc_read(r->qemu_pid, 0, "cmdline", cmd, sizeof cmd, NULL);
     bool after_qmp = false;
     for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(cmd + i) + 1) {
         if (after_qmp && strcmp(cmd + i, want) == 0)

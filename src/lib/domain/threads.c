@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../numa/affinity.h"
+#include "../proc/proc.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -56,7 +57,7 @@ int vn_dom_apply_affinity(pid_t qemu_pid, const struct vn_qmp_vcpu *vcpus, int n
     VN_CLEANUP_FREE pid_t *tids = calloc(MAX_THREADS, sizeof *tids);
     if (!tids)
         return vn_error_sys(err, ENOMEM, "cannot list QEMU's threads");
-    int n = vn_affinity_list_threads(qemu_pid, tids, MAX_THREADS, err);
+    int n = vn_proc_threads(qemu_pid, tids, MAX_THREADS, err);
     if (n < 0)
         return -1;
     for (int t = 0; t < n; t++) {

@@ -15,7 +15,5 @@ int vn_affinity_set(pid_t tid, const struct vn_bitmap *cpus, struct vn_error *er
 int vn_affinity_get(pid_t tid, struct vn_bitmap *cpus, struct vn_error *err);
 /* The CPU thread tid of process pid last ran on (/proc/PID/task/TID/stat), -1 with err. */
 int vn_affinity_last_cpu(pid_t pid, pid_t tid, struct vn_error *err);
-/* Fills tids with the thread ids of process pid (at most max); returns the count or -1. */
-int vn_affinity_list_threads(pid_t pid, pid_t *tids, int max, struct vn_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proc/proc.h"
 #include "../util/cleanup.h"
 #include "nodeinfo.h"
 #include "sample.h"
@@ -127,13 +128,8 @@ static size_t page_size_of(const struct vn_migrate_opts *o)
 /* True while pid exists and is not a zombie (whose memory is already gone). */
 static bool process_alive(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    VN_CLEANUP_FILE FILE *f = fopen(path, "re");
-    if (!f || !fgets(buf, sizeof buf, f))
-        return false;
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    struct vn_proc_stat st;
+    return vn_proc_stat_read(pid, 0, &st, NULL) == 0 && st.state != 'Z' && st.state != 'X';
 }
 
 /* After a failed call: true when pid is gone or goes within a second.  A process being

@@ -10,66 +10,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../proc/proc.h"
 #include "../util/cleanup.h"
 
-/* Reads the state letter (field 3) and start time (field 22) of /proc/PID/stat. */
+/* The state letter and start time of pid, through the one /proc reader. */
 static int read_stat(pid_t pid, char *state, uint64_t *start, struct vn_error *err)
 {
-    char path[64], buf[2048];
-    if (pid <= 0)
-        return vn_error_set(err, "'%d' is not a process id", (int)pid);
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    VN_CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vn_error_sys(err, errno, "cannot read '%s'", path);
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    if (n < 0)
-        return vn_error_sys(err, errno, "cannot read '%s'", path);
-    buf[n] = '\0';
-    /* The command name (field 2) may hold spaces and ')': fields are counted after the last
-     * ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p || p[1] != ' ' || !p[2])
-        return vn_error_set(err, "'%s' has an unexpected format", path);
-    p += 2;
-    *state = *p;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return vn_error_set(err, "'%s' has fewer than 22 fields", path);
-        p++;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
-        return vn_error_set(err, "'%s' has an invalid start time", path);
-    *start = v;
+    struct vn_proc_stat st;
+    if (vn_proc_stat_read(pid, 0, &st, err) < 0)
+        return -1;
+    *state = st.state;
+    *start = st.starttime;
     return 0;
-}
-
-ssize_t vn_proc_cmdline(pid_t pid, char *buf, size_t len, struct vn_error *err)
-{
-    char path[64];
-    if (pid <= 0 || len < 2)
-        return vn_error_set(err, "'%d' is not a process id", (int)pid);
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    VN_CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vn_error_sys(err, errno, "cannot read '%s'", path);
-    size_t got = 0;
-    while (got < len - 1) {
-        ssize_t n = read(fd, buf + got, len - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vn_error_sys(err, errno, "cannot read '%s'", path);
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    return (ssize_t)got;
 }
 
 int vn_proc_start_time(pid_t pid, uint64_t *start, struct vn_error *err)

@@ -132,9 +132,7 @@ int vn_state_remove_runtime_dir(struct vn_state *s, const char *name, struct vn_
 int vn_proc_start_time(pid_t pid, uint64_t *start, struct vn_error *err);
 /* True when process pid exists, is not a zombie and started at start (same process). */
 bool vn_proc_alive(pid_t pid, uint64_t start);
-/* Reads /proc/PID/cmdline into buf (NUL-separated arguments, always NUL-terminated); the
- * byte count, or -1 with err. */
-ssize_t vn_proc_cmdline(pid_t pid, char *buf, size_t len, struct vn_error *err);
+
 /* True when the record's QEMU is running: its pid exists with the recorded start time. */
 bool vn_domain_alive(const struct vn_domain_record *r);
 /* True when the record's claim must count: QEMU alive, or status creating and the creating

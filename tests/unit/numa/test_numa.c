@@ -11,6 +11,7 @@
 
 #include "numa/affinity.h"
 #include "numa/numa_maps.h"
+#include "proc/proc.h"
 
 static const char sample[] =
     "55d0c4a00000 default file=/usr/bin/qemu-system-x86_64 mapped=200 N0=200 kernelpagesize_kB=4\n"
@@ -106,7 +107,7 @@ static void test_affinity_errors(void **state)
     assert_string_equal(err.msg, "cannot set the CPU affinity of thread 0 to '': Invalid argument");
     assert_int_equal(vn_affinity_last_cpu(getpid(), 999999999, &err), -1);
     pid_t tids[64];
-    assert_true(vn_affinity_list_threads(getpid(), tids, 64, &err) >= 1);
+    assert_true(vn_proc_threads(getpid(), tids, 64, &err) >= 1);
 }
 
 int main(void)
