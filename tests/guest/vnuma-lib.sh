@@ -31,6 +31,13 @@ vt_check() {
     if "$@"; then vt_ok "$what"; else vt_not_ok "$what"; fi
 }
 
+# vt_check_eq DESCRIPTION GOT WANT: ok when the strings are equal; else both are shown.
+# Several facts are asserted at once by joining them into one string each ("$a|$b"), never as
+# `vt_check ... [ a ] && [ b ]`, which asserts only a (tests/unit/test-scripts-check.sh).
+vt_check_eq() {
+    if [ "$2" = "$3" ]; then vt_ok "$1"; else vt_not_ok "$1" "got:  $2" "want: $3"; fi
+}
+
 vt_skip() {
     vt_count=$((vt_count + 1))
     echo "ok $vt_count - $1 # SKIP $2"
