@@ -424,10 +424,11 @@ static void test_accel_probe_leaves_no_temp_files(void **state)
     assert_int_equal(r.accel, VN_ACCEL_KVM);
     assert_int_equal(count_entries(tmp, ""), 2);
 
-    /* QEMU that answers -version but cannot be executed as the probe: spawn's error path. */
+    /* A TMPDIR the probe cannot write: mkdtemp fails, an error, and nothing is made (root
+     * writes anyway, so only checked for other users). */
     write_fake_qemu(fake, "exit 0");
     utime(kernel, &(struct utimbuf){2, 2});
-    chmod(tmp, 0500); /* mkdtemp fails: an error, and nothing made */
+    chmod(tmp, 0500);
     if (geteuid() != 0) {
         assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), -1);
         assert_non_null(strstr(err.msg, "cannot create a temporary directory"));
