@@ -6,7 +6,7 @@
 # b is.  Every assertion wrapper of the test scripts (a shell function whose body reports
 # `if "$@"` as ok / not ok: vt_check, check, ...) is looked up in every tests/**/*.sh; each call
 # of one is joined with its continuation lines (a trailing backslash, &&, || or |) and fails when
-# an && or || follows outside quotes, $(...), backquotes and comments.  One TAP line per script
+# an &&, || or | follows outside quotes, $(...), backquotes and comments.  One TAP line per script
 # (file:line of each offender as a diagnostic), and first a self-test on known-bad and known-good
 # samples, so that a scanner that stops finding anything fails too.
 set -u
@@ -99,6 +99,8 @@ def chained(cmd):
             continue
         elif not stack and (cmd.startswith("&&", i) or cmd.startswith("||", i)):
             return i
+        elif not stack and c == "|" and not cmd.startswith("|&", i):
+            return i  # a pipe: the wrapper's TAP line would go into the next command
         i += 1
     return -1
 
@@ -125,7 +127,7 @@ def scan(text, names, path):
         at = chained(cmd)
         if at >= 0:
             line = start + 1 + cmd.count("\n", 0, at)
-            op = cmd[at:at + 2]
+            op = cmd[at:at + 2] if cmd[at:at + 2] in ("&&", "||") else "|"
             found.append(f"{path}:{line}: '{op}' after {m.group(1)} (called at line {start + 1}): "
                          f"only the command before it is asserted")
         i += 1
@@ -138,6 +140,7 @@ BAD = [
     'vt_check "a or b" [ -e f ] || [ -e g ]\n',
     'check "inner" [ $rc = 0 ] && grep -q x "$f"\n',
     'check "q" [ "$(echo "a && b")" = "a && b" ] \\\n    && kill -0 "$pid"\n',
+    'vt_check "piped" grep -q x "$f" | tee log\n',
     'my_assert() {\n    if "$@"; then echo ok; else echo not ok; fi\n}\n'
     'my_assert "custom" [ 1 = 1 ] && [ 2 = 3 ]\n',
 ]
@@ -148,6 +151,7 @@ GOOD = [
     'check "eval" eval \'running a && running b\'\n',
     'vt_check "both" both_hold  # a && b in a comment\n',
     'vt_check "arith" [ $((a + b)) -eq 3 ]\n',
+    'vt_check "a pipe inside" [ "$(echo x | tr x y)" = y ]\n',
     '[ "$x" = 1 ] && vt_check "guarded" [ -e f ]\n',
 ]
 
@@ -187,7 +191,7 @@ def main():
         rel = os.path.relpath(p, root)
         found = scan(texts[p], names, rel)
         print(("ok" if not found else "not ok") +
-              f" {n} - {rel}: no assertion is chained with && or ||")
+              f" {n} - {rel}: no assertion is chained with &&, || or |")
         for f in found:
             print(f"#   {f}")
         failed |= bool(found)
