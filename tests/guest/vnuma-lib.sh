@@ -31,6 +31,13 @@ vt_check() {
     if "$@"; then vt_ok "$what"; else vt_not_ok "$what"; fi
 }
 
+# vt_check_eq DESCRIPTION GOT WANT: ok when the strings are equal; else both are shown.
+# Several facts are asserted at once by joining them into one string each ("$a|$b"), never as
+# `vt_check ... [ a ] && [ b ]`, which asserts only a (tests/unit/test-scripts-check.sh).
+vt_check_eq() {
+    if [ "$2" = "$3" ]; then vt_ok "$1"; else vt_not_ok "$1" "got:  $2" "want: $3"; fi
+}
+
 vt_skip() {
     vt_count=$((vt_count + 1))
     echo "ok $vt_count - $1 # SKIP $2"
@@ -69,6 +76,28 @@ vt_setup() {
         export XDG_CACHE_HOME=$VNUMA_GUEST_CACHE
     fi
     export VNUMA_STATE_DIR=$VT_STATE
+}
+
+# vt_cpuless_limit: prints why this QEMU cannot give a guest a CPU-less NUMA node, or nothing
+# when it can.  QEMU is started stopped (-S) with one CPU-less node and told to quit over QMP:
+# it exits 0 when it accepted the topology.  Only a refusal that QEMU pins on the -numa option
+# of the CPU-less node counts as the limit; a probe that fails for another reason prints
+# nothing, so a failing create is then a failure, not a skip.
+vt_cpuless_limit() {
+    local qemu out rc
+    qemu=$(command -v "${VNUMA_QEMU:-qemu-system-x86_64}") || return 0
+    out=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
+        timeout 30 "$qemu" -machine q35 -accel tcg -nodefaults -display none -S -m 512M -smp 1 \
+            -object memory-backend-ram,id=m0,size=256M -object memory-backend-ram,id=m1,size=256M \
+            -numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 \
+            -numa cpu,node-id=0,socket-id=0 -qmp stdio 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && return 0
+    if grep -q -- '-numa node,nodeid=1' <<<"$out"; then
+        echo "$("$qemu" -version | head -n 1) refuses a CPU-less NUMA node: $(grep -- '-numa node,nodeid=1' <<<"$out" | head -n 1)"
+    else
+        echo "# the CPU-less node probe failed for another reason (status $rc): $(tail -n 2 <<<"$out" | tr '\n' ' ')" >&2
+    fi
 }
 
 # vt_create CONFIG [ARGS...]: runs `vnuma create`, output in $VT_OUT, status in $VT_RC.

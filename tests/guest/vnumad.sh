@@ -87,8 +87,8 @@ vt_check "resume bal: status shows it balanced again" \
     [ "$(bal status --json | json "d['domains'][0]['paused']")" = False ]
 out=$(bal pause)
 paused=$(bal status --json | json "d['paused']")
-vt_check "pause (host): prints it and status says paused" \
-    [ "$out|$paused" = "balancing paused for the host|True" ]
+vt_check_eq "pause (host): prints it and status says paused" \
+    "$out|$paused" "balancing paused for the host|True"
 bal resume >/dev/null
 vt_check "resume (host): status says balancing" [ "$(bal status --json | json "d['paused']")" = False ]
 out=$(bal pause nosuch 2>&1)
@@ -98,9 +98,9 @@ vt_check "pause of an unknown domain fails with a sentence" \
 out=$(bal bal off)
 bal once >/dev/null
 rec=$(json "d['extra']['balance']" <"$VT_STATE/domains/bal.json")
-seen=$(bal status --json | json "d['domains'][0]['balance']")
-vt_check "bal off: kept in the record, status shows balance off after a pass" \
-    [ "$out|$rec|$seen" = "balancing of domain 'bal' is off|False|False" ]
+shown=$(bal status --json | json "d['domains'][0]['balance']")
+vt_check_eq "bal off: kept in the record, status shows balance off after a pass" \
+    "$out|record $rec|status $shown" "balancing of domain 'bal' is off|record False|status False"
 bal bal on >/dev/null
 bal once >/dev/null
 vt_check "bal on: balanced again" [ "$(bal status --json | json "d['domains'][0]['balance']")" = True ]
@@ -129,8 +129,13 @@ before=$(cat "$VT_STATE/domains/bal.json")
 kill -9 "$VD_PID"
 wait "$VD_PID" 2>/dev/null
 VD_PID=""
-vt_check "after SIGKILL of vnumad the record is unchanged and QEMU still runs" \
-    [ "$before" = "$(cat "$VT_STATE/domains/bal.json")" ] && kill -0 "$qpid"
+after=$(cat "$VT_STATE/domains/bal.json")
+rec=changed
+[ "$before" = "$after" ] && rec=unchanged
+q="QEMU '$qpid' is gone"
+[ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null && q="QEMU $qpid runs"
+vt_check_eq "after SIGKILL of vnumad the record is unchanged and QEMU still runs" \
+    "record $rec, $q" "record unchanged, QEMU $qpid runs"
 vt_check "vnuma list still shows 'bal' running" \
     [ "$("$VNUMA" list --state-dir "$VT_STATE" --json | json "[(x['name'], x['state']) for x in d]")" = "[('bal', 'running')]" ]
 vt_check "a restarted vnumad takes over the stale socket" start_vnumad

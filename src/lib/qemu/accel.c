@@ -1,5 +1,6 @@
 #include "accel.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -85,20 +86,60 @@ static int cache_key(const char *qemu, const char *kernel, const struct stat *kv
     return 0;
 }
 
-static void cache_file(const char *cache_dir, const char *key, char *path, size_t len)
+/* The cache file's name in the cache directory: accel-HASH of the key. */
+static void cache_file(const char *key, char *name, size_t len)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (const char *p = key; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    snprintf(path, len, "%s/accel-%016llx", cache_dir, (unsigned long long)h);
+    snprintf(name, len, "accel-%016llx", (unsigned long long)h);
+}
+
+/* Opens the cache directory, creating it 0700.  It holds a verdict create trusts and a log
+ * it writes, so it must be a real directory (no symlink) of ours that nobody else can write;
+ * otherwise -1 with errno (ENOTDIR, EPERM) and the cache is not used. */
+static int cache_dir_open(const char *cache_dir)
+{
+    if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
+        return -1;
+    int fd = open(cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+/* Opens name in dir for reading when it is a regular file of ours (no symlink), else -1. */
+static int open_own_file(int dir, const char *name)
+{
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
 }
 
 /* Fills out from the cache file when it holds a verdict for exactly this key. */
-static bool cache_read(const char *path, const char *key, struct vn_accel_result *out)
+static bool cache_read(int dir, const char *name, const char *key, struct vn_accel_result *out)
 {
-    VN_CLEANUP_FILE FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = open_own_file(dir, name);
+    if (fd < 0)
         return false;
+    VN_CLEANUP_FILE FILE *f = fdopen(fd, "re");
+    if (!f) {
+        close(fd);
+        return false;
+    }
     char line[2048];
     bool format = false, key_ok = false, accel_ok = false, reason_ok = false;
     while (fgets(line, sizeof line, f)) {
@@ -118,41 +159,108 @@ static bool cache_read(const char *path, const char *key, struct vn_accel_result
     return format && key_ok && accel_ok && reason_ok;
 }
 
-/* Writes the verdict atomically; a failure is reported in the reason, not as an error, since
- * the verdict itself is sound. */
-static void cache_write(const char *cache_dir, const char *path, const char *key,
+/* Writes text as dir/name atomically: a new file of ours (O_EXCL, 0600, never through a
+ * symlink) renamed over the old one, so a planted link or another user's file is replaced, not
+ * written through.  0, or -1 with errno. */
+static int write_file_at(int dir, const char *name, const char *text, size_t len)
+{
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", name, (int)getpid());
+    unlinkat(dir, tmp, 0);
+    VN_CLEANUP_CLOSE int fd =
+        openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int saved = 0;
+    if (fstat(fd, &st) < 0)
+        saved = errno;
+    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        saved = EPERM;
+    for (size_t off = 0; !saved && off < len;) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            saved = n < 0 ? errno : EIO;
+        else
+            off += (size_t)n;
+    }
+    if (!saved && fsync(fd) < 0)
+        saved = errno;
+    if (!saved && renameat(dir, tmp, dir, name) < 0)
+        saved = errno;
+    if (saved) {
+        unlinkat(dir, tmp, 0);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the verdict; a failure is reported in the reason, not as an error, since the verdict
+ * itself is sound. */
+static void cache_write(int dir, const char *cache_dir, const char *name, const char *key,
                         struct vn_accel_result *r)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    char text[4096];
+    int n = snprintf(text, sizeof text, CACHE_FORMAT "\nkey=%s\naccel=%s\nreason=%s\n", key,
+                     vn_accel_name(r->accel), r->reason);
     int saved = 0;
-    if (mkdir(cache_dir, 0755) < 0 && errno != EEXIST) {
+    if (n < 0 || (size_t)n >= sizeof text)
+        saved = ENAMETOOLONG;
+    else if (write_file_at(dir, name, text, (size_t)n) < 0)
         saved = errno;
-    } else {
-        VN_CLEANUP_FILE FILE *f = fopen(tmp, "we");
-        if (!f) {
-            saved = errno;
-        } else {
-            fprintf(f, CACHE_FORMAT "\nkey=%s\naccel=%s\nreason=%s\n", key, vn_accel_name(r->accel),
-                    r->reason);
-            if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-                saved = errno;
-            else if (rename(tmp, path) < 0)
-                saved = errno;
-        }
-        if (saved)
-            unlink(tmp);
-    }
     if (saved) {
-        size_t n = strlen(r->reason);
-        snprintf(r->reason + n, sizeof r->reason - n,
+        size_t len = strlen(r->reason);
+        snprintf(r->reason + len, sizeof r->reason - len,
                  " The verdict could not be cached in '%s': %s.", cache_dir, strerror(saved));
     }
 }
 
-/* Boots the probe guest with KVM; fills r with the verdict.  -1 only when QEMU did not start. */
+/* Copies the probe's log from its private directory into the cache directory, for whoever
+ * wonders why KVM was refused.  False when it could not. */
+static bool keep_log(const char *log, int dir, const char *name)
+{
+    static char buf[1 << 20];
+    VN_CLEANUP_CLOSE int fd = open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf);
+    return n >= 0 && write_file_at(dir, name, buf, (size_t)n) == 0;
+}
+
+/* The probe's private directory, mkdtemp'd 0700 under $TMPDIR: QEMU's log is opened there by
+ * name, which no other user can redirect.  Removed on every return path (VN_CLEANUP). */
+struct probe_dir {
+    char path[4096];
+    bool made;
+};
+
+static void probe_dir_remove(struct probe_dir *d)
+{
+    if (!d->made)
+        return;
+    int saved = errno;
+    DIR *dir = opendir(d->path);
+    if (dir) {
+        int dfd = dirfd(dir);
+        struct dirent *e;
+        /* Only QEMU's log is expected; whatever else appeared goes too (bounded: one pass). */
+        while ((e = readdir(dir)))
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                unlinkat(dfd, e->d_name, 0);
+        closedir(dir);
+    }
+    rmdir(d->path);
+    d->made = false;
+    errno = saved;
+}
+
+/* Boots the probe guest with KVM, QEMU's output in log; fills r with the verdict, naming kept
+ * (where the log will be kept, "" for nowhere).  -1 only when QEMU did not start. */
 static int probe_boot(const char *qemu, const char *kernel, const char *initramfs, const char *log,
-                      struct vn_accel_result *r, struct vn_error *err)
+                      const char *kept, struct vn_accel_result *r, struct vn_error *err)
 {
     const char *argv[] = {
         qemu,       "-enable-kvm", "-cpu",       "host",
@@ -183,6 +291,9 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
      * assertion or abort that ends it. */
     char tail[400];
     vn_qemu_log_tail(log, 2, tail, sizeof tail);
+    char where[4300] = "";
+    if (*kept)
+        snprintf(where, sizeof where, " (log '%s')", kept);
     if (answered) {
         r->accel = VN_ACCEL_KVM;
         set_reason(r, "A KVM probe guest reached its userspace in %.1f s; using KVM.", secs);
@@ -190,14 +301,14 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
         char how[128];
         vn_qemu_describe_status(status, how, sizeof how);
         r->accel = VN_ACCEL_TCG;
-        set_reason(r, "KVM probe boot failed: QEMU %s: %s (log '%s'); using TCG.", how,
-                   *tail ? tail : "no output", log);
+        set_reason(r, "KVM probe boot failed: QEMU %s: %s%s; using TCG.", how,
+                   *tail ? tail : "no output", where);
     } else {
         r->accel = VN_ACCEL_TCG;
         set_reason(r,
-                   "KVM probe boot failed: the guest did not answer within %d s, last output: %s "
-                   "(log '%s'); using TCG.",
-                   VN_ACCEL_PROBE_DEADLINE_MS / 1000, *tail ? tail : "none", log);
+                   "KVM probe boot failed: the guest did not answer within %d s, last output: "
+                   "%s%s; using TCG.",
+                   VN_ACCEL_PROBE_DEADLINE_MS / 1000, *tail ? tail : "none", where);
     }
     return 0;
 }
@@ -229,39 +340,49 @@ int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_
     char key[2048];
     if (cache_key(qemu, kernel, &kvm, key, sizeof key, err) < 0)
         return vn_error_prefix(err, "cannot probe KVM");
-    char cpath[4096] = "";
+    char cname[64] = "";
+    VN_CLEANUP_CLOSE int cdir = -1;
+    int cache_errno = 0;
     if (cache_dir) {
-        cache_file(cache_dir, key, cpath, sizeof cpath);
-        if (cache_read(cpath, key, out)) {
+        cache_file(key, cname, sizeof cname);
+        cdir = cache_dir_open(cache_dir);
+        if (cdir < 0)
+            cache_errno = errno;
+        else if (cache_read(cdir, cname, key, out)) {
             out->from_cache = true;
             return 0;
         }
     }
 
-    /* The probe's log stays next to the cache for whoever wonders why KVM was refused; without
-     * a cache it is a private temporary file, kept only when the probe failed. */
-    char log[4096];
-    if (cache_dir) {
-        if (mkdir(cache_dir, 0755) < 0 && errno != EEXIST)
-            return vn_error_sys(err, errno, "cannot create the cache directory '%s'", cache_dir);
-        snprintf(log, sizeof log, "%s/accel-probe.log", cache_dir);
-    } else {
-        const char *tmpdir = getenv("TMPDIR");
-        snprintf(log, sizeof log, "%s/vnuma-accel-probe.XXXXXX",
-                 tmpdir && *tmpdir ? tmpdir : "/tmp");
-        int fd = mkstemp(log);
-        if (fd < 0)
-            return vn_error_sys(err, errno, "cannot create a temporary file '%s'", log);
-        close(fd);
-    }
-    if (probe_boot(qemu, kernel, initramfs, log, out, err) < 0) {
-        if (!cache_dir)
-            unlink(log);
+    /* QEMU writes its log into a private directory that is always removed; the log is then
+     * kept next to the cache, if there is a usable one. */
+    VN_CLEANUP(probe_dir_remove) struct probe_dir pd = {.made = false};
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(pd.path, sizeof pd.path, "%s/vnuma-accel-probe.XXXXXX",
+             tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(pd.path))
+        return vn_error_sys(err, errno, "cannot create a temporary directory '%s'", pd.path);
+    pd.made = true;
+    char log[4200], kept[4200] = "";
+    snprintf(log, sizeof log, "%s/qemu.log", pd.path);
+    if (cdir >= 0)
+        snprintf(kept, sizeof kept, "%s/accel-probe.log", cache_dir);
+    if (probe_boot(qemu, kernel, initramfs, log, kept, out, err) < 0)
         return -1;
+    if (cdir >= 0 && out->accel != VN_ACCEL_KVM && !keep_log(log, cdir, "accel-probe.log")) {
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof out->reason - n,
+                 " The probe's log could not be kept in '%s'.", kept);
     }
-    if (cache_dir)
-        cache_write(cache_dir, cpath, key, out);
-    else if (out->accel == VN_ACCEL_KVM)
-        unlink(log);
+    if (cdir >= 0)
+        cache_write(cdir, cache_dir, cname, key, out);
+    else if (cache_dir) {
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof out->reason - n,
+                 " The verdict is not cached: the cache directory '%s' cannot be used (%s).",
+                 cache_dir,
+                 cache_errno == EPERM ? "it is not a directory of yours that only you can write"
+                                      : strerror(cache_errno));
+    }
     return 0;
 }

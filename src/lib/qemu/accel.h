@@ -25,7 +25,10 @@ struct vn_accel_result {
 #define VN_ACCEL_PROBE_DEADLINE_MS 20000
 
 /* Decides KVM or TCG (probe boot of kernel + initramfs with vnuma.probe=json); caches the
- * verdict in cache_dir (NULL: no cache).  -1 only when QEMU cannot run at all. */
+ * verdict in cache_dir (NULL: no cache; created 0700; used only when it is a directory of the
+ * caller's that nobody else can write), with the log of a failed probe as accel-probe.log.
+ * The probe's QEMU writes into a private $TMPDIR/vnuma-accel-probe.XXXXXX, removed on every
+ * path.  -1 when QEMU cannot run at all or the probe's files cannot be read or created. */
 int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_dir,
                    struct vn_accel_result *out, struct vn_error *err);
 

@@ -26,6 +26,11 @@ struct parser {
 
 #define FAIL(P, ...) perr((P), __VA_ARGS__)
 
+/* The VMs of a group are named GROUP-N with N up to the largest count, 100000: a group name
+ * leaves room for "-100000" in a VM name. */
+#define MAX_COUNT      100000
+#define GROUP_NAME_MAX (VN_SIM_NAME_MAX - (int)sizeof "-100000")
+
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int perr(struct parser *p, const char *fmt, ...)
 {
@@ -344,7 +349,7 @@ static int parse_counts(struct parser *p, const char *v, struct vn_scn_group *g)
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (g->ncounts == VN_SCN_MAX_COUNTS)
             return FAIL(p, "'count' lists more than %d values.", VN_SCN_MAX_COUNTS);
-        if (parse_int(p, "count", trim(tok), 0, 100000, &g->counts[g->ncounts]) < 0)
+        if (parse_int(p, "count", trim(tok), 0, MAX_COUNT, &g->counts[g->ncounts]) < 0)
             return -1;
         g->ncounts++;
     }
@@ -458,6 +463,11 @@ static int section(struct parser *p, char *hdr)
         p->wl_has_key = false;
         p->sec = SEC_WORKLOAD;
     } else if (hdr[0] == 'v') {
+        if (strlen(name) > GROUP_NAME_MAX)
+            return FAIL(p,
+                        "VM group name '%s' is %zu characters long; at most %d fit, because its "
+                        "VMs are named '%s-N' with N up to %d.",
+                        name, strlen(name), GROUP_NAME_MAX, name, MAX_COUNT);
         for (int i = 0; i < sc->ngroups; i++)
             if (strcmp(sc->groups[i].name, name) == 0)
                 return FAIL(p, "VM group '%s' is defined twice.", name);
@@ -539,21 +549,40 @@ static int line(struct parser *p, char *s)
     return 0;
 }
 
+/* Without a 'name' key the scenario is named after its file, up to the first '.'.  The name
+ * goes into file names and into plot.gp, which gnuplot executes, so it must pass the same rule
+ * as an explicit name: a file called "x'.scn" must not become a gnuplot string's end. */
+static int name_from_file(struct parser *p)
+{
+    struct vn_scenario *sc = p->sc;
+    const char *base = strrchr(p->file, '/');
+    base = base ? base + 1 : p->file;
+    size_t n = strcspn(base, ".");
+    if (n == 0) {
+        snprintf(sc->name, sizeof sc->name, "scenario");
+        return 0;
+    }
+    char name[VN_SIM_NAME_MAX];
+    if (n < sizeof name) {
+        memcpy(name, base, n);
+        name[n] = '\0';
+    }
+    if (n >= sizeof name || !valid_name(name))
+        return FAIL(p,
+                    "The scenario has no 'name', and the file name before its first '.' is not "
+                    "a valid scenario name (letters, digits and -_.+, up to %d); set 'name' in "
+                    "[scenario].",
+                    VN_SIM_NAME_MAX - 1);
+    snprintf(sc->name, sizeof sc->name, "%s", name);
+    return 0;
+}
+
 static int finish(struct parser *p)
 {
     struct vn_scenario *sc = p->sc;
     p->line = 0;
-    if (!sc->name[0]) {
-        const char *base = strrchr(p->file, '/');
-        base = base ? base + 1 : p->file;
-        size_t n = strcspn(base, ".");
-        if (n >= sizeof sc->name)
-            n = sizeof sc->name - 1;
-        memcpy(sc->name, base, n);
-        sc->name[n] = '\0';
-        if (!sc->name[0])
-            snprintf(sc->name, sizeof sc->name, "scenario");
-    }
+    if (!sc->name[0] && name_from_file(p) < 0)
+        return -1;
     if (!sc->host[0])
         return FAIL(p, "The scenario names no host; set 'host' in [scenario].");
     if (sc->ngroups == 0)
@@ -686,8 +715,18 @@ struct vn_sim *vn_scenario_build(const struct vn_scenario *sc, const struct vn_h
             if (left[g] == 0)
                 continue;
             const struct vn_scn_group *grp = &sc->groups[g];
+            /* The parser keeps group names short enough (GROUP_NAME_MAX); a scenario built by
+             * hand that is not is refused, not cut. */
             char name[VN_SIM_NAME_MAX];
-            snprintf(name, sizeof name, "%.40s-%d", grp->name, ++made[g]);
+            int len = snprintf(name, sizeof name, "%s-%d", grp->name, ++made[g]);
+            if (len < 0 || (size_t)len >= sizeof name) {
+                vn_error_set(err,
+                             "configuration '%s': the VM name '%s-%d' is longer than %d "
+                             "characters.",
+                             c->name, grp->name, made[g], VN_SIM_NAME_MAX - 1);
+                vn_sim_free(s);
+                return NULL;
+            }
             double offd = (double)(made[g] - 1) * (double)grp->stagger_ns;
             int64_t off = offd < 1e15 ? (int64_t)offd : (int64_t)1e15;
             if (vn_sim_schedule_vm(s, name, grp->vcpus, grp->mem_mib, &sc->workloads[grp->workload],

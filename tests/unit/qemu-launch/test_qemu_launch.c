@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <utime.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "qemu/accel.h"
 #include "qemu/guest_paths.h"
@@ -317,9 +318,29 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
     assert_int_equal(r.accel, VN_ACCEL_TCG);
     assert_false(r.from_cache);
-    assert_non_null(strstr(r.reason, "KVM probe boot failed: QEMU exited with status 1: qemu: "
-                                     "error: failed to set MSR 0x10a (log '"));
-    assert_non_null(strstr(r.reason, "; using TCG."));
+    /* Without a cache no log is kept, so none is named; QEMU's last words are in the reason. */
+    assert_string_equal(r.reason, "KVM probe boot failed: QEMU exited with status 1: qemu: "
+                                  "error: failed to set MSR 0x10a; using TCG.");
+    /* With a cache the failed probe's log is kept there, and named. */
+    char keptlog[600], want[1200];
+    snprintf(keptlog, sizeof keptlog, "%s/accel-probe.log", cache);
+    char cache2[512];
+    tmp_path(cache2, sizeof cache2, "accel-cache-fail");
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache2, &r, &err), 0);
+    snprintf(keptlog, sizeof keptlog, "%s/accel-probe.log", cache2);
+    snprintf(want, sizeof want,
+             "KVM probe boot failed: QEMU exited with status 1: qemu: error: failed to set MSR "
+             "0x10a (log '%s'); using TCG.",
+             keptlog);
+    assert_string_equal(r.reason, want);
+    char text[256];
+    read_file(keptlog, text, sizeof text);
+    assert_string_equal(text, "qemu: error: failed to set MSR 0x10a\n");
+    struct stat st;
+    assert_int_equal(stat(keptlog, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(stat(cache2, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
 
     write_fake_qemu(fake, "echo 'VNUMA-PROBE-JSON: {}'; exit 0");
     assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
@@ -340,6 +361,158 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     assert_int_equal(vn_accel_probe("/nonexistent/vmlinuz", kernel, cache, &r, &err), -1);
     assert_string_equal(err.msg, "cannot probe KVM: the guest kernel '/nonexistent/vmlinuz' "
                                  "cannot be read: No such file or directory");
+    unsetenv("VNUMA_QEMU");
+    assert_no_children();
+}
+
+/* Entries of dir whose name starts with prefix. */
+static int count_entries(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* The probe's QEMU writes into a private $TMPDIR/vnuma-accel-probe.XXXXXX that is removed on
+ * every path: failed or answered, with a cache or without, and when QEMU cannot start.  (It
+ * used to leave a /tmp/vnuma-accel-probe.* log after every failed probe without a cache, i.e.
+ * after each `vnuma create --dry-run` with accel=auto.) */
+static void test_accel_probe_leaves_no_temp_files(void **state)
+{
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0)
+        skip();
+    close(kvm);
+    char fake[512], cache[512], kernel[512], tmp[512];
+    tmp_path(fake, sizeof fake, "fake-qemu-tmp");
+    tmp_path(cache, sizeof cache, "accel-cache-tmp");
+    tmp_path(kernel, sizeof kernel, "vmlinuz-tmp");
+    tmp_path(tmp, sizeof tmp, "probe-tmpdir");
+    write_file(kernel, "k");
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    const char *old_tmpdir = getenv("TMPDIR");
+    char saved_tmpdir[4096] = "";
+    if (old_tmpdir)
+        snprintf(saved_tmpdir, sizeof saved_tmpdir, "%s", old_tmpdir);
+    setenv("TMPDIR", tmp, 1);
+    setenv("VNUMA_QEMU", fake, 1);
+    struct vn_accel_result r;
+    struct vn_error err = {0};
+
+    /* The fake guest checks that its log is in the private directory, mode 0700. */
+    write_fake_qemu(fake, "d=$(dirname \"$(readlink /proc/$$/fd/1)\")\n"
+                          "case $d in */vnuma-accel-probe.*) ;; *) exit 3 ;; esac\n"
+                          "[ \"$(stat -c %a \"$d\")\" = 700 ] || exit 4\n"
+                          "echo 'qemu: error: failed to set MSR 0x10a'; exit 1");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
+        assert_non_null(strstr(r.reason, "QEMU exited with status 1: qemu: error"));
+        assert_int_equal(count_entries(tmp, "vnuma-accel-probe."), 0);
+    }
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    assert_non_null(strstr(r.reason, "QEMU exited with status 1: qemu: error"));
+    assert_int_equal(count_entries(tmp, ""), 2); /* only . and .. */
+    unlink(kernel);
+    write_file(kernel, "k2"); /* another key: no cached verdict */
+    write_fake_qemu(fake, "echo 'VNUMA-PROBE-JSON: {}'; exit 0");
+    assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_KVM);
+    assert_int_equal(count_entries(tmp, ""), 2);
+
+    /* A TMPDIR the probe cannot write: mkdtemp fails, an error, and nothing is made (root
+     * writes anyway, so only checked for other users). */
+    write_fake_qemu(fake, "exit 0");
+    utime(kernel, &(struct utimbuf){2, 2});
+    chmod(tmp, 0500);
+    if (geteuid() != 0) {
+        assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), -1);
+        assert_non_null(strstr(err.msg, "cannot create a temporary directory"));
+    }
+    chmod(tmp, 0700);
+    assert_int_equal(count_entries(tmp, ""), 2);
+
+    if (*saved_tmpdir)
+        setenv("TMPDIR", saved_tmpdir, 1);
+    else
+        unsetenv("TMPDIR");
+    unsetenv("VNUMA_QEMU");
+    assert_no_children();
+}
+
+/* The cache directory holds a verdict create trusts and a log it writes: a planted symlink is
+ * replaced, never written through; a directory others can write is not used. */
+static void test_accel_cache_is_private(void **state)
+{
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0)
+        skip();
+    close(kvm);
+    char fake[512], cache[512], kernel[512], victim[512], link[600], text[256];
+    tmp_path(fake, sizeof fake, "fake-qemu-priv");
+    tmp_path(cache, sizeof cache, "accel-cache-priv");
+    tmp_path(kernel, sizeof kernel, "vmlinuz-priv");
+    tmp_path(victim, sizeof victim, "victim");
+    write_file(kernel, "k");
+    write_file(victim, "precious\n");
+    setenv("VNUMA_QEMU", fake, 1);
+    write_fake_qemu(fake, "echo 'qemu: error: failed to set MSR 0x10a'; exit 1");
+    struct vn_accel_result r;
+    struct vn_error err = {0};
+
+    assert_int_equal(mkdir(cache, 0700), 0);
+    snprintf(link, sizeof link, "%s/accel-probe.log", cache);
+    assert_int_equal(symlink(victim, link), 0);
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    read_file(victim, text, sizeof text);
+    assert_string_equal(text, "precious\n");
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_uid, geteuid());
+    read_file(link, text, sizeof text);
+    assert_string_equal(text, "qemu: error: failed to set MSR 0x10a\n");
+
+    /* A cache file that is a symlink is not read as a verdict (a fresh cache: one file). */
+    write_fake_qemu(fake, "echo 'VNUMA-PROBE-JSON: {}'; exit 0");
+    tmp_path(cache, sizeof cache, "accel-cache-priv2");
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_KVM); /* cached as accel-HASH */
+    DIR *d = opendir(cache);
+    struct dirent *e;
+    char name[300] = "";
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "accel-", 6) == 0 && strcmp(e->d_name, "accel-probe.log") != 0)
+            snprintf(name, sizeof name, "%s", e->d_name);
+    closedir(d);
+    assert_true(name[0]);
+    char cfile[900], moved[900];
+    snprintf(cfile, sizeof cfile, "%s/%s", cache, name);
+    snprintf(moved, sizeof moved, "%s/elsewhere", tmpdir);
+    assert_int_equal(rename(cfile, moved), 0);
+    assert_int_equal(symlink(moved, cfile), 0);
+    write_fake_qemu(fake, "exit 1");
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    assert_false(r.from_cache);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+
+    /* Writable by others: not used, and said so. */
+    chmod(cache, 0777);
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    assert_false(r.from_cache);
+    char want[1200];
+    snprintf(want, sizeof want,
+             " The verdict is not cached: the cache directory '%s' cannot be used (it is not a "
+             "directory of yours that only you can write).",
+             cache);
+    assert_non_null(strstr(r.reason, want));
+    assert_null(strstr(r.reason, "(log '"));
+    chmod(cache, 0700);
     unsetenv("VNUMA_QEMU");
     assert_no_children();
 }
@@ -508,6 +681,8 @@ int main(void)
         cmocka_unit_test(test_accel_args),
         cmocka_unit_test(test_accel_probe_without_qemu),
         cmocka_unit_test(test_accel_probe_verdicts_and_cache),
+        cmocka_unit_test(test_accel_probe_leaves_no_temp_files),
+        cmocka_unit_test(test_accel_cache_is_private),
         cmocka_unit_test(test_newest_kernel),
         cmocka_unit_test(test_default_paths_env),
         cmocka_unit_test(test_mkcpio_spec_errors),

@@ -462,6 +462,95 @@ static void test_scenario_errors(void **state)
                  "s.scn: The duration (1s) must be longer than the warm-up (2s).");
 }
 
+/* A scenario without 'name' is named after its file; that name is written into plot.gp,
+ * which gnuplot executes, so it passes the rule of an explicit name or the parse fails. */
+static void expect_file_name_refused(const char *file)
+{
+    static const char text[] = "[scenario]\nhost = live\n[vms a]\n[config c]\n";
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    char want[VN_ERROR_MSG_MAX];
+    snprintf(want, sizeof want,
+             "%s: The scenario has no 'name', and the file name before its first '.' is not a "
+             "valid scenario name (letters, digits and -_.+, up to 63); set 'name' in "
+             "[scenario].",
+             file);
+    assert_int_equal(vn_scenario_parse(text, strlen(text), file, sc, &err), -1);
+    assert_string_equal(err.msg, want);
+    free(sc);
+}
+
+static void test_scenario_name_from_file(void **state)
+{
+    static const char text[] = "[scenario]\nhost = live\n[vms a]\n[config c]\n";
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    if (vn_scenario_parse(text, strlen(text), "dir.d/ok-name_1+x.v2.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sc->name, "ok-name_1+x");
+    if (vn_scenario_parse(text, strlen(text), "dir/.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sc->name, "scenario");
+
+    expect_file_name_refused("dir/it's.scn");
+    expect_file_name_refused("dir/two\nlines.scn");
+    expect_file_name_refused("dir/`touch pwned`.scn");
+    expect_file_name_refused("dir/a\"b.scn");
+    expect_file_name_refused("dir/with space.scn");
+    /* 64 characters: one more than a name may have (it used to be cut to 63). */
+    expect_file_name_refused(
+        "dir/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scn");
+
+    /* An explicit name makes the file's name irrelevant. */
+    static const char named[] = "[scenario]\nname = fine\nhost = live\n[vms a]\n[config c]\n";
+    if (vn_scenario_parse(named, strlen(named), "dir/it's\n`x`.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sc->name, "fine");
+    free(sc);
+}
+
+/* VM names are GROUP-N with N up to 100000 in a 63-character name: a group name may have 56
+ * characters, and a longer one is an error at its line, not cut to 40 as it used to be. */
+static void test_scenario_group_name_limit(void **state)
+{
+    char g56[57], g57[58], text[512], want[VN_ERROR_MSG_MAX];
+    memset(g56, 'g', 56);
+    g56[56] = '\0';
+    memset(g57, 'h', 57);
+    g57[57] = '\0';
+
+    snprintf(text, sizeof text,
+             "[scenario]\nhost = synthetic:pack:1 numa:1 core:2 pu:1\nduration = 1s\n"
+             "warmup = 100ms\n[vms %s]\ncount = 2\nmemory = 64M\n[config c]\n",
+             g56);
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    if (vn_scenario_parse(text, strlen(text), "g.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(sc->groups[0].name, g56);
+    struct vn_host_topo *t = host(sc->host);
+    struct vn_sim *s = vn_scenario_build(sc, t, 0, 0, 1, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(vn_sim_nvms(s), 2);
+    struct vn_sim_vm_stats st;
+    vn_sim_vm_stats(s, 1, &st);
+    char want_vm[64];
+    snprintf(want_vm, sizeof want_vm, "%s-2", g56);
+    assert_string_equal(st.name, want_vm);
+    vn_sim_free(s);
+    vn_topo_free(t);
+
+    snprintf(text, sizeof text, "[scenario]\nhost = live\n\n[vms %s]\n[config c]\n", g57);
+    assert_int_equal(vn_scenario_parse(text, strlen(text), "g.scn", sc, &err), -1);
+    snprintf(want, sizeof want,
+             "g.scn:4: VM group name '%s' is 57 characters long; at most 56 fit, because its VMs "
+             "are named '%s-N' with N up to 100000.",
+             g57, g57);
+    assert_string_equal(err.msg, want);
+    free(sc);
+}
+
 static void test_mean_sd(void **state)
 {
     double v[] = {2, 4, 4, 4, 5, 5, 7, 9}, m, sd;
@@ -676,6 +765,8 @@ int main(void)
         cmocka_unit_test(test_start_spread),
         cmocka_unit_test(test_scenario_parse_and_build),
         cmocka_unit_test(test_scenario_errors),
+        cmocka_unit_test(test_scenario_name_from_file),
+        cmocka_unit_test(test_scenario_group_name_limit),
         cmocka_unit_test(test_mean_sd),
         cmocka_unit_test(test_churn_conservation),
         cmocka_unit_test(test_balance_conservation),
