@@ -77,6 +77,8 @@ int vn_cmd_list(int argc, char **argv)
         struct json_object *d = json_object_array_get_idx(doms, i);
         if (strcmp(vn_cli_json_str(d, "state", ""), "corrupt") == 0)
             fprintf(stderr, "vnuma list: warning: %s\n", vn_cli_json_str(d, "error", ""));
+        if (vn_cli_json_get(d, "orphan"))
+            fprintf(stderr, "vnuma list: warning: %s\n", vn_cli_json_str(d, "orphan", ""));
     }
     return VN_EXIT_OK;
 }

@@ -145,6 +145,44 @@ for step in create.held create.recorded create.running; do
     vt_assert_clean "$n" "$n: after destroy"
 done
 
+# --- 3b. a destroy killed at each step, then a corrupted and a truncated record ----------------
+for step in destroy.stopped destroy.files; do
+    n=kd-${step#destroy.}
+    vt_create "$(mkcfg "$n")"
+    out=$(VNUMA_FAULT=$step timeout 30 "$VNUMA" destroy --state-dir "$VT_STATE" "$n" 2>&1)
+    vt_check "$n: destroy killed at $step dies of SIGKILL (rc 137)" [ $? -eq 137 ]
+    vt_check "$n: list then says dead (QEMU gone, record kept for the retry)" \
+        grep -Eq "^$n +dead" <<<"$("$VNUMA" list --state-dir "$VT_STATE")"
+    out=$(timeout 30 "$VNUMA" destroy --state-dir "$VT_STATE" "$n" 2>&1)
+    vt_check "$n: a second destroy finishes the job" [ $? -eq 0 ]
+    vt_assert_clean "$n" "$n: after the second destroy"
+done
+for how in corrupt truncated; do
+    n=rec-$how
+    vt_create "$(mkcfg "$n")"
+    rec=$VT_STATE/domains/$n.json
+    if [ $how = corrupt ]; then printf '{"version": 1, "name": ' >"$rec"; else : >"$rec"; fi
+    out=$(timeout 20 "$VNUMA" list --state-dir "$VT_STATE" 2>&1)
+    vt_check "$n: list shows the $how record as corrupt" grep -Eq "^$n +corrupt" <<<"$out"
+    vt_create "$(mkcfg "$n-next")"
+    vt_check "$n: a create refuses while a record it cannot read may hold a claim" \
+        grep -q "state record" <<<"$VT_OUT"
+    qpid=$(vt_qemu_pids "$n" | head -n 1)
+    vt_check "$n: list names its QEMU (pid $qpid) as an orphan with a way to stop it" \
+        grep -q "QEMU pid $qpid runs for '$n' of this state dir, but no readable record leads to it; vnuma leaves it alone: stop it with 'kill $qpid'" <<<"$out"
+    vt_check "$n: list --json gives the orphan's pid" \
+        grep -q "\"pid\": *$qpid" <<<"$(timeout 20 "$VNUMA" list --state-dir "$VT_STATE" --json 2>/dev/null)"
+    # The operator's way out: stop the QEMU (vnuma will not: the record no longer says which),
+    # remove the record, and the next create works.
+    kill "$qpid"
+    rm -f "$rec"
+    rm -rf "$VT_STATE/run/$n"
+    compgen -G "/dev/shm/vnuma-$(id -u)/st-*/$n" >/dev/null && rm -rf /dev/shm/vnuma-"$(id -u)"/st-*/"$n"
+    vt_create "$(mkcfg "$n-next")"
+    vt_check "$n: with the record removed the next create starts" [ "$VT_RC" -eq 0 ]
+    timeout 30 "$VNUMA" destroy --state-dir "$VT_STATE" "$n-next" >/dev/null 2>&1
+done
+
 # --- 4. destroy trusts only what it derives --------------------------------------------------
 vt_create "$(mkcfg victim)"
 vpid=$(vt_qemu_pids victim | head -n 1)

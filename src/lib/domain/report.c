@@ -13,6 +13,7 @@
 #include "../numa/sample.h"
 #include "../qemu/accel.h"
 #include "../qemu/qmp.h"
+#include "../proc/proc.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -77,6 +78,64 @@ static struct json_object *summary(const struct vn_domain_record *r)
     return o;
 }
 
+/* The domain name a QEMU of this state dir runs for, from its "-qmp unix:STATE/run/NAME/
+ * qmp.sock,..." argument; false for any other process. */
+static bool qemu_of(const char *state_dir, pid_t pid, char *name, size_t len)
+{
+    char cmd[65536], prefix[4200];
+    snprintf(prefix, sizeof prefix, "unix:%s/run/", state_dir);
+    ssize_t n = vn_proc_read(pid, 0, "cmdline", cmd, sizeof cmd, NULL);
+    bool after_qmp = false;
+    for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(cmd + i) + 1) {
+        const char *a = cmd + i;
+        if (after_qmp && strncmp(a, prefix, strlen(prefix)) == 0) {
+            const char *nm = a + strlen(prefix), *end = strstr(nm, "/qmp.sock,");
+            if (!end || (size_t)(end - nm) >= len)
+                return false;
+            snprintf(name, len, "%.*s", (int)(end - nm), nm);
+            return vn_domain_name_check(name, NULL) == 0;
+        }
+        after_qmp = strcmp(a, "-qmp") == 0;
+    }
+    return false;
+}
+
+/* QEMUs started for this state dir that no readable record leads to (a corrupt or removed
+ * record): shown, with their pid, so an operator can stop them; vnuma never kills what no
+ * record vouches for. */
+static void add_orphans(struct vn_state *s, struct json_object *arr)
+{
+    static pid_t pids[65536];
+    int n = vn_proc_pids(pids, (int)VN_ARRAY_SIZE(pids), NULL);
+    for (int i = 0; i < n; i++) {
+        char name[VN_DOMAIN_NAME_MAX + 1];
+        if (!qemu_of(vn_state_dir(s), pids[i], name, sizeof name))
+            continue;
+        struct json_object *mine = NULL;
+        for (size_t k = 0; k < json_object_array_length(arr); k++) {
+            struct json_object *d = json_object_array_get_idx(arr, k);
+            if (strcmp(json_object_get_string(vn_dom_get(d, "name")), name) == 0)
+                mine = d;
+        }
+        const char *st = mine ? json_object_get_string(vn_dom_get(mine, "state")) : NULL;
+        if (mine && st && strcmp(st, "corrupt") != 0 && vn_dom_get_int(mine, "pid") == pids[i])
+            continue; /* its record's QEMU */
+        char why[512];
+        snprintf(why, sizeof why,
+                 "QEMU pid %d runs for '%s' of this state dir, but no readable record leads to "
+                 "it; vnuma leaves it alone: stop it with 'kill %d'",
+                 (int)pids[i], name, (int)pids[i]);
+        if (!mine || (st && strcmp(st, "corrupt") != 0)) {
+            mine = json_object_new_object();
+            json_object_object_add(mine, "name", json_object_new_string(name));
+            json_object_object_add(mine, "state", json_object_new_string("orphan"));
+            json_object_array_add(arr, mine);
+        }
+        json_object_object_add(mine, "pid", json_object_new_int(pids[i]));
+        json_object_object_add(mine, "orphan", json_object_new_string(why));
+    }
+}
+
 int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_error *err)
 {
     *out = NULL;
@@ -88,6 +147,8 @@ int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_er
         json_object_put(arr);
         return -1;
     }
+    if (s)
+        add_orphans(s, arr);
     *out = arr;
     return 0;
 }

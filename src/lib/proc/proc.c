@@ -132,21 +132,32 @@ int vn_proc_stat_read(pid_t pid, pid_t tid, struct vn_proc_stat *out, struct vn_
     return 0;
 }
 
-int vn_proc_threads(pid_t pid, pid_t *tids, int max, struct vn_error *err)
+/* The numeric entries of dir (at most max). */
+static int numeric_entries(const char *dir, pid_t *out, int max, struct vn_error *err)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
+    DIR *d = opendir(dir);
     if (!d)
-        return vn_error_sys(err, errno, "cannot list the threads of process %d", (int)pid);
+        return vn_error_sys(err, errno, "cannot list '%s'", dir);
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < max) {
         char *end;
-        long tid = strtol(e->d_name, &end, 10);
-        if (*end == '\0' && tid > 0)
-            tids[n++] = (pid_t)tid;
+        long id = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && id > 0)
+            out[n++] = (pid_t)id;
     }
     closedir(d);
     return n;
+}
+
+int vn_proc_pids(pid_t *pids, int max, struct vn_error *err)
+{
+    return numeric_entries("/proc", pids, max, err);
+}
+
+int vn_proc_threads(pid_t pid, pid_t *tids, int max, struct vn_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    return numeric_entries(path, tids, max, err);
 }

@@ -33,6 +33,9 @@ int vn_proc_stat_read(pid_t pid, pid_t tid, struct vn_proc_stat *out, struct vn_
 ssize_t vn_proc_read(pid_t pid, pid_t tid, const char *file, char *buf, size_t len,
                      struct vn_error *err);
 
+/* The pids of every process (at most max); their count or -1 with err. */
+int vn_proc_pids(pid_t *pids, int max, struct vn_error *err);
+
 /* The thread ids of pid (at most max, in /proc order); their count or -1 with err. */
 int vn_proc_threads(pid_t pid, pid_t *tids, int max, struct vn_error *err);
 
