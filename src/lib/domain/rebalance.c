@@ -37,21 +37,21 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
                  ? (int)json_object_array_length(vnodes)
                  : 0;
     if (nv < 1 || u->nvnodes != nv)
-        return vn_error_set(
-            err, "Domain '%s' has %d vnodes in its record, but the new placement has %d.", r->name,
-            nv, u->nvnodes);
+        return vn_error_set(err,
+                            "domain '%s' has %d vnodes in its record, but the new placement has %d",
+                            r->name, nv, u->nvnodes);
     struct json_object *mig = vn_dom_get(r->extra, "migrations");
     for (int v = 0; v < nv; v++) {
         if (u->pnode[v] < 0)
             continue;
         if (u->pnode[v] >= VN_BITMAP_BITS)
-            return vn_error_set(err, "Host node %d does not exist.", u->pnode[v]);
+            return vn_error_set(err, "host node %d does not exist", u->pnode[v]);
         char key[24];
         snprintf(key, sizeof key, "%d", v);
         if (vn_dom_get(mig, key))
             return vn_error_set(err,
-                                "Domain '%s': vnode %d has an unfinished migration in its record; "
-                                "finish it with 'vnuma mem-move' first.",
+                                "domain '%s': vnode %d has an unfinished migration in its record; "
+                                "finish it with 'vnuma mem-move' first",
                                 r->name, v);
     }
     struct vn_claim c = r->claim;
@@ -80,7 +80,7 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
             int nfrom = vn_claim_split_even(&old_nodes, mem, vcpus, from, VN_MAX_VNODES);
             struct vn_claim_share to = {u->pnode[v], mem, vcpus};
             if (vn_claim_move(&c, from, nfrom, &to, 1) < 0)
-                return vn_error_set(err, "Domain '%s': the claim has no room for another node.",
+                return vn_error_set(err, "domain '%s': the claim has no room for another node",
                                     r->name);
         }
     }
@@ -116,15 +116,15 @@ int vn_domain_set_placement(const char *state_dir, const char *name,
     if (vn_dom_open_existing(vn_domain_state_dir(state_dir), &s, err) < 0)
         return -1;
     if (!s)
-        return vn_error_set(err, "Domain '%s' does not exist.", name);
+        return vn_error_set(err, "domain '%s' does not exist", name);
     char what[128];
     snprintf(what, sizeof what, "re-place '%s'", name);
     if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0)
-        return vn_error_prefix(err, "Domain '%s': cannot update its record", name);
+        return vn_error_prefix(err, "domain '%s': cannot update its record", name);
     struct vn_domain_record r;
     int rc = vn_dom_read(s, name, &r, err);
     if (rc == 0 && (!vn_domain_alive(&r) || r.status != VN_DOMAIN_RUNNING))
-        rc = vn_error_set(err, "Domain '%s' is not running (state '%s').", name, vn_dom_state(&r));
+        rc = vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
     if (rc == 0)
         rc = vn_domain_placement_apply(&r, u, err);
     /* The one invariant: the new claim with every other domain's, checked under the lock that
@@ -132,7 +132,7 @@ int vn_domain_set_placement(const char *state_dir, const char *name,
     if (rc == 0 && vn_dom_claims_fit(s, u->topo, &r, err) < 0)
         rc = vn_error_prefix(err, "domain '%s' cannot be re-placed", name);
     if (rc == 0 && vn_state_write_record(s, &r, err) < 0)
-        rc = vn_error_prefix(err, "Domain '%s': cannot write its record", name);
+        rc = vn_error_prefix(err, "domain '%s': cannot write its record", name);
     vn_state_unlock(s);
     vn_domain_record_clear(&r);
     return rc;
@@ -181,7 +181,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
     int rc = -1;
     struct vn_domain_move *m = calloc(1, sizeof *m);
     if (!m) {
-        vn_error_set(err, "Out of memory.");
+        vn_error_set(err, "out of memory");
         goto out;
     }
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -190,7 +190,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
     m->pid_start = r.qemu_start;
     m->page = (size_t)sysconf(_SC_PAGESIZE);
     if (!vn_domain_alive(&r) || r.status != VN_DOMAIN_RUNNING) {
-        vn_error_set(err, "Domain '%s' is not running (state '%s').", name, vn_dom_state(&r));
+        vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
         goto out;
     }
     struct json_object *vnodes = vn_dom_get(r.placement, "vnodes");
@@ -200,7 +200,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
             : NULL;
     struct json_object *pn = vn_dom_get(vo, "pnodes");
     if (!vo || !pn || json_object_array_length(pn) != 1) {
-        vn_error_set(err, "Domain '%s' has no vnode %d with a single pnode in its record.", name,
+        vn_error_set(err, "domain '%s' has no vnode %d with a single pnode in its record", name,
                      vnode);
         goto out;
     }
@@ -208,7 +208,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
     m->st.target = m->target;
     const char *mem_dir = vn_dom_record_mem_dir(&r);
     if (!mem_dir) {
-        vn_error_set(err, "The record of domain '%s' names no memory directory.", name);
+        vn_error_set(err, "the record of domain '%s' names no memory directory", name);
         goto out;
     }
     char file[4200];
@@ -217,7 +217,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
     if (n < 0)
         goto out;
     if (n == 0) {
-        vn_error_set(err, "QEMU (pid %d) of domain '%s' does not map '%s'.", (int)r.qemu_pid, name,
+        vn_error_set(err, "QEMU (pid %d) of domain '%s' does not map '%s'", (int)r.qemu_pid, name,
                      file);
         goto out;
     }
@@ -231,7 +231,7 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
         /* Future faults land on the recorded pnode too. */
         if (vn_shared_policy_set(file, m->maps[i].offset, m->maps[i].end - m->maps[i].start, &to,
                                  err) < 0) {
-            vn_error_prefix(err, "Domain '%s', vnode %d", name, vnode);
+            vn_error_prefix(err, "domain '%s', vnode %d", name, vnode);
             goto out;
         }
     }
@@ -268,11 +268,11 @@ int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_
         if (st)
             m->status = st;
         if (!p || !nd || !st)
-            return vn_error_set(err, "Out of memory.");
+            return vn_error_set(err, "out of memory");
         m->cap = max_pages;
     }
     if (!vn_proc_alive(m->pid, m->pid_start))
-        return vn_error_set(err, "QEMU (pid %d) of domain '%s' has exited.", (int)m->pid, m->name);
+        return vn_error_set(err, "QEMU (pid %d) of domain '%s' has exited", (int)m->pid, m->name);
     const struct vn_mapping *mp = &m->maps[m->map];
     uint64_t left = (mp->end - m->cursor) / m->page;
     uint32_t n = left < max_pages ? (uint32_t)left : max_pages;

@@ -422,12 +422,12 @@ static void test_placement_apply(void **state)
     struct vn_domain_placement_update u3 = {.nvnodes = 3, .pnode = {0, 0, 0}};
     assert_int_equal(vn_domain_placement_apply(&r, &u3, &err), -1);
     assert_string_equal(err.msg,
-                        "Domain 'web' has 2 vnodes in its record, but the new placement has 3.");
+                        "domain 'web' has 2 vnodes in its record, but the new placement has 3");
     vn_domain_record_clear(&r);
     make_record(&r, "{}", "{\"migrations\":{\"1\":{\"state\":\"split\"}}}");
     assert_int_equal(vn_domain_placement_apply(&r, &u, &err), -1);
-    assert_string_equal(err.msg, "Domain 'web': vnode 1 has an unfinished migration in its "
-                                 "record; finish it with 'vnuma mem-move' first.");
+    assert_string_equal(err.msg, "domain 'web': vnode 1 has an unfinished migration in its "
+                                 "record; finish it with 'vnuma mem-move' first");
     vn_domain_record_clear(&r);
 }
 
