@@ -171,8 +171,40 @@ static int too_many(const char *spec, uint64_t n, const char *what, int max, str
  * hwloc_backend_synthetic_init does ("TYPE:N" or "N" levels, "(attrs)" after a count or at the
  * start, "[numa...]" memory attached to the level before; untyped levels get hwloc's default
  * types).  What this reading does not understand is left for hwloc to refuse. */
+/* indexes= lists name OS indexes, and hwloc sizes bitmaps by the largest one: numa:2
+ * pu:2(indexes=0,2,1444444444444444,3) took 3.4 GB and crashed.  Each number of every
+ * indexes= list (read as decimal and as C would, the larger counts) must be a possible CPU or
+ * node number. */
+static int check_indexes(const char *s, const char *spec, struct vn_error *err)
+{
+    for (const char *p = strstr(s, "indexes="); p; p = strstr(p, "indexes=")) {
+        p += 8;
+        while (isdigit((unsigned char)*p)) {
+            char *end10, *end0;
+            errno = 0;
+            unsigned long long v10 = strtoull(p, &end10, 10);
+            bool big = errno != 0;
+            unsigned long long v0 = strtoull(p, &end0, 0);
+            big |= errno != 0;
+            unsigned long long v = v10 > v0 ? v10 : v0;
+            if (big || v >= VN_BITMAP_BITS)
+                return vn_error_set(err,
+                                    "synthetic host '%s' uses the index %.*s; indexes are at "
+                                    "most %d",
+                                    spec, (int)((end0 > end10 ? end0 : end10) - p), p,
+                                    VN_BITMAP_BITS - 1);
+            p = end0 > end10 ? end0 : end10;
+            if (*p == ',')
+                p++;
+        }
+    }
+    return 0;
+}
+
 static int synthetic_precheck(const char *s, const char *spec, struct vn_error *err)
 {
+    if (check_indexes(s, spec, err) < 0)
+        return -1;
     enum { MAX_LEVELS = 128 }; /* HWLOC_SYNTHETIC_MAX_DEPTH */
     uint64_t width[MAX_LEVELS];
     bool typed[MAX_LEVELS], numa[MAX_LEVELS];

@@ -634,6 +634,13 @@ static void test_synthetic_bounds(void **state)
          "most 4096 are supported"},
         {"synthetic:100000 1",
          "synthetic host '100000 1' has 100000 NUMA nodes; at most 1024 are supported"},
+        /* found by fuzz-synthetic: hwloc sized a bitmap for the index (3.4 GB, then SIGSEGV) */
+        {"synthetic:numa:2 pu:2(indexes=0,2,1444444444444444,3)",
+         "synthetic host 'numa:2 pu:2(indexes=0,2,1444444444444444,3)' uses the index "
+         "1444444444444444; indexes are at most 4095"},
+        {"synthetic:[numa(indexes=0,0x1000)] pu:2",
+         "synthetic host '[numa(indexes=0,0x1000)] pu:2' uses the index 0x1000; indexes are at "
+         "most 4095"},
     };
     for (size_t i = 0; i < VN_ARRAY_SIZE(cases); i++) {
         struct vn_error err = {0};
