@@ -16,6 +16,7 @@
 #include "render/render.h"
 #include "topo/topo.h"
 #include "util/cleanup.h"
+#include "util/readfile.h"
 #include "util/table.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_QEMU, FMT_LIBVIRT, FMT_XL };
@@ -225,16 +226,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return VN_CLI_RUN;
 }
 
+/* The load file through the bounded reader: a FIFO, /dev/zero or a huge file costs nothing. */
 static int read_load(const char *path, struct vn_host_load *load, const struct vn_host_topo *t,
                      struct vn_error *err)
 {
-    VN_CLEANUP(vn_cli_json_putp) struct json_object *doc = json_object_from_file(path);
-    if (!doc)
-        return vn_error_set(err, "cannot read load file '%s': %s", path,
-                            json_util_get_last_err() ? json_util_get_last_err() : "invalid JSON");
-    if (vn_host_load_from_json(load, t, doc, err) < 0)
-        return vn_error_prefix(err, "load file '%s'", path);
-    return 0;
+    VN_CLEANUP(freep) char *buf = NULL;
+    size_t len;
+    if (vn_file_read(path, VN_HOST_LOAD_MAX_BYTES, "load file", &buf, &len, err) < 0)
+        return -1;
+    char name[4200];
+    snprintf(name, sizeof name, "load file '%s'", path);
+    return vn_host_load_from_buf(load, t, buf, len, name, err);
 }
 
 int vn_cmd_place(int argc, char **argv)

@@ -6,6 +6,7 @@
 #ifndef VN_CONFIG_H
 #define VN_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../topo/topo.h"
@@ -19,6 +20,12 @@ enum vn_diag_severity {
     VN_DIAG_WARNING,
 };
 
+/* Limits that keep a hostile file from costing more than a small one (docs/LIMITS.md). */
+#define VN_CONFIG_MAX_BYTES    (1024 * 1024)
+#define VN_CONFIG_MAX_ERRORS   100 /* errors kept; parsing and building stop after them */
+#define VN_CONFIG_MAX_WARNINGS 100 /* warnings kept */
+#define VN_NAME_MAX            64  /* guest and group names, as VN_DOMAIN_NAME_MAX */
+
 struct vn_diag {
     enum vn_diag_severity severity;
     int line, col; /* 1-based; 0 when the problem is the file as a whole */
@@ -30,12 +37,15 @@ struct vn_diags {
     char *file; /* name used in messages */
     int n, cap;
     struct vn_diag *v;
-    int nerrors, nwarnings;
+    int nerrors, nwarnings; /* every one added, also those past the limits below */
+    bool errors_capped, warnings_capped;
 };
 
 /* Starts an empty list whose messages name file. */
 void vn_diags_init(struct vn_diags *d, const char *file);
-/* Adds one diagnostic (printf-style message). */
+/* Adds one diagnostic (printf-style message).  Only the first VN_CONFIG_MAX_ERRORS errors and
+ * VN_CONFIG_MAX_WARNINGS warnings are kept, then one "Too many ..." line of each; the rest
+ * are only counted. */
 void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Orders the list by line and column (problems of the whole file first), keeping the order
@@ -70,6 +80,10 @@ struct vn_vm_spec *vn_config_load_file(const char *path, const struct vn_host_to
                                        struct vn_diags *diags, struct vn_error *err);
 struct vn_vm_spec *vn_config_load_buf(const char *buf, size_t len, const char *name,
                                       const struct vn_host_topo *host, struct vn_diags *diags);
+
+/* The rule for guest and group names, the same as vnuma create's: letters, digits, '-', '_',
+ * '.'; 1 to VN_NAME_MAX long; not starting with '-' or '.'.  Returns -1 with a sentence. */
+int vn_config_name_check(const char *name, struct vn_error *err);
 
 /* The normalised spec as JSON (what `vnuma check --json` prints). */
 struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec);

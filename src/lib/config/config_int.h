@@ -13,10 +13,9 @@
 
 #include "config.h"
 
-/* Limits that keep a hostile file from costing more than a small one. */
-#define VN_CONFIG_MAX_BYTES  (1024 * 1024)
-#define VN_CONFIG_MAX_DEPTH  8   /* list nesting; vnuma needs 2 */
-#define VN_CONFIG_MAX_ERRORS 100 /* the parser stops after this many */
+/* More limits (with VN_CONFIG_MAX_BYTES and the error caps in config.h). */
+#define VN_CONFIG_MAX_DEPTH 8   /* list nesting; vnuma needs 2 */
+#define VN_CONFIG_MAX_KEYS  256 /* different keys in one file; vnuma knows or ignores ~160 */
 
 /* ---- lexer.c ---- */
 
@@ -81,6 +80,7 @@ struct vn_setting {
 struct vn_settings {
     int n, cap;
     struct vn_setting *v;
+    struct vn_loc overflow; /* first statement dropped past VN_CONFIG_MAX_KEYS; line 0: none */
 };
 
 /* Parses tokens into settings; syntax errors go to diags.  Returns the number of errors. */

@@ -303,6 +303,11 @@ void vn_build_disks(struct vn_build *b, const struct vn_setting *s)
                        v->text);
         return;
     }
+    if (v->n > VN_MAX_DEVICES) {
+        vn_build_error(b, v->loc, s->key, "%d disks are given; at most %d are allowed.", v->n,
+                       VN_MAX_DEVICES);
+        return;
+    }
     struct vn_vm_spec *spec = b->spec;
     spec->disks = calloc((size_t)v->n + 1, sizeof *spec->disks);
     if (!spec->disks)
@@ -396,6 +401,11 @@ void vn_build_vifs(struct vn_build *b, const struct vn_setting *s)
                        v->text);
         return;
     }
+    if (v->n > VN_MAX_DEVICES) {
+        vn_build_error(b, v->loc, s->key, "%d vifs are given; at most %d are allowed.", v->n,
+                       VN_MAX_DEVICES);
+        return;
+    }
     struct vn_vm_spec *spec = b->spec;
     spec->vifs = calloc((size_t)v->n + 1, sizeof *spec->vifs);
     if (!spec->vifs)
@@ -477,6 +487,11 @@ void vn_build_pci(struct vn_build *b, const struct vn_setting *s)
     if (v->kind != VN_CV_LIST) {
         vn_build_error(b, v->loc, s->key, "Expected a list of PCI addresses, e.g. [ '%.64s' ].",
                        v->text);
+        return;
+    }
+    if (v->n > VN_MAX_DEVICES) {
+        vn_build_error(b, v->loc, s->key, "%d PCI devices are given; at most %d are allowed.", v->n,
+                       VN_MAX_DEVICES);
         return;
     }
     struct vn_vm_spec *spec = b->spec;

@@ -15,14 +15,10 @@ void vn_diags_init(struct vn_diags *d, const char *file)
     d->file = strdup(file ? file : "<config>");
 }
 
-void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
-                  const char *fmt, ...)
+/* Appends one diagnostic; ap may be NULL for a message without arguments. */
+static void store(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
+                  const char *fmt, va_list *ap)
 {
-    /* Counted even when storing fails, so that callers still see the file is invalid. */
-    if (sev == VN_DIAG_ERROR)
-        d->nerrors++;
-    else
-        d->nwarnings++;
     if (d->n == d->cap) {
         int cap = d->cap ? d->cap * 2 : 8;
         struct vn_diag *v = realloc(d->v, (size_t)cap * sizeof *v);
@@ -36,9 +32,37 @@ void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc l
     g->line = loc.line;
     g->col = loc.col;
     snprintf(g->key, sizeof g->key, "%s", key ? key : "");
+    if (ap)
+        vsnprintf(g->msg, sizeof g->msg, fmt, *ap);
+    else
+        snprintf(g->msg, sizeof g->msg, "%s", fmt);
+}
+
+void vn_diags_add(struct vn_diags *d, enum vn_diag_severity sev, struct vn_loc loc, const char *key,
+                  const char *fmt, ...)
+{
+    /* Counted even when not stored, so that callers still see the file is invalid. */
+    bool error = sev == VN_DIAG_ERROR;
+    int count = error ? ++d->nerrors : ++d->nwarnings;
+    int max = error ? VN_CONFIG_MAX_ERRORS : VN_CONFIG_MAX_WARNINGS;
+    bool *capped = error ? &d->errors_capped : &d->warnings_capped;
+    if (count > max) {
+        /* One line where the first one past the limit was found, then silence: a hostile
+         * file must not cost memory and output in proportion to its mistakes. */
+        if (!*capped) {
+            char msg[128];
+            snprintf(msg, sizeof msg,
+                     error ? "Too many errors (%d); the rest of the file is not checked."
+                           : "Too many warnings (%d); the rest are not shown.",
+                     max);
+            store(d, sev, loc, "", msg, NULL);
+            *capped = true;
+        }
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g->msg, sizeof g->msg, fmt, ap);
+    store(d, sev, loc, key, fmt, &ap);
     va_end(ap);
 }
 

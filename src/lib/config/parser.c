@@ -72,14 +72,6 @@ static void error(struct parser *p, struct vn_loc loc, const char *key, const ch
 {
     if (p->gave_up)
         return;
-    if (p->diags->nerrors >= VN_CONFIG_MAX_ERRORS) {
-        vn_diags_add(p->diags, VN_DIAG_ERROR, loc, "",
-                     "Too many errors (%d); the rest of the file is not checked.",
-                     VN_CONFIG_MAX_ERRORS);
-        p->gave_up = true;
-        p->nerrors++;
-        return;
-    }
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -87,6 +79,9 @@ static void error(struct parser *p, struct vn_loc loc, const char *key, const ch
     va_end(ap);
     vn_diags_add(p->diags, VN_DIAG_ERROR, loc, key, "%s", msg);
     p->nerrors++;
+    /* vn_diags_add has written "Too many errors": nothing more would be shown. */
+    if (p->diags->nerrors > VN_CONFIG_MAX_ERRORS)
+        p->gave_up = true;
 }
 
 /* True at "KEY =" or "KEY +=" that begins a line: a new statement even inside an unclosed
@@ -391,6 +386,14 @@ static void store(struct parser *p, struct vn_settings *out, struct stmt *s)
         prev->value = s->value;
         prev->loc = s->loc;
         free(s->key);
+        return;
+    }
+    if (out->n == VN_CONFIG_MAX_KEYS) {
+        /* Bounds the key lookups above and the unknown-key checks after parsing; the file
+         * has dozens of unknown keys by now, which spec_build reports first. */
+        if (out->overflow.line == 0)
+            out->overflow = s->loc;
+        stmt_free(s);
         return;
     }
     if (out->n == out->cap) {

@@ -13,6 +13,9 @@
 
 #define VN_MAX_VNODES 64
 #define VN_MAX_VCPUS  1024
+/* Entries of disk, vif and pci each: far above what QEMU gives a guest, and it bounds the
+ * checks that compare every entry with every other. */
+#define VN_MAX_DEVICES 256
 
 /* A place in a config file; line/col are 1-based, 0 when the value was not written. */
 struct vn_loc {

@@ -4,8 +4,8 @@
  * Values are taken the way xl takes them: every atom is text, so `memory = "2048"` is a number
  * and `cpus = 3` a string.  A value that does not fit its key is an error on that key, and the
  * group it belongs to is marked bad so that validation does not pile consequences on it. */
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 
 #include "config_int.h"
 #include "util/cleanup.h"
+#include "util/readfile.h"
 
 char *vn_strdup_checked(const char *s)
 {
@@ -479,15 +480,26 @@ static struct vn_vm_spec *spec_new(const char *name)
     return spec;
 }
 
+/* size is the file's real size when known, else the limit plus one ("more than"). */
+static void too_large_diag(struct vn_diags *diags, size_t size, bool known)
+{
+    if (known)
+        vn_diags_add(diags, VN_DIAG_ERROR, (struct vn_loc){0}, "",
+                     "The file is %zu bytes; configs are limited to %d bytes (1 MiB).", size,
+                     VN_CONFIG_MAX_BYTES);
+    else
+        vn_diags_add(diags, VN_DIAG_ERROR, (struct vn_loc){0}, "",
+                     "The file is more than %d bytes; configs are limited to %d bytes (1 MiB).",
+                     VN_CONFIG_MAX_BYTES, VN_CONFIG_MAX_BYTES);
+}
+
 /* Parses and builds; returns the spec even when values had errors (NULL only for syntax
  * errors or a file too large), so that validation can still report what else is wrong. */
 static struct vn_vm_spec *parse_any(const char *buf, size_t len, const char *name,
                                     struct vn_diags *diags)
 {
     if (len > VN_CONFIG_MAX_BYTES) {
-        vn_diags_add(diags, VN_DIAG_ERROR, (struct vn_loc){0}, "",
-                     "The file is %zu bytes; configs are limited to %d bytes (1 MiB).", len,
-                     VN_CONFIG_MAX_BYTES);
+        too_large_diag(diags, len, true);
         return NULL;
     }
     struct vn_tokens toks;
@@ -510,8 +522,14 @@ static struct vn_vm_spec *parse_any(const char *buf, size_t len, const char *nam
         return NULL;
     }
     struct vn_build b = {.spec = spec, .diags = diags};
-    for (int i = 0; i < settings.n; i++)
+    /* Past the error limit nothing more would be shown: stop spending time on the file. */
+    for (int i = 0; i < settings.n && diags->nerrors <= VN_CONFIG_MAX_ERRORS; i++)
         apply_setting(&b, &settings.v[i]);
+    if (settings.overflow.line > 0)
+        vn_diags_add(diags, VN_DIAG_ERROR, settings.overflow, "",
+                     "The file sets more than %d different keys; the keys from here on are not "
+                     "checked.",
+                     VN_CONFIG_MAX_KEYS);
     vn_build_vnuma(&b);
     build_defaults(&b);
     vn_build_vnuma_finish(&b);
@@ -533,29 +551,27 @@ struct vn_vm_spec *vn_config_parse_buf(const char *buf, size_t len, const char *
     return spec;
 }
 
-/* Reads at most the size limit plus one byte, so that an oversized file is reported without
- * reading all of it. */
-static char *read_config(const char *path, size_t *len, struct vn_error *err)
+/* The file through the bounded reader; an oversized file is a diagnostic with its real size,
+ * like the same buffer given to vn_config_parse_buf, while a file that cannot be read at all
+ * (missing, a FIFO, a directory) is err.  Returns NULL in both cases. */
+static char *read_config(const char *path, size_t *len, struct vn_diags *diags,
+                         struct vn_error *err)
 {
-    VN_CLEANUP_FILE FILE *f = fopen(path, "re");
-    if (!f) {
-        vn_error_sys(err, errno, "Cannot open config '%s'", path);
+    char *buf;
+    int rc = vn_file_read(path, VN_CONFIG_MAX_BYTES, "config", &buf, len, err);
+    if (rc == VN_FILE_TOO_LARGE) {
+        too_large_diag(diags, *len, !strstr(err->msg, "more than"));
+        vn_error_clear(err);
         return NULL;
     }
-    size_t cap = VN_CONFIG_MAX_BYTES + 1;
-    char *buf = malloc(cap);
-    if (!buf) {
-        vn_error_set(err, "Out of memory reading config '%s'.", path);
+    if (rc < 0) {
+        /* The config module's messages are sentences. */
+        err->msg[0] = (char)toupper((unsigned char)err->msg[0]);
+        size_t n = strlen(err->msg);
+        if (!err->errnum && n + 1 < sizeof err->msg)
+            strcpy(err->msg + n, ".");
         return NULL;
     }
-    size_t n = fread(buf, 1, cap, f);
-    if (ferror(f)) {
-        int saved = errno;
-        free(buf);
-        vn_error_sys(err, saved ? saved : EIO, "Cannot read config '%s'", path);
-        return NULL;
-    }
-    *len = n;
     return buf;
 }
 
@@ -563,7 +579,7 @@ struct vn_vm_spec *vn_config_parse_file(const char *path, struct vn_diags *diags
                                         struct vn_error *err)
 {
     size_t len;
-    VN_CLEANUP_FREE char *buf = read_config(path, &len, err);
+    VN_CLEANUP_FREE char *buf = read_config(path, &len, diags, err);
     if (!buf)
         return NULL;
     return vn_config_parse_buf(buf, len, path, diags);
@@ -587,7 +603,7 @@ struct vn_vm_spec *vn_config_load_file(const char *path, const struct vn_host_to
                                        struct vn_diags *diags, struct vn_error *err)
 {
     size_t len;
-    VN_CLEANUP_FREE char *buf = read_config(path, &len, err);
+    VN_CLEANUP_FREE char *buf = read_config(path, &len, diags, err);
     if (!buf)
         return NULL;
     return vn_config_load_buf(buf, len, path, host, diags);

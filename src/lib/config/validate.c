@@ -18,7 +18,6 @@
 
 /* 16 TiB: more than any host this runs on, small enough that sums never overflow. */
 #define VN_MAX_MEMORY_MIB (16ull * 1024 * 1024)
-#define VN_NAME_MAX       64
 
 struct check {
     struct vn_vm_spec *spec;
@@ -115,27 +114,46 @@ static void show_char(int ch, char *buf, size_t len)
         snprintf(buf, len, "the byte 0x%02x", ch & 0xff);
 }
 
-/* Names and group names share the rules: they become file names and QEMU arguments. */
-static void check_identifier(struct check *c, const char *what, const char *key, const char *s,
-                             struct vn_loc loc)
+/* Names and group names share the rules: they become file names in the state dir and QEMU
+ * arguments, so they are the rules of vnuma create (vn_domain_name_check). */
+static int identifier_problem(const char *what, const char *s, struct vn_error *e)
 {
     size_t n = strlen(s);
     int ch = bad_name_char(s);
     char shown[32];
     if (n == 0)
-        err(c, loc, key, "The %s is empty.", what);
-    else if (n > VN_NAME_MAX)
-        err(c, loc, key, "The %s '%.20s...' is %zu characters long; at most %d are allowed.", what,
-            s, n, VN_NAME_MAX);
-    else if (s[0] == '-')
-        err(c, loc, key, "The %s '%s' starts with '-', which commands would read as an option.",
-            what, s);
-    else if (ch) {
+        return vn_error_set(e, "The %s is empty.", what);
+    if (n > VN_NAME_MAX)
+        return vn_error_set(e, "The %s '%.20s...' is %zu characters long; at most %d are allowed.",
+                            what, s, n, VN_NAME_MAX);
+    if (s[0] == '-')
+        return vn_error_set(
+            e, "The %s '%s' starts with '-', which commands would read as an option.", what, s);
+    if (s[0] == '.')
+        return vn_error_set(e,
+                            "The %s '%s' starts with '.', which would hide it or make it a parent "
+                            "directory.",
+                            what, s);
+    if (ch) {
         show_char(ch, shown, sizeof shown);
-        err(c, loc, key,
-            "The %s '%s' contains %s; only letters, digits, '-', '_' and '.' are allowed.", what, s,
-            shown);
+        return vn_error_set(
+            e, "The %s '%s' contains %s; only letters, digits, '-', '_' and '.' are allowed.", what,
+            s, shown);
     }
+    return 0;
+}
+
+int vn_config_name_check(const char *name, struct vn_error *err)
+{
+    return identifier_problem("name", name, err);
+}
+
+static void check_identifier(struct check *c, const char *what, const char *key, const char *s,
+                             struct vn_loc loc)
+{
+    struct vn_error e = {0};
+    if (identifier_problem(what, s, &e) < 0)
+        err(c, loc, key, "%s", e.msg);
 }
 
 static void check_name(struct check *c)

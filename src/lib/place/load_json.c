@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "place_int.h"
+#include "util/jsondoc.h"
 
 static int get_int(struct json_object *o, const char *key, const char *where, int64_t min,
                    int64_t *out, bool required, struct vn_error *err)
@@ -116,5 +117,19 @@ int vn_host_load_from_json(struct vn_host_load *load, const struct vn_host_topo 
                 return -1;
         }
     }
+    return 0;
+}
+
+int vn_host_load_from_buf(struct vn_host_load *load, const struct vn_host_topo *topo,
+                          const char *buf, size_t len, const char *name, struct vn_error *err)
+{
+    /* {"vms": [{"claim": [{...}]}]} nests 4 deep; 8 leaves room and no more. */
+    struct json_object *doc = vn_json_parse_doc(buf, len, VN_HOST_LOAD_MAX_BYTES, 8, name, err);
+    if (!doc)
+        return -1;
+    int rc = vn_host_load_from_json(load, topo, doc, err);
+    json_object_put(doc);
+    if (rc < 0)
+        return vn_error_prefix(err, "%s", name);
     return 0;
 }

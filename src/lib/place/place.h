@@ -159,6 +159,13 @@ int vn_host_load_add_resident(struct vn_host_load *load, const struct vn_host_to
 /* Applies a load document (docs/PLACEMENT.md: "reserve", "used", "vms") to load. */
 int vn_host_load_from_json(struct vn_host_load *load, const struct vn_host_topo *topo,
                            struct json_object *doc, struct vn_error *err);
+
+/* Largest load file `vnuma place --load` reads (docs/LIMITS.md). */
+#define VN_HOST_LOAD_MAX_BYTES (1024 * 1024)
+/* Parses a load document from memory (strict JSON, no key twice, at most
+ * VN_HOST_LOAD_MAX_BYTES) and applies it; messages start with name. */
+int vn_host_load_from_buf(struct vn_host_load *load, const struct vn_host_topo *topo,
+                          const char *buf, size_t len, const char *name, struct vn_error *err);
 /* Memory a VM can still get on node index n: free, minus the part of the claims not yet
  * resident, minus the reservation. */
 uint64_t vn_host_load_free_mib(const struct vn_host_load *load, const struct vn_host_topo *topo,

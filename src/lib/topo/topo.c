@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/cleanup.h"
+#include "../util/readfile.h"
 #include "topo_int.h"
 
 static void *xcalloc(size_t n, size_t size)
@@ -107,19 +108,10 @@ int vn_topo_finish(struct vn_host_topo *t, struct vn_error *err)
 /* Loads a vnuma JSON host file: the whole file in memory, bounded like the parser. */
 static struct vn_host_topo *load_json_file(const char *path, struct vn_error *err)
 {
-    VN_CLEANUP_FILE FILE *f = fopen(path, "rb");
-    if (!f)
-        return vn_error_sys(err, errno, "cannot open host file '%s'", path), NULL;
-    VN_CLEANUP_FREE char *buf = malloc(VN_TOPO_JSON_MAX + 1);
-    if (!buf)
-        abort();
-    size_t len = fread(buf, 1, VN_TOPO_JSON_MAX + 1, f);
-    if (ferror(f))
-        return vn_error_sys(err, errno, "cannot read host file '%s'", path), NULL;
-    if (len > VN_TOPO_JSON_MAX) {
-        vn_error_set(err, "host file '%s' is larger than %u bytes", path, VN_TOPO_JSON_MAX);
+    VN_CLEANUP_FREE char *buf = NULL;
+    size_t len;
+    if (vn_file_read(path, VN_TOPO_JSON_MAX, "host file", &buf, &len, err) < 0)
         return NULL;
-    }
     return vn_topo_from_json_buf(buf, len, path, err);
 }
 

@@ -51,12 +51,15 @@ struct vn_host_topo {
 };
 
 /* Limits every source is held to (docs/HOSTS.md).  CPU numbers are bounded by VN_BITMAP_BITS. */
-#define VN_TOPO_MAX_NODES   1024        /* Linux's MAX_NUMNODES on x86-64 */
-#define VN_TOPO_MAX_PCI     4096        /* PCI devices recorded per host */
-#define VN_TOPO_JSON_MAX    (16u << 20) /* largest JSON host document, in bytes */
-#define VN_TOPO_DIST_LOCAL  10          /* SLIT distance of a node to itself */
-#define VN_TOPO_DIST_REMOTE 20          /* remote distance assumed when a source has none */
-#define VN_TOPO_DIST_MAX    255         /* largest SLIT value */
+#define VN_TOPO_MAX_NODES    1024                /* Linux's MAX_NUMNODES on x86-64 */
+#define VN_TOPO_MAX_PCI      4096                /* PCI devices recorded per host */
+#define VN_TOPO_JSON_MAX     (16u << 20)         /* largest JSON host document, in bytes */
+#define VN_TOPO_XML_MAX      (64u << 20)         /* largest hwloc XML host file, in bytes */
+#define VN_TOPO_MAX_NODE_MIB (UINT64_C(1) << 40) /* memory of one node, every source (1 EiB) */
+#define VN_TOPO_MAX_CPUS     VN_BITMAP_BITS      /* CPUs of a host */
+#define VN_TOPO_DIST_LOCAL   10                  /* SLIT distance of a node to itself */
+#define VN_TOPO_DIST_REMOTE  20  /* remote distance assumed when a source has none */
+#define VN_TOPO_DIST_MAX     255 /* largest SLIT value */
 
 /* Loads a host from spec: NULL, "" or "live" = this machine; "synthetic:<hwloc synthetic
  * string>[;mem=...][;dist=...]"; a path ending in .xml (hwloc XML) or .json (vnuma host file);

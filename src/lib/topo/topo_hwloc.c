@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../util/cleanup.h"
+#include "../util/readfile.h"
 #include "topo_int.h"
 
 /* hwloc XML files may carry measured free memory as this info attribute of a NUMANode
@@ -346,10 +347,14 @@ struct vn_host_topo *vn_topo_load_hwloc(enum vn_topo_src src, const char *arg, s
         return vn_error_sys(err, errno, "cannot initialize hwloc"), NULL;
     /* PCI devices (and their OS names) are needed for device locality; bridges are not. */
     hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    /* hwloc would open the path itself and block on a FIFO: read it here, bounded. */
+    VN_CLEANUP_FREE char *xml = NULL;
     if (src == VN_TOPO_SRC_XML) {
-        if (access(arg, R_OK) < 0)
-            return vn_error_sys(err, errno, "cannot read hwloc XML file '%s'", arg), NULL;
-        if (hwloc_topology_set_xml(topo, arg) < 0)
+        size_t len;
+        if (vn_file_read(arg, VN_TOPO_XML_MAX, "host file", &xml, &len, err) < 0)
+            return NULL;
+        /* The length hwloc wants counts the terminating NUL. */
+        if (hwloc_topology_set_xmlbuffer(topo, xml, (int)len + 1) < 0)
             return vn_error_sys(err, errno, "hwloc cannot read XML file '%s'", arg), NULL;
     } else if (src == VN_TOPO_SRC_SYNTHETIC) {
         if (hwloc_topology_set_synthetic(topo, arg) < 0)

@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "../util/cleanup.h"
+#include "../util/jsondoc.h"
 #include "topo_int.h"
 
-#define MAX_MEM_MIB (INT64_C(1) << 40)
+#define MAX_MEM_MIB ((int64_t)VN_TOPO_MAX_NODE_MIB)
 #define MAX_CORE    (1 << 20)
 #define MAX_SMT     255
 
@@ -24,12 +25,6 @@ struct jctx {
 static void json_putp(struct json_object **o)
 {
     json_object_put(*o);
-}
-
-static void tokener_freep(struct json_tokener **tok)
-{
-    if (*tok)
-        json_tokener_free(*tok);
 }
 
 static int jerr(struct jctx *c, const char *path, const char *fmt, ...)
@@ -372,57 +367,10 @@ static int parse_pci(struct jctx *c, struct json_object *arr, struct vn_host_top
     return 0;
 }
 
-/* "name:LINE:COLUMN" of byte offset off, for syntax errors. */
-static void where(const char *buf, size_t off, int *line, int *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (buf[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
-}
-
 static struct json_object *parse_document(struct jctx *c, const char *buf, size_t len)
 {
-    int line, col;
-    if (len > VN_TOPO_JSON_MAX)
-        return vn_error_set(c->err, "%s: the document is larger than %u bytes", c->name,
-                            VN_TOPO_JSON_MAX),
-               NULL;
     /* The format nests 3 deep; refusing more stops pathological input early. */
-    VN_CLEANUP(tokener_freep) struct json_tokener *tok = json_tokener_new_ex(8);
-    if (!tok)
-        abort();
-    /* No comments, single quotes or trailing commas: files must be plain JSON. */
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *doc = json_tokener_parse_ex(tok, buf, (int)len);
-    size_t end = json_tokener_get_parse_end(tok);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    if (!doc) {
-        where(buf, end, &line, &col);
-        if (e == json_tokener_continue || e == json_tokener_success)
-            return vn_error_set(c->err, "%s:%d:%d: the JSON document ends early", c->name, line,
-                                col),
-                   NULL;
-        return vn_error_set(c->err, "%s:%d:%d: invalid JSON: %s", c->name, line, col,
-                            json_tokener_error_desc(e)),
-               NULL;
-    }
-    for (; end < len; end++) {
-        if (!strchr(" \t\r\n", buf[end]) || !buf[end]) {
-            where(buf, end, &line, &col);
-            json_object_put(doc);
-            return vn_error_set(c->err, "%s:%d:%d: unexpected text after the JSON document",
-                                c->name, line, col),
-                   NULL;
-        }
-    }
-    return doc;
+    return vn_json_parse_doc(buf, len, VN_TOPO_JSON_MAX, 8, c->name, c->err);
 }
 
 static const char *const top_keys[] = {"name", "nodes", "distances", "pci", "cpus", NULL};

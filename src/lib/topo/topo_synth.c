@@ -6,6 +6,7 @@
  * docs/HOSTS.md describes the syntax. */
 #include <ctype.h>
 #include <errno.h>
+#include <hwloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,135 @@ static int apply_extension(struct vn_host_topo *t, char *ext, struct vn_error *e
                         copy);
 }
 
+/* a * b, or UINT64_MAX when it does not fit. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static int too_many(const char *spec, uint64_t n, const char *what, int max, struct vn_error *err)
+{
+    if (n > UINT32_MAX)
+        return vn_error_set(err,
+                            "synthetic host '%s' has more than %u %s; at most %d are supported",
+                            spec, UINT32_MAX, what, max);
+    return vn_error_set(err, "synthetic host '%s' has %llu %s; at most %d are supported", spec,
+                        (unsigned long long)n, what, max);
+}
+
+/* hwloc builds every object of a synthetic string before anything can be checked, which takes
+ * minutes for numa:100000: count NUMA nodes and PUs from the string first, reading it the way
+ * hwloc_backend_synthetic_init does ("TYPE:N" or "N" levels, "(attrs)" after a count or at the
+ * start, "[numa...]" memory attached to the level before; untyped levels get hwloc's default
+ * types).  What this reading does not understand is left for hwloc to refuse. */
+/* indexes= lists name OS indexes, and hwloc sizes bitmaps by the largest one: numa:2
+ * pu:2(indexes=0,2,1444444444444444,3) took 3.4 GB and crashed.  Each number of every
+ * indexes= list (read as decimal and as C would, the larger counts) must be a possible CPU or
+ * node number. */
+static int check_indexes(const char *s, const char *spec, struct vn_error *err)
+{
+    for (const char *p = strstr(s, "indexes="); p; p = strstr(p, "indexes=")) {
+        p += 8;
+        while (isdigit((unsigned char)*p)) {
+            char *end10, *end0;
+            errno = 0;
+            unsigned long long v10 = strtoull(p, &end10, 10);
+            bool big = errno != 0;
+            unsigned long long v0 = strtoull(p, &end0, 0);
+            big |= errno != 0;
+            unsigned long long v = v10 > v0 ? v10 : v0;
+            if (big || v >= VN_BITMAP_BITS)
+                return vn_error_set(err,
+                                    "synthetic host '%s' uses the index %.*s; indexes are at "
+                                    "most %d",
+                                    spec, (int)((end0 > end10 ? end0 : end10) - p), p,
+                                    VN_BITMAP_BITS - 1);
+            p = end0 > end10 ? end0 : end10;
+            if (*p == ',')
+                p++;
+        }
+    }
+    return 0;
+}
+
+static int synthetic_precheck(const char *s, const char *spec, struct vn_error *err)
+{
+    if (check_indexes(s, spec, err) < 0)
+        return -1;
+    enum { MAX_LEVELS = 128 }; /* HWLOC_SYNTHETIC_MAX_DEPTH */
+    uint64_t width[MAX_LEVELS];
+    bool typed[MAX_LEVELS], numa[MAX_LEVELS];
+    int levels = 0;
+    uint64_t cur = 1, attached = 0;
+    const char *pos = s;
+    if (*pos == '(') {
+        pos = strchr(pos, ')');
+        if (!pos)
+            return 0;
+        pos++;
+    }
+    /* Every turn consumes at least one character: bounded by the string's length. */
+    while (*pos) {
+        while (*pos == ' ' || *pos == '\n')
+            pos++;
+        if (!*pos)
+            break;
+        if (*pos == '[') {
+            attached = attached > UINT64_MAX - cur ? UINT64_MAX : attached + cur;
+            pos = strchr(pos, ']');
+            if (!pos)
+                return 0;
+            pos++;
+            continue;
+        }
+        if (levels == MAX_LEVELS)
+            return 0;
+        hwloc_obj_type_t type = HWLOC_OBJ_GROUP;
+        typed[levels] = !isdigit((unsigned char)*pos);
+        if (typed[levels]) {
+            if (hwloc_type_sscanf(pos, &type, NULL, 0) < 0)
+                type = HWLOC_OBJ_GROUP;
+            pos = strchr(pos, ':');
+            if (!pos)
+                return 0;
+            pos++;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long item = strtoull(pos, &end, 0);
+        if (end == pos || item == 0)
+            return 0;
+        cur = mul_sat(cur, errno ? UINT64_MAX : item);
+        width[levels] = cur;
+        numa[levels] = typed[levels] && type == HWLOC_OBJ_NUMANODE;
+        levels++;
+        pos = end;
+        if (*pos == '(') {
+            pos = strchr(pos, ')');
+            if (!pos)
+                return 0;
+            pos++;
+        }
+    }
+    if (levels == 0)
+        return 0;
+    uint64_t nodes = attached ? attached : 1;
+    for (int i = 0; i < levels; i++)
+        if (numa[i])
+            nodes = width[i];
+    if (!attached && levels >= 2 && !typed[0]) {
+        /* hwloc's choice for "2 4 2": the NUMA level sits below the groups and the package. */
+        int n = levels - 1, pack = n >= 2, core = n >= 3, caches = n - 3 > 4 ? 4 : n - 3;
+        int groups = n - 1 - pack - core - (caches > 0 ? caches : 0);
+        nodes = width[groups + pack];
+    }
+    if (nodes > VN_TOPO_MAX_NODES)
+        return too_many(spec, nodes, "NUMA nodes", VN_TOPO_MAX_NODES, err);
+    if (cur > VN_TOPO_MAX_CPUS)
+        return too_many(spec, cur, "CPUs", VN_TOPO_MAX_CPUS, err);
+    return 0;
+}
+
 struct vn_host_topo *vn_topo_load_synthetic(const char *spec, struct vn_error *err)
 {
     VN_CLEANUP_FREE char *s = strdup(spec);
@@ -160,6 +290,8 @@ struct vn_host_topo *vn_topo_load_synthetic(const char *spec, struct vn_error *e
     if (!*s)
         return vn_error_set(err, "synthetic host '%s' has no hwloc topology before ';'", spec),
                NULL;
+    if (synthetic_precheck(s, spec, err) < 0)
+        return NULL;
     VN_CLEANUP(vn_topo_freep)
     struct vn_host_topo *t = vn_topo_load_hwloc(VN_TOPO_SRC_SYNTHETIC, s, err);
     if (!t)

@@ -44,6 +44,11 @@ static int validate_nodes(const struct vn_host_topo *t, struct vn_error *err)
                                 n->os_index, t->nodes[i - 1].os_index);
         if (n->mem_mib == 0)
             return vn_error_set(err, "node %d has no memory", n->os_index);
+        /* One bound for every source, so that any host's JSON output loads back. */
+        if (n->mem_mib > VN_TOPO_MAX_NODE_MIB)
+            return vn_error_set(
+                err, "node %d has '%llu' MiB; at most %llu MiB (1 EiB) are supported", n->os_index,
+                (unsigned long long)n->mem_mib, (unsigned long long)VN_TOPO_MAX_NODE_MIB);
         if (n->free_mib > n->mem_mib)
             return vn_error_set(err, "node %d has '%llu' MiB free but only '%llu' MiB in all",
                                 n->os_index, (unsigned long long)n->free_mib,

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
@@ -1012,6 +1014,167 @@ static void test_parse_file(void **state)
     vn_diags_free(&d);
 }
 
+/* ---- bounded inputs (docs/LIMITS.md) ---- */
+
+/* A temporary directory of the test's own, removed by the caller with rmdir. */
+static void tmpdir_make(char *dir, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, len, "%s/test-config-XXXXXX", base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+static int count_diags(const struct vn_diags *d, enum vn_diag_severity sev)
+{
+    int n = 0;
+    for (int i = 0; i < d->n; i++)
+        n += d->v[i].severity == sev;
+    return n;
+}
+
+/* A FIFO named as a config must be refused, not block the reader forever. */
+static void test_config_fifo_refused(void **state)
+{
+    char dir[256], path[300];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/x.cfg", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10); /* the unfixed reader blocks in open(): fail instead of hanging */
+    struct vn_diags d;
+    struct vn_error err = {0};
+    vn_diags_init(&d, path);
+    struct vn_vm_spec *s = vn_config_load_file(path, NULL, &d, &err);
+    alarm(0);
+    assert_null(s);
+    char want[512];
+    snprintf(want, sizeof want, "Config '%s' is not a regular file (it is a FIFO).", path);
+    assert_string_equal(err.msg, want);
+    vn_diags_free(&d);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A file over the limit is reported with its real size, not the limit plus one. */
+static void test_config_too_large_real_size(void **state)
+{
+    char dir[256], path[300];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/big.cfg", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 3 * 1024 * 1024), 0);
+    fclose(f);
+    struct vn_diags d;
+    struct vn_error err = {0};
+    vn_diags_init(&d, path);
+    assert_null(vn_config_load_file(path, NULL, &d, &err));
+    if (!has_diag(&d, VN_DIAG_ERROR,
+                  "The file is 3145728 bytes; configs are limited to "
+                  "1048576 bytes (1 MiB)."))
+        dump(&d), fail();
+    vn_diags_free(&d);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* 60 000 unknown keys give 100 errors and one "too many" line, not 60 000 errors. */
+static void test_errors_stop_at_limit(void **state)
+{
+    enum { N = 60000 };
+    char *buf = malloc((size_t)N * 16 + 64);
+    assert_non_null(buf);
+    size_t len = (size_t)sprintf(buf, "name = 'vm'\nmemory = 512\n");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(buf + len, "zz%06d = 1\n", i);
+    struct vn_diags d;
+    vn_diags_init(&d, "many.cfg");
+    assert_null(vn_config_load_buf(buf, len, "many.cfg", NULL, &d));
+    assert_int_equal(count_diags(&d, VN_DIAG_ERROR), VN_CONFIG_MAX_ERRORS + 1);
+    assert_true(has_diag(&d, VN_DIAG_ERROR,
+                         "error: Too many errors (100); the rest of the file is not checked."));
+    vn_diags_free(&d);
+    free(buf);
+}
+
+/* A key repeated 100 000 times gives at most 100 warnings and one summary line. */
+static void test_duplicate_warnings_capped(void **state)
+{
+    enum { N = 100000 };
+    char *buf = malloc((size_t)N * 10 + 64);
+    assert_non_null(buf);
+    size_t len = (size_t)sprintf(buf, "name = 'vm'\n");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(buf + len, "memory=2\n");
+    struct vn_diags d;
+    vn_diags_init(&d, "dup.cfg");
+    struct vn_vm_spec *s = vn_config_load_buf(buf, len, "dup.cfg", NULL, &d);
+    assert_non_null(s); /* warnings only */
+    assert_int_equal(count_diags(&d, VN_DIAG_WARNING), VN_CONFIG_MAX_WARNINGS + 1);
+    assert_true(has_diag(&d, VN_DIAG_WARNING, "Too many warnings (100); the rest are not shown."));
+    vn_spec_free(s);
+    vn_diags_free(&d);
+    free(buf);
+}
+
+/* vnuma create refuses names starting with '.' (they would be hidden or '..' in the state
+ * dir): check must refuse them too. */
+static void test_name_rule_matches_create(void **state)
+{
+    expect_error("name = '.'\nmemory = 512\n", false,
+                 "t.cfg:1:8: error: name: The name '.' starts with '.'");
+    expect_error("name = '..'\nmemory = 512\n", false, "The name '..' starts with '.'");
+    expect_error("name = '.hidden'\nmemory = 512\n", false, "The name '.hidden' starts with '.'");
+    expect_error("name = 'a'\nmemory = 512\naffinity_group = '.g'\n", false,
+                 "affinity_group: The group name '.g' starts with '.'");
+    struct vn_error err = {0};
+    assert_int_equal(vn_config_name_check("web.1", &err), 0);
+    assert_int_equal(vn_config_name_check("..", &err), -1);
+    assert_string_equal(err.msg, "The name '..' starts with '.', which would hide it or make it "
+                                 "a parent directory.");
+}
+
+/* Device lists are bounded: 110 000 disks took 32 s in the quadratic vdev check. */
+static void test_device_lists_bounded(void **state)
+{
+    static const char *const keys[] = {"disk", "vif", "pci"};
+    static const char *const want[] = {
+        "t.cfg:3:6: error: disk: 257 disks are given; at most 256 are allowed.",
+        "t.cfg:3:5: error: vif: 257 vifs are given; at most 256 are allowed.",
+        "t.cfg:3:5: error: pci: 257 PCI devices are given; at most 256 are allowed."};
+    for (int k = 0; k < 3; k++) {
+        for (int n = VN_MAX_DEVICES; n <= VN_MAX_DEVICES + 1; n++) {
+            char *buf = malloc(64 + (size_t)n * 24);
+            assert_non_null(buf);
+            size_t len = (size_t)sprintf(buf, "name = 'vm'\nmemory = 512\n%s=[", keys[k]);
+            for (int i = 0; i < n; i++) {
+                len += (size_t)sprintf(buf + len, i ? "," : "");
+                if (k == 0)
+                    len += (size_t)sprintf(buf + len, "'a,,v%d'", i);
+                else if (k == 1)
+                    len += (size_t)sprintf(buf + len, "'bridge=br%d'", i);
+                else
+                    len += (size_t)sprintf(buf + len, "'00:%02x.%d'", i / 8, i % 8);
+            }
+            len += (size_t)sprintf(buf + len, "]\n");
+            struct vn_diags d;
+            vn_diags_init(&d, "t.cfg");
+            struct vn_vm_spec *spec = vn_config_load_buf(buf, len, "t.cfg", NULL, &d);
+            if (n == VN_MAX_DEVICES) {
+                if (!spec)
+                    dump(&d);
+                assert_non_null(spec);
+            } else {
+                assert_null(spec);
+                if (!has_diag(&d, VN_DIAG_ERROR, want[k]))
+                    dump(&d), fail();
+            }
+            vn_spec_free(spec);
+            vn_diags_free(&d);
+            free(buf);
+        }
+    }
+}
+
 static void test_spec_json(void **state)
 {
     struct vn_vm_spec *s = expect_valid(BASE "cpus = 'node:0'\nvnodes = 2\n"
@@ -1165,6 +1328,12 @@ int main(void)
         cmocka_unit_test(test_parse_file),
         cmocka_unit_test(test_spec_json),
         cmocka_unit_test(test_spec_from_json_roundtrip),
+        cmocka_unit_test(test_config_fifo_refused),
+        cmocka_unit_test(test_config_too_large_real_size),
+        cmocka_unit_test(test_errors_stop_at_limit),
+        cmocka_unit_test(test_duplicate_warnings_capped),
+        cmocka_unit_test(test_name_rule_matches_create),
+        cmocka_unit_test(test_device_lists_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

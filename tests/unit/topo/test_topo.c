@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <hwloc.h>
 #include <json-c/json.h>
 
 #include "topo/topo.h"
@@ -300,8 +302,8 @@ static void test_xml_errors(void **state)
 {
     struct vn_error err = {0};
     assert_null(vn_topo_load("/nonexistent/host.xml", &err));
-    assert_string_equal(
-        err.msg, "cannot read hwloc XML file '/nonexistent/host.xml': No such file or directory");
+    assert_string_equal(err.msg,
+                        "cannot open host file '/nonexistent/host.xml': No such file or directory");
     VN_CLEANUP_FREE char *json = srcpath("tests/data/hosts/laptop-1n.json");
     VN_CLEANUP_FREE char *spec = NULL;
     if (asprintf(&spec, "xml:%s", json) < 0)
@@ -543,6 +545,160 @@ static void test_validate(void **state)
     vn_topo_free(t);
 }
 
+/* ---- bounded inputs (docs/LIMITS.md) ---- */
+
+static void tmpdir_make(char *dir, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, len, "%s/test-topo-XXXXXX", base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+/* Host files that are FIFOs are refused instead of blocking open() forever. */
+static void test_host_file_fifo_refused(void **state)
+{
+    char dir[256], path[300], spec[320], want[512];
+    tmpdir_make(dir, sizeof dir);
+    static const char *const kinds[] = {"json", "xml"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/host.%s", dir, kinds[k]);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        snprintf(spec, sizeof spec, "%s:%s", kinds[k], path);
+        struct vn_error err = {0};
+        alarm(10); /* the unfixed loaders block in open(): fail instead of hanging */
+        struct vn_host_topo *t = vn_topo_load(spec, &err);
+        alarm(0);
+        assert_null(t);
+        snprintf(want, sizeof want, "host file '%s' is not a regular file (it is a FIFO)", path);
+        assert_string_equal(err.msg, want);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* A JSON host file over the limit names its real size. */
+static void test_host_json_too_large(void **state)
+{
+    char dir[256], path[300], want[512];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 20 * 1024 * 1024), 0);
+    fclose(f);
+    struct vn_error err = {0};
+    assert_null(vn_topo_load(path, &err));
+    snprintf(want, sizeof want,
+             "host file '%s' is 20971520 bytes; the limit is 16777216 bytes (16 MiB)", path);
+    assert_string_equal(err.msg, want);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* JSON objects with a key twice are refused: json-c would silently keep the last value. */
+static void test_host_json_duplicate_key(void **state)
+{
+    static const struct bad_case cases[] = {
+        {"{\"nodes\":[{\"node\":0,\"memory_mib\":1024,\"memory_mib\":2048,\"cpus\":\"0\"}]}",
+         "dup.json:1:39: duplicate key 'memory_mib' in an object"},
+        {"{\"nodes\":[{\"node\":0,\"memory_mib\":1024,\"cpus\":\"0\"}],\n\"nodes\":[]}",
+         "dup.json:2:1: duplicate key 'nodes' in an object"},
+        {"{\"nodes\":[{\"node\":0,\"memory_mib\":1024,\"cpus\":\"0\",\"c\\u0070us\":\"1\"}]}",
+         "dup.json:1:50: duplicate key 'cpus' in an object"},
+    };
+    for (size_t i = 0; i < VN_ARRAY_SIZE(cases); i++) {
+        struct vn_error err = {0};
+        struct vn_host_topo *t =
+            vn_topo_from_json_buf(cases[i].input, strlen(cases[i].input), "dup.json", &err);
+        if (t)
+            fail_msg("case %zu was accepted: %s", i, cases[i].input);
+        if (strcmp(err.msg, cases[i].msg) != 0)
+            fail_msg("case %zu: got \"%s\"\nwant \"%s\"", i, err.msg, cases[i].msg);
+    }
+}
+
+/* Counts in a synthetic string are checked before hwloc builds anything: numa:100000 used to
+ * run for minutes inside hwloc. */
+static void test_synthetic_bounds(void **state)
+{
+    static const struct bad_case cases[] = {
+        {"synthetic:numa:100000 pu:1",
+         "synthetic host 'numa:100000 pu:1' has 100000 NUMA nodes; at most 1024 are supported"},
+        {"synthetic:pack:64 numa:32 pu:1",
+         "synthetic host 'pack:64 numa:32 pu:1' has 2048 NUMA nodes; at most 1024 are supported"},
+        {"synthetic:pack:2 [numa] [numa] core:4096 pu:1",
+         "synthetic host 'pack:2 [numa] [numa] core:4096 pu:1' has 8192 CPUs; at most 4096 are "
+         "supported"},
+        {"synthetic:numa:4 core:0x10000000 pu:0x10000000",
+         "synthetic host 'numa:4 core:0x10000000 pu:0x10000000' has more than 4294967295 CPUs; at "
+         "most 4096 are supported"},
+        {"synthetic:100000 1",
+         "synthetic host '100000 1' has 100000 NUMA nodes; at most 1024 are supported"},
+        /* found by fuzz-synthetic: hwloc sized a bitmap for the index (3.4 GB, then SIGSEGV) */
+        {"synthetic:numa:2 pu:2(indexes=0,2,1444444444444444,3)",
+         "synthetic host 'numa:2 pu:2(indexes=0,2,1444444444444444,3)' uses the index "
+         "1444444444444444; indexes are at most 4095"},
+        {"synthetic:[numa(indexes=0,0x1000)] pu:2",
+         "synthetic host '[numa(indexes=0,0x1000)] pu:2' uses the index 0x1000; indexes are at "
+         "most 4095"},
+    };
+    for (size_t i = 0; i < VN_ARRAY_SIZE(cases); i++) {
+        struct vn_error err = {0};
+        alarm(10); /* unbounded, hwloc takes minutes on the first case */
+        struct vn_host_topo *t = vn_topo_load(cases[i].input, &err);
+        alarm(0);
+        if (t)
+            fail_msg("'%s' was accepted", cases[i].input);
+        if (strcmp(err.msg, cases[i].msg) != 0)
+            fail_msg("case %zu: got \"%s\"\nwant \"%s\"", i, err.msg, cases[i].msg);
+    }
+    /* at the limits */
+    struct vn_error err = {0};
+    struct vn_host_topo *t = vn_topo_load("synthetic:numa:1024 pu:4", &err);
+    if (!t)
+        fail_msg("%s", err.msg);
+    assert_int_equal(t->nnodes, 1024);
+    assert_int_equal(t->ncpus, 4096);
+    vn_topo_free(t);
+}
+
+/* Node memory has one bound for every source, so what one loader accepts (and prints as
+ * JSON) the JSON loader reads back. */
+static void test_node_memory_bound(void **state)
+{
+    char dir[256], path[300], want[512];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/huge.xml", dir);
+    hwloc_topology_t topo;
+    assert_int_equal(hwloc_topology_init(&topo), 0);
+    assert_int_equal(hwloc_topology_set_synthetic(topo, "numa:2(memory=18446744073709551615) pu:1"),
+                     0);
+    assert_int_equal(hwloc_topology_load(topo), 0);
+    assert_int_equal(hwloc_topology_export_xml(topo, path, 0), 0);
+    hwloc_topology_destroy(topo);
+    struct vn_error err = {0};
+    assert_null(vn_topo_load(path, &err));
+    snprintf(want, sizeof want,
+             "host '%s': node 0 has '17592186044415' MiB; at most 1099511627776 MiB (1 EiB) are "
+             "supported",
+             path);
+    assert_string_equal(err.msg, want);
+    unlink(path);
+    rmdir(dir);
+
+    struct vn_host_topo *t = vn_topo_new(1, 1, 0);
+    snprintf(t->name, sizeof t->name, "largest");
+    t->nodes[0] = (struct vn_node){
+        .os_index = 0, .mem_mib = VN_TOPO_MAX_NODE_MIB, .free_mib = VN_TOPO_MAX_NODE_MIB};
+    vn_bitmap_set(&t->nodes[0].cpus, 0);
+    t->cpus[0] = (struct vn_cpu){0};
+    assert_int_equal(vn_topo_finish(t, &err), 0);
+    assert_roundtrip(t);
+    t->nodes[0].mem_mib = t->nodes[0].free_mib = VN_TOPO_MAX_NODE_MIB + 1;
+    assert_int_equal(vn_topo_validate(t, &err), -1);
+    vn_topo_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +714,11 @@ int main(void)
         cmocka_unit_test(test_json_invalid),
         cmocka_unit_test(test_json_syntax_and_limits),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_host_file_fifo_refused),
+        cmocka_unit_test(test_host_json_too_large),
+        cmocka_unit_test(test_host_json_duplicate_key),
+        cmocka_unit_test(test_synthetic_bounds),
+        cmocka_unit_test(test_node_memory_bound),
     };
     return cmocka_run_group_tests_name("topo", tests, NULL, NULL);
 }
