@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vnumad.h"
+#include "qemu/vcpu_threads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t ns;
     int cpu;
     vnd_parse_task_stat(s, 100, &ns, &cpu);
-    vnd_vcpu_from_comm(s);
+    vn_qemu_vcpu_from_comm(s);
     free(s);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "numa/sample.h"
 #include "proc/proc.h"
 #include "qemu/qmp.h"
+#include "qemu/vcpu_threads.h"
 #include "util/cleanup.h"
 #include "vnumad.h"
 
@@ -170,17 +171,6 @@ int vnd_parse_task_stat(const char *text, long ticks, uint64_t *cpu_ns, int *las
     return 0;
 }
 
-int vnd_vcpu_from_comm(const char *comm)
-{
-    if (strncmp(comm, "CPU ", 4) != 0 || !isdigit((unsigned char)comm[4]))
-        return -1;
-    char *end;
-    long v = strtol(comm + 4, &end, 10);
-    if (*end != '/' || v < 0 || v >= VN_MAX_VCPUS)
-        return -1;
-    return (int)v;
-}
-
 void vnd_vcpus_update(struct vnd_dom *d, const uint64_t *cur_ns, const int *last_cpu,
                       const int *cpu_node, int ncpu_node)
 {
@@ -234,53 +224,13 @@ void vnd_dom_locality(struct vnd_dom *d)
 
 /* ---- /proc ----------------------------------------------------------------------------- */
 
-/* vCPU threads from their names ("CPU 3/KVM"; QEMU runs with debug-threads=on). */
-static int threads_from_comm(struct vnd_dom *d, struct vn_error *err)
-{
-    pid_t tids[4096];
-    int n = vn_proc_threads(d->qemu_pid, tids, (int)VN_ARRAY_SIZE(tids), err);
-    if (n < 0)
-        return vn_error_prefix(err, "domain '%s'", d->name);
-    int found = 0;
-    for (int i = 0; i < n; i++) {
-        char comm[64];
-        if (vn_proc_read(d->qemu_pid, tids[i], "comm", comm, sizeof comm, NULL) < 0)
-            continue;
-        int v = vnd_vcpu_from_comm(comm);
-        if (v >= 0 && v < d->nvcpus) {
-            d->tids[v] = tids[i];
-            found++;
-        }
-    }
-    return found;
-}
-
 static int find_threads(struct vnd_dom *d, struct vn_error *err)
 {
     if (d->tid_pid == d->qemu_pid && d->tid_start == d->qemu_start)
         return 0;
-    memset(d->tids, 0, (size_t)d->nvcpus * sizeof *d->tids);
-    int found = 0;
-    if (d->qmp_socket) {
-        struct vn_error e2 = {0};
-        VN_CLEANUP(vn_qmp_closep)
-        struct vn_qmp *q = vn_qmp_connect(d->qmp_socket, QMP_TIMEOUT_MS, d->name, &e2);
-        VN_CLEANUP_FREE struct vn_qmp_vcpu *vc = NULL;
-        int n = 0;
-        if (q && vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vc, &n, &e2) == 0) {
-            for (int i = 0; i < n; i++)
-                if (vc[i].cpu_index >= 0 && vc[i].cpu_index < d->nvcpus && vc[i].thread_id > 0) {
-                    d->tids[vc[i].cpu_index] = vc[i].thread_id;
-                    found++;
-                }
-        }
-    }
-    if (found == 0) {
-        /* No QMP (busy with another client, or a stand-in process): thread names. */
-        found = threads_from_comm(d, err);
-        if (found < 0)
-            return -1;
-    }
+    if (vn_qemu_vcpu_threads(d->qmp_socket, d->name, d->qemu_pid, d->nvcpus, QMP_TIMEOUT_MS,
+                             d->tids, err) < 0)
+        return -1;
     d->tid_pid = d->qemu_pid;
     d->tid_start = d->qemu_start;
     d->have_prev = false;

@@ -232,8 +232,6 @@ void vnd_dom_clear(struct vnd_dom *d);
 /* utime + stime (ns, for ticks clock ticks per second) and the last CPU from the text of
  * /proc/PID/task/TID/stat.  Pure. */
 int vnd_parse_task_stat(const char *text, long ticks, uint64_t *cpu_ns, int *last_cpu);
-/* vCPU i's index from a thread name "CPU i/KVM" or "CPU i/TCG", else -1.  Pure. */
-int vnd_vcpu_from_comm(const char *comm);
 /* Sets the vCPU observations from the current CPU-time readings (cur_ns[i], last_cpu[i]; -1
  * unknown): deltas against d->prev_cpu_ns, node from cpu_node.  Pure. */
 void vnd_vcpus_update(struct vnd_dom *d, const uint64_t *cur_ns, const int *last_cpu,

@@ -14,6 +14,7 @@
 #include "../qemu/accel.h"
 #include "../qemu/qmp.h"
 #include "../proc/proc.h"
+#include "../qemu/vcpu_threads.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -324,13 +325,14 @@ static void add_vcpus(struct json_object *o, const struct vn_domain_record *r, b
 {
     struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
     size_t n = aff ? json_object_array_length(aff) : 0;
-    VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
-    int nv = 0;
-    if (alive && r->qmp_socket) {
+    int nv = (int)vn_dom_get_int(r->placement, "vcpus");
+    if (nv < 0 || nv > VN_MAX_VCPUS)
+        nv = 0;
+    VN_CLEANUP_FREE pid_t *tids = calloc((size_t)nv + 1, sizeof *tids);
+    if (alive && tids) {
         struct vn_error e2 = {0};
-        VN_CLEANUP(vn_qmp_closep)
-        struct vn_qmp *q = vn_qmp_connect(r->qmp_socket, QMP_TIMEOUT_MS, r->name, &e2);
-        if (!q || vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nv, &e2) < 0)
+        if (vn_qemu_vcpu_threads(r->qmp_socket, r->name, r->qemu_pid, nv, QMP_TIMEOUT_MS, tids,
+                                 &e2) < 0)
             json_object_object_add(o, "qmp_error", json_object_new_string(e2.msg));
     }
     struct json_object *out = json_object_new_array();
@@ -340,10 +342,7 @@ static void add_vcpus(struct json_object *o, const struct vn_domain_record *r, b
         int v = (int)vn_dom_get_int(a, "vcpu");
         json_object_object_add(e, "vcpu", json_object_new_int(v));
         copy(e, "vnode", a, "vnode");
-        int tid = -1;
-        for (int k = 0; k < nv; k++)
-            if (vcpus[k].cpu_index == v)
-                tid = vcpus[k].thread_id;
+        int tid = tids && v >= 0 && v < nv ? tids[v] : -1;
         json_object_object_add(e, "thread_id", tid > 0 ? json_object_new_int(tid) : NULL);
         char key[24];
         snprintf(key, sizeof key, "%d", v);

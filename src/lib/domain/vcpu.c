@@ -15,7 +15,7 @@
 
 #include "../numa/affinity.h"
 #include "../numa/nodeinfo.h"
-#include "../qemu/qmp.h"
+#include "../qemu/vcpu_threads.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
 
@@ -70,8 +70,7 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
     }
     int rc = -1;
     int nv = (int)vn_dom_get_int(r.placement, "vcpus");
-    VN_CLEANUP_FREE struct vn_qmp_vcpu *vcpus = NULL;
-    int nq = 0;
+    VN_CLEANUP_FREE pid_t *tids = NULL;
     struct vn_bitmap soft_cpus;
     vn_bitmap_zero(&soft_cpus);
     if (!vn_domain_alive(&r) || r.status == VN_DOMAIN_CREATING) {
@@ -101,14 +100,13 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
         vn_error_set(err, "domain '%s': the soft affinity nodes have no CPUs", name);
         goto out;
     }
-    {
-        VN_CLEANUP(vn_qmp_closep)
-        struct vn_qmp *q = vn_qmp_connect(r.qmp_socket, QMP_TIMEOUT_MS, name, err);
-        if (!q || vn_qmp_query_vcpus(q, QMP_TIMEOUT_MS, &vcpus, &nq, err) < 0) {
-            vn_error_prefix(err, "domain '%s': cannot find the vCPU threads", name);
-            goto out;
-        }
+    tids = calloc((size_t)nv + 1, sizeof *tids);
+    if (!tids) {
+        vn_error_sys(err, ENOMEM, "domain '%s'", name);
+        goto out;
     }
+    if (vn_qemu_vcpu_threads(r.qmp_socket, name, r.qemu_pid, nv, QMP_TIMEOUT_MS, tids, err) < 0)
+        goto out;
     for (int v = o->vcpu < 0 ? 0 : o->vcpu; v < (o->vcpu < 0 ? nv : o->vcpu + 1); v++) {
         struct vn_domain_vcpu_one *one = &res->v[res->n];
         one->vcpu = v;
@@ -135,10 +133,7 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
             }
             one->effective = all;
         }
-        int tid = -1;
-        for (int k = 0; k < nq; k++)
-            if (vcpus[k].cpu_index == v)
-                tid = vcpus[k].thread_id;
+        int tid = tids[v];
         if (tid <= 0) {
             vn_error_set(err, "domain '%s': QEMU reports no thread for vCPU %d", name, v);
             goto out;

@@ -15,6 +15,7 @@
 
 #include "../place/testhost.h"
 #include "vnumad.h"
+#include "qemu/vcpu_threads.h"
 #include "../../../src/lib/domain/domain_int.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -199,11 +200,11 @@ static void test_task_stat(void **state)
     assert_int_equal(cpu, 3);
     assert_int_equal(vnd_parse_task_stat("1 (x) S 1 2", 100, &ns, &cpu), -1);
     assert_int_equal(vnd_parse_task_stat("garbage", 100, &ns, &cpu), -1);
-    assert_int_equal(vnd_vcpu_from_comm("CPU 12/KVM\n"), 12);
-    assert_int_equal(vnd_vcpu_from_comm("CPU 0/TCG"), 0);
-    assert_int_equal(vnd_vcpu_from_comm("CPU x/KVM"), -1);
-    assert_int_equal(vnd_vcpu_from_comm("qemu-system-x86"), -1);
-    assert_int_equal(vnd_vcpu_from_comm("CPU 3"), -1);
+    assert_int_equal(vn_qemu_vcpu_from_comm("CPU 12/KVM\n"), 12);
+    assert_int_equal(vn_qemu_vcpu_from_comm("CPU 0/TCG"), 0);
+    assert_int_equal(vn_qemu_vcpu_from_comm("CPU x/KVM"), -1);
+    assert_int_equal(vn_qemu_vcpu_from_comm("qemu-system-x86"), -1);
+    assert_int_equal(vn_qemu_vcpu_from_comm("CPU 3"), -1);
 }
 
 static void test_observation(void **state)
