@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +24,6 @@
 
 #define LOCK_TIMEOUT_MS 30000
 #define MAX_MAPPINGS    8
-#define MPOL_MF_MOVE_   (1 << 1)
 
 /* ---- placement updates ------------------------------------------------------------------- */
 
@@ -279,10 +277,8 @@ int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_
     for (uint32_t i = 0; i < n; i++)
         m->pages[i] = (void *)(m->cursor + (uintptr_t)i * m->page);
     /* Where the pages are now (nodes NULL: query only). */
-    long rc = syscall(SYS_move_pages, (int)m->pid, (unsigned long)n, m->pages, NULL, m->status, 0);
-    if (rc < 0)
-        return vn_error_sys(err, errno, "Cannot query the pages of domain '%s' (pid %d)", m->name,
-                            (int)m->pid);
+    if (vn_pages_move(m->pid, n, m->pages, NULL, m->status, NULL, NULL, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", m->name);
     uint64_t room = m->budget_pages - m->st.pages_moved;
     if (room > m->ctl.next)
         room = m->ctl.next;
@@ -307,20 +303,14 @@ int vn_domain_move_step(struct vn_domain_move *m, uint32_t max_pages, struct vn_
         k++;
     }
     if (k > 0) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = syscall(SYS_move_pages, (int)m->pid, (unsigned long)k, m->pages, m->nodes, m->status,
-                     MPOL_MF_MOVE_);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-        vn_batch_update(&m->ctl, k, ms);
+        double ms = 0;
+        int mrc = vn_pages_move(m->pid, k, m->pages, m->nodes, m->status, &m->ctl, &ms, err);
         m->st.move_ms += ms;
         m->st.calls++;
         if (ms > m->st.longest_call_ms)
             m->st.longest_call_ms = ms;
-        if (rc < 0)
-            return vn_error_sys(err, errno, "Cannot move the pages of domain '%s' (pid %d)",
-                                m->name, (int)m->pid);
+        if (mrc < 0)
+            return vn_error_prefix(err, "domain '%s'", m->name);
         for (uint32_t i = 0; i < k; i++) {
             if (m->status[i] == m->target)
                 m->st.pages_moved++;

@@ -214,6 +214,24 @@ static void update_rates(struct vn_migrate_progress *p, size_t ps, double t0)
     p->eta_s = p->mib_per_s > 0 ? mib(p->pages_total - p->pages_done, ps) / p->mib_per_s : 0;
 }
 
+int vn_pages_move(pid_t pid, uint32_t n, void **pages, const int *nodes, int *status,
+                  struct vn_batch_ctl *ctl, double *call_ms, struct vn_error *err)
+{
+    double c0 = now_s();
+    long rc = syscall(SYS_move_pages, (int)pid, (unsigned long)n, pages, nodes, status,
+                      nodes ? MPOL_MF_MOVE_ : 0);
+    int e = errno;
+    double ms = (now_s() - c0) * 1e3;
+    if (call_ms)
+        *call_ms = ms;
+    if (rc < 0)
+        return vn_error_sys(err, e, "cannot %s the pages of process %d", nodes ? "move" : "query",
+                            (int)pid);
+    if (ctl && nodes)
+        vn_batch_update(ctl, n, ms);
+    return 0;
+}
+
 int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_migrate_opts *o,
                      struct vn_migrate_report *rep, struct vn_error *err)
 {
@@ -264,12 +282,10 @@ int vn_migrate_range(pid_t pid, uintptr_t start, size_t len, const struct vn_mig
             pages[j] = (void *)(start + idx * ps);
             nodes[j] = targets[idx % (uint64_t)ntargets];
         }
-        double c0 = now_s();
-        long rc = syscall(SYS_move_pages, (int)pid, (unsigned long)n, pages, nodes, status,
-                          MPOL_MF_MOVE_);
-        double call_ms = (now_s() - c0) * 1e3;
-        if (rc < 0) {
-            int e = errno;
+        double call_ms = 0;
+        struct vn_error merr = {0};
+        if (vn_pages_move(pid, n, pages, nodes, status, NULL, &call_ms, &merr) < 0) {
+            int e = merr.errnum;
             if (e == ESRCH || process_exiting(pid)) {
                 rep->target_exited = true;
                 break;

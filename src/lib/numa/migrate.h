@@ -102,6 +102,13 @@ struct vn_migrate_report {
     uint64_t need_kib[8]; /* what the free-memory check needed on the first 8 targets */
 };
 
+/* The one move_pages caller of vnuma.  Moves pages[0..n) of process pid to nodes[i] (nodes
+ * NULL: only asks where each page is), status[i] then holds each page's node or -errno;
+ * *call_ms (may be NULL) is the call's duration, fed to ctl (may be NULL) when pages moved.
+ * -1 with errno kept in err->errnum when the call itself failed. */
+int vn_pages_move(pid_t pid, uint32_t n, void **pages, const int *nodes, int *status,
+                  struct vn_batch_ctl *ctl, double *call_ms, struct vn_error *err);
+
 /* Sets defaults (nodes empty: the caller fills them). */
 void vn_migrate_opts_init(struct vn_migrate_opts *o);
 
