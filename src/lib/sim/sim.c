@@ -23,7 +23,6 @@ void vn_sim_params_default(struct vn_sim_params *p)
         .policy_ns = 100000000,
         .dyn_high = 0.9,
         .dyn_low = 0.5,
-        .dyn_dwell_ns = 0,
         .migrate_gbs = 2,
         .reserve_mib = 0,
         .start_spread_ns = 0,
@@ -104,6 +103,18 @@ int vn_sim_workload_builtin(const char *name, struct vn_sim_workload *w)
             return 0;
         }
     return -1;
+}
+
+const char *vn_sim_workload_unit(const struct vn_sim_workload *w)
+{
+    switch (w->kind) {
+    case VN_SIM_WL_STREAM:
+        return "MB/s";
+    case VN_SIM_WL_CHASE:
+        return "M accesses/s";
+    default:
+        return "transactions/s";
+    }
 }
 
 /* ---- event heap ---- */
@@ -719,6 +730,7 @@ void vn_sim_vm_stats(const struct vn_sim *s, int vm, struct vn_sim_vm_stats *out
     memset(out, 0, sizeof *out);
     out->present_s = t / 1e9;
     snprintf(out->name, sizeof out->name, "%s", m->name);
+    out->order = m->order;
     out->workload = m->wl.name;
     out->vcpus = m->nvcpus;
     out->mem_mib = m->mem_mib;

@@ -91,6 +91,7 @@ struct vn_sim_vcpu {
 
 struct vn_sim_vm {
     char name[VN_SIM_NAME_MAX];
+    int order; /* vn_sim_vm_stats.order */
     struct vn_sim_workload wl;
     int first, nvcpus;
     uint64_t mem_mib;
@@ -115,6 +116,7 @@ struct vn_sim_vm {
 /* A VM waiting for its arrival time. */
 struct vn_sim_pending {
     char name[VN_SIM_NAME_MAX];
+    int order;
     int vcpus;
     uint64_t mem_mib;
     struct vn_sim_workload wl;
@@ -180,6 +182,7 @@ struct vn_sim {
     struct vn_bitmap idle, idle_core, all;
     int nvms, cap_vms;
     struct vn_sim_vm *vms;
+    int norder; /* VMs given so far (vn_sim_add_vm, vn_sim_schedule_vm) */
     int nvcpus, cap_vcpus;
     struct vn_sim_vcpu *vcpus;
     int nheap, cap_heap;
