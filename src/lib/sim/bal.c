@@ -116,7 +116,7 @@ static void enact(struct vn_sim *s, const int *dom_vm, const struct vn_bal_actio
     }
 }
 
-void vn_sim_balancer(struct vn_sim *s)
+void vn_sim_bal_policy_tick(struct vn_sim *s)
 {
     vn_sim_settle_demand(s);
     int nn = s->nn;

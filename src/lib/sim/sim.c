@@ -561,13 +561,13 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
     vn_sim_push(s, p->epoch_ns, VN_SIM_EV_EPOCH, 0, 0);
     if (setup->sched == VN_SIM_SCHED_ALL || setup->sched == VN_SIM_SCHED_DYNAMIC ||
         setup->sched == VN_SIM_SCHED_BALANCE)
-        vn_sim_push(s, p->balance_ns, VN_SIM_EV_BALANCE, 0, 0);
+        vn_sim_push(s, p->balance_ns, VN_SIM_EV_LOAD_BALANCE, 0, 0);
     if (setup->sched == VN_SIM_SCHED_BALANCE) {
         vn_bal_params_default(&s->bal_params);
         s->bal_params.softaff.high = p->dyn_high;
         s->bal_params.softaff.low = p->dyn_low;
         vn_bal_state_init(&s->bal_state);
-        vn_sim_push(s, p->bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+        vn_sim_push(s, p->bal_ns, VN_SIM_EV_BAL_POLICY, 0, 0);
     }
     if (setup->sched == VN_SIM_SCHED_DYNAMIC)
         vn_sim_push(s, p->policy_ns, VN_SIM_EV_POLICY, 0, 0);
@@ -647,9 +647,9 @@ void vn_sim_run_until(struct vn_sim *s, int64_t until_ns)
             epoch(s);
             vn_sim_push(s, s->now + s->p.epoch_ns, VN_SIM_EV_EPOCH, 0, 0);
             break;
-        case VN_SIM_EV_BALANCE:
-            vn_sim_balance(s);
-            vn_sim_push(s, s->now + s->p.balance_ns, VN_SIM_EV_BALANCE, 0, 0);
+        case VN_SIM_EV_LOAD_BALANCE:
+            vn_sim_load_balance(s);
+            vn_sim_push(s, s->now + s->p.balance_ns, VN_SIM_EV_LOAD_BALANCE, 0, 0);
             break;
         case VN_SIM_EV_POLICY:
             vn_sim_policy(s);
@@ -665,9 +665,9 @@ void vn_sim_run_until(struct vn_sim *s, int64_t until_ns)
             if (!s->vms[e.idx].gone)
                 vn_sim_remove_vm(s, e.idx, NULL);
             break;
-        case VN_SIM_EV_BALANCER:
-            vn_sim_balancer(s);
-            vn_sim_push(s, s->now + s->p.bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+        case VN_SIM_EV_BAL_POLICY:
+            vn_sim_bal_policy_tick(s);
+            vn_sim_push(s, s->now + s->p.bal_ns, VN_SIM_EV_BAL_POLICY, 0, 0);
             break;
         case VN_SIM_EV_SAMPLE:
             sample(s);

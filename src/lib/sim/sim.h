@@ -31,7 +31,7 @@ struct vn_sim_params {
     double refill_kib;       /* cache state a vCPU refetches after moving to another core */
     int64_t timeslice_ns;    /* scheduler time slice */
     int64_t epoch_ns;        /* memory-model epoch */
-    int64_t balance_ns;      /* Linux-like periodic load balance (all-cpus) */
+    int64_t balance_ns;      /* Linux-like run-queue load balancing period */
     int64_t policy_ns;       /* dynamic soft-affinity decision period */
     double dyn_high;         /* dynamic: widen when a vnode's vCPUs wait more than this share */
     double dyn_low;          /* dynamic: narrow when home nodes' demand is below this share */
@@ -39,7 +39,7 @@ struct vn_sim_params {
     uint64_t reserve_mib;    /* memory per node kept for the host (not given to VMs) */
     int64_t start_spread_ns; /* each VM's vCPUs start at a uniform random time in [0, this) */
     double chunk_mib;        /* allocation grain of guest memory (2 MiB superpages) */
-    /* balance: the balancing policy (src/lib/balance/policy.h) runs every bal_ns; its
+    /* sched balance: vnumad's balancing policy (src/lib/balance/policy.h) runs every bal_ns; its
      * residency observation is exact (bal_noise 0) or off by a uniform relative error of up
      * to bal_noise per (vnode, node), which the policy is told as the error bound. */
     int64_t bal_ns;

@@ -128,13 +128,13 @@ enum vn_sim_ev_kind {
     VN_SIM_EV_BLOCK,
     VN_SIM_EV_WAKE,
     VN_SIM_EV_EPOCH,
-    VN_SIM_EV_BALANCE,
+    VN_SIM_EV_LOAD_BALANCE, /* Linux-like run-queue load balancing (balance_ns) */
     VN_SIM_EV_POLICY,
     VN_SIM_EV_SAMPLE,
     VN_SIM_EV_PHASE,
-    VN_SIM_EV_ARRIVE,   /* idx: pending VM */
-    VN_SIM_EV_LEAVE,    /* idx: VM */
-    VN_SIM_EV_BALANCER, /* the balancing policy's interval */
+    VN_SIM_EV_ARRIVE,     /* idx: pending VM */
+    VN_SIM_EV_LEAVE,      /* idx: VM */
+    VN_SIM_EV_BAL_POLICY, /* vnumad's balancing policy (bal_ns) */
 };
 
 struct vn_sim_ev {

@@ -125,7 +125,7 @@ void vn_sim_vm_spec(struct vn_sim_vm *vm, struct vn_vm_spec *spec)
     spec->vcpus = spec->maxvcpus = vm->nvcpus;
     spec->memory_mib = spec->maxmem_mib = vm->mem_mib;
     spec->mempolicy = VN_MEMPOLICY_BIND;
-    spec->balance = true;
+    spec->balance = true; /* the opt-out flag (balance = 0): this VM may be moved */
 }
 
 void vn_sim_rebuild_load(struct vn_sim *s)
