@@ -224,12 +224,46 @@ static int first_cfg(const struct vn_scenario *sc, const bool *run_cfg)
     return 0;
 }
 
+/* s for a gnuplot string literal in quotes q: in '...' a quote is doubled, in "..." a
+ * backslash escapes quotes and backslashes; control characters become spaces (a newline
+ * would end the string, or a comment, and start a command). */
+static const char *gp_esc(const char *s, char q, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            ch = ' ';
+        else if (ch == (unsigned char)q)
+            buf[n++] = q == '\'' ? '\'' : '\\';
+        else if (q == '"' && ch == '\\')
+            buf[n++] = '\\';
+        buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+#define GP_NAME (2 * VN_SIM_NAME_MAX + 1)
+
 /* The gnuplot script: throughput per VM against the swept count (or per configuration when
  * nothing is swept), and locality. */
 static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cfg, int group,
                        const char *unit)
 {
-    fprintf(f, "# Written by vnuma sim for scenario '%s'.  Run: gnuplot plot.gp\n", sc->name);
+    /* Every name is the user's: escaped for the quotes it goes into. */
+    char scn_sq[GP_NAME], scn_dq[GP_NAME], first_dq[GP_NAME];
+    char cfg[VN_SCN_MAX_CONFIGS][GP_NAME], grp[VN_SCN_MAX_GROUPS][GP_NAME];
+    char grp_dq[GP_NAME];
+    gp_esc(sc->name, '\'', scn_sq, sizeof scn_sq);
+    gp_esc(sc->name, '"', scn_dq, sizeof scn_dq);
+    gp_esc(sc->configs[first_cfg(sc, run_cfg)].name, '"', first_dq, sizeof first_dq);
+    gp_esc(sc->groups[group].name, '"', grp_dq, sizeof grp_dq);
+    for (int c = 0; c < sc->nconfigs; c++)
+        gp_esc(sc->configs[c].name, '\'', cfg[c], sizeof cfg[c]);
+    for (int g = 0; g < sc->ngroups; g++)
+        gp_esc(sc->groups[g].name, '\'', grp[g], sizeof grp[g]);
+    fprintf(f, "# Written by vnuma sim for scenario '%s'.  Run: gnuplot plot.gp\n", scn_sq);
     fprintf(f, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
                "  set terminal pngcairo size 900,560 font 'sans,10'\n"
                "} else {\n"
@@ -248,35 +282,35 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                     "set table $cfg%d\n"
                     "plot 'summary.csv' using 2:5:6:(100*$9) with table if (strcol(3) eq '%d' "
                     "&& strcol(1) eq '%s')\nunset table\n",
-                    c, group, sc->configs[c].name);
+                    c, group, cfg[c]);
         }
         fprintf(f,
                 "set datafile separator whitespace\n"
                 "set output 'throughput.png'\n"
                 "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
                 "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
-                sc->name, sc->groups[group].name, sc->groups[group].name, unit);
+                scn_dq, grp_dq, grp[group], unit);
         fprintf(f, "plot");
         bool first = true;
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
             fprintf(f, "%s \\\n  $cfg%d using 1:2:3 with yerrorlines title '%s' lw 2",
-                    first ? "" : ",", c, sc->configs[c].name);
+                    first ? "" : ",", c, cfg[c]);
             first = false;
         }
         fprintf(f,
                 "\nset output 'locality.png'\n"
                 "set title \"%s: share of memory accesses that are local\"\n"
                 "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
-                sc->name);
+                scn_dq);
         fprintf(f, "plot");
         first = true;
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
             fprintf(f, "%s \\\n  $cfg%d using 1:4 with linespoints title '%s' lw 2",
-                    first ? "" : ",", c, sc->configs[c].name);
+                    first ? "" : ",", c, cfg[c]);
             first = false;
         }
         fprintf(f, "\n");
@@ -289,20 +323,20 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                 "set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
                 "set style fill solid 0.7 border -1\nset xtics rotate by -20\n"
                 "set ylabel 'relative throughput per VM'\nset yrange [0:*]\n",
-                sc->name, sc->configs[first_cfg(sc, run_cfg)].name);
+                scn_dq, first_dq);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
             fprintf(f, "%s \\\n  'summary-wide.csv' using %d:%d%s title '%s'", g ? "," : "",
-                    2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+                    2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", grp[g]);
         fprintf(f,
                 "\nset output 'locality.png'\nset title \"%s: local accesses\"\n"
                 "set style histogram clustered gap 2\n"
                 "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
-                sc->name);
+                scn_dq);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
             fprintf(f, "%s \\\n  'summary-wide.csv' using (100*$%d)%s title '%s'", g ? "," : "",
-                    4 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+                    4 + 3 * g, g ? "" : ":xtic(1)", grp[g]);
         fprintf(f, "\n");
     }
 }
