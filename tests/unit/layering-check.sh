@@ -21,7 +21,9 @@ libc_ok='abort calloc malloc realloc free strdup strndup
   ceil floor cos exp log lround llround pow sqrt fabs'
 # Known violations in files whose owners move them (object:symbols).  They print as TODO,
 # so the tier passes, and they stop being TODO the day they disappear or grow.
-known='config_spec_build:fclose ferror fopen64 fread'
+known=(
+  'config_spec_build:fclose,ferror,fopen64,fread' # read_config(): the config file
+)
 if ! command -v nm >/dev/null; then
   echo "1..0 # SKIP nm is not installed"
   exit 0
@@ -47,7 +49,7 @@ for o in "${objs[@]}"; do
   src=${o##*/}; src=${src%.c.o}; src=${src#src_lib_}
   if [ ${#bad[@]} -eq 0 ]; then
     echo "ok $n - pure: $src"
-  elif [[ " $known " == *" $src:${bad[*]} "* ]] || [[ "$known" == "$src:${bad[*]}" ]]; then
+  elif printf '%s\n' "${known[@]}" | grep -qxF "$src:$(IFS=,; echo "${bad[*]}")"; then
     echo "not ok $n - pure: $src calls ${bad[*]} # TODO known violation, see docs/ARCHITECTURE.md"
   else
     echo "not ok $n - pure: $src calls ${bad[*]}"
