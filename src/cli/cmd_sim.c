@@ -17,6 +17,7 @@
 
 #include "balance/policy.h"
 #include "cli.h"
+#include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "topo/topo.h"
@@ -36,22 +37,12 @@ struct opts {
     bool quiet;
 };
 
-/* One (configuration, sweep point, group) cell over seeds. */
-struct cell {
-    double *per_vm;   /* per seed: mean throughput of one VM of the group */
-    double *group;    /* per seed: the group's total */
-    double *locality; /* per seed: the group's local share */
-    int nvms;
-};
-
-struct trace_ctx {
-    FILE *csv;
+/* What the run callbacks write to: the per-run CSV files, the trace, and progress. */
+struct out_ctx {
     const struct vn_scenario *sc;
-    const char *config;
-    int count;
-    uint64_t seed;
-    bool print;
-    struct vn_sim *sim;
+    FILE *runs, *bal, *trace;
+    bool print_trace, quiet;
+    double t_last, wall_total; /* wall clock: end of the last run, sum over good runs */
 };
 
 static void print_help(void)
@@ -198,36 +189,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void on_sample(const struct vn_sim_sample *smp, void *arg)
-{
-    struct trace_ctx *t = arg;
-    double tot = 0, loc = 0;
-    for (int m = 0; m < smp->nvms; m++) {
-        tot += smp->vm_tput[m];
-        loc += smp->vm_locality[m];
-        if (t->csv) {
-            struct vn_sim_vm_stats st;
-            vn_sim_vm_stats(t->sim, m, &st);
-            fprintf(t->csv, "%s,%d,%llu,%.3f,%s,%.3f,%.4f\n", t->config, t->count,
-                    (unsigned long long)t->seed, smp->t_s, st.name, smp->vm_tput[m],
-                    smp->vm_locality[m]);
-        }
-    }
-    if (!t->print)
-        return;
-    printf("  t=%6.2fs %-14s n=%-4d seed=%-3llu total=%-12.1f locality=%5.1f%% mem-util", smp->t_s,
-           t->config, t->count, (unsigned long long)t->seed, tot,
-           smp->nvms ? 100 * loc / smp->nvms : 0.0);
-    for (int n = 0; n < smp->nnodes && n < 8; n++)
-        printf(" %3.0f%%", 100 * smp->node_util[n]);
-    if (smp->nnodes > 8)
-        printf(" ...");
-    printf("  running");
-    for (int n = 0; n < smp->nnodes && n < 8; n++)
-        printf(" %.1f", smp->node_running[n]);
-    printf("\n");
-}
-
 static int mkdir_p(const char *dir, struct vn_error *err)
 {
     char buf[PATH_MAX];
@@ -263,12 +224,46 @@ static int first_cfg(const struct vn_scenario *sc, const bool *run_cfg)
     return 0;
 }
 
+/* s for a gnuplot string literal in quotes q: in '...' a quote is doubled, in "..." a
+ * backslash escapes quotes and backslashes; control characters become spaces (a newline
+ * would end the string, or a comment, and start a command). */
+static const char *gp_esc(const char *s, char q, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            ch = ' ';
+        else if (ch == (unsigned char)q)
+            buf[n++] = q == '\'' ? '\'' : '\\';
+        else if (q == '"' && ch == '\\')
+            buf[n++] = '\\';
+        buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+#define GP_NAME (2 * VN_SIM_NAME_MAX + 1)
+
 /* The gnuplot script: throughput per VM against the swept count (or per configuration when
  * nothing is swept), and locality. */
 static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cfg, int group,
                        const char *unit)
 {
-    fprintf(f, "# Written by vnuma sim for scenario '%s'.  Run: gnuplot plot.gp\n", sc->name);
+    /* Every name is the user's: escaped for the quotes it goes into. */
+    char scn_sq[GP_NAME], scn_dq[GP_NAME], first_dq[GP_NAME];
+    char cfg[VN_SCN_MAX_CONFIGS][GP_NAME], grp[VN_SCN_MAX_GROUPS][GP_NAME];
+    char grp_dq[GP_NAME];
+    gp_esc(sc->name, '\'', scn_sq, sizeof scn_sq);
+    gp_esc(sc->name, '"', scn_dq, sizeof scn_dq);
+    gp_esc(sc->configs[first_cfg(sc, run_cfg)].name, '"', first_dq, sizeof first_dq);
+    gp_esc(sc->groups[group].name, '"', grp_dq, sizeof grp_dq);
+    for (int c = 0; c < sc->nconfigs; c++)
+        gp_esc(sc->configs[c].name, '\'', cfg[c], sizeof cfg[c]);
+    for (int g = 0; g < sc->ngroups; g++)
+        gp_esc(sc->groups[g].name, '\'', grp[g], sizeof grp[g]);
+    fprintf(f, "# Written by vnuma sim for scenario '%s'.  Run: gnuplot plot.gp\n", scn_sq);
     fprintf(f, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
                "  set terminal pngcairo size 900,560 font 'sans,10'\n"
                "} else {\n"
@@ -287,35 +282,35 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                     "set table $cfg%d\n"
                     "plot 'summary.csv' using 2:5:6:(100*$9) with table if (strcol(3) eq '%d' "
                     "&& strcol(1) eq '%s')\nunset table\n",
-                    c, group, sc->configs[c].name);
+                    c, group, cfg[c]);
         }
         fprintf(f,
                 "set datafile separator whitespace\n"
                 "set output 'throughput.png'\n"
                 "set title \"%s: throughput per VM of '%s' (mean ± sd over seeds)\"\n"
                 "set xlabel 'VMs of %s'\nset ylabel '%s per VM'\nset yrange [0:*]\n",
-                sc->name, sc->groups[group].name, sc->groups[group].name, unit);
+                scn_dq, grp_dq, grp[group], unit);
         fprintf(f, "plot");
         bool first = true;
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
             fprintf(f, "%s \\\n  $cfg%d using 1:2:3 with yerrorlines title '%s' lw 2",
-                    first ? "" : ",", c, sc->configs[c].name);
+                    first ? "" : ",", c, cfg[c]);
             first = false;
         }
         fprintf(f,
                 "\nset output 'locality.png'\n"
                 "set title \"%s: share of memory accesses that are local\"\n"
                 "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
-                sc->name);
+                scn_dq);
         fprintf(f, "plot");
         first = true;
         for (int c = 0; c < sc->nconfigs; c++) {
             if (!run_cfg[c])
                 continue;
             fprintf(f, "%s \\\n  $cfg%d using 1:4 with linespoints title '%s' lw 2",
-                    first ? "" : ",", c, sc->configs[c].name);
+                    first ? "" : ",", c, cfg[c]);
             first = false;
         }
         fprintf(f, "\n");
@@ -328,20 +323,20 @@ static void write_plot(FILE *f, const struct vn_scenario *sc, const bool *run_cf
                 "set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
                 "set style fill solid 0.7 border -1\nset xtics rotate by -20\n"
                 "set ylabel 'relative throughput per VM'\nset yrange [0:*]\n",
-                sc->name, sc->configs[first_cfg(sc, run_cfg)].name);
+                scn_dq, first_dq);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
             fprintf(f, "%s \\\n  'summary-wide.csv' using %d:%d%s title '%s'", g ? "," : "",
-                    2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+                    2 + 3 * g, 3 + 3 * g, g ? "" : ":xtic(1)", grp[g]);
         fprintf(f,
                 "\nset output 'locality.png'\nset title \"%s: local accesses\"\n"
                 "set style histogram clustered gap 2\n"
                 "set ylabel 'local accesses (%%)'\nset yrange [0:105]\n",
-                sc->name);
+                scn_dq);
         fprintf(f, "plot");
         for (int g = 0; g < sc->ngroups; g++)
             fprintf(f, "%s \\\n  'summary-wide.csv' using (100*$%d)%s title '%s'", g ? "," : "",
-                    4 + 3 * g, g ? "" : ":xtic(1)", sc->groups[g].name);
+                    4 + 3 * g, g ? "" : ":xtic(1)", grp[g]);
         fprintf(f, "\n");
     }
 }
@@ -370,21 +365,159 @@ static int run_gnuplot(const char *dir)
     return rc;
 }
 
-static const char *unit_of(const struct vn_sim_workload *w)
-{
-    switch (w->kind) {
-    case VN_SIM_WL_STREAM:
-        return "MB/s";
-    case VN_SIM_WL_CHASE:
-        return "M accesses/s";
-    default:
-        return "transactions/s";
-    }
-}
-
 static void table_freep(struct vn_table **t)
 {
     vn_table_free(*t);
+}
+
+static void on_sample(const struct vn_sim_run *run, const struct vn_sim *sim,
+                      const struct vn_sim_sample *smp, void *arg)
+{
+    struct out_ctx *t = arg;
+    const char *config = t->sc->configs[run->config].name;
+    double tot = 0, loc = 0;
+    for (int m = 0; m < smp->nvms; m++) {
+        tot += smp->vm_tput[m];
+        loc += smp->vm_locality[m];
+        if (t->trace) {
+            struct vn_sim_vm_stats st;
+            vn_sim_vm_stats(sim, m, &st);
+            fprintf(t->trace, "%s,%d,%llu,%.3f,%s,%.3f,%.4f\n", config, run->count,
+                    (unsigned long long)run->seed, smp->t_s, st.name, smp->vm_tput[m],
+                    smp->vm_locality[m]);
+        }
+    }
+    if (!t->print_trace)
+        return;
+    printf("  t=%6.2fs %-14s n=%-4d seed=%-3llu total=%-12.1f locality=%5.1f%% mem-util", smp->t_s,
+           config, run->count, (unsigned long long)run->seed, tot,
+           smp->nvms ? 100 * loc / smp->nvms : 0.0);
+    for (int n = 0; n < smp->nnodes && n < 8; n++)
+        printf(" %3.0f%%", 100 * smp->node_util[n]);
+    if (smp->nnodes > 8)
+        printf(" ...");
+    printf("  running");
+    for (int n = 0; n < smp->nnodes && n < 8; n++)
+        printf(" %.1f", smp->node_running[n]);
+    printf("\n");
+}
+
+/* After each run: its rows of runs.csv and balance.csv, and a progress line. */
+static void on_run(const struct vn_sim_report *r, int ri, void *arg)
+{
+    struct out_ctx *t = arg;
+    const struct vn_scenario *sc = t->sc;
+    const struct vn_sim_run *run = &r->runs[ri];
+    const char *config = sc->configs[run->config].name;
+    double now = now_s(), wall = now - t->t_last;
+    t->t_last = now;
+    if (run->failed) {
+        fprintf(stderr, "vnuma sim: error: %s\n", run->error.msg);
+        return;
+    }
+    t->wall_total += wall;
+    const struct vn_sim_bal_stats *bs = &run->bal;
+    fprintf(t->bal, "%s,%d,%llu,%llu,%llu,%llu,%llu,%llu", config, run->count,
+            (unsigned long long)run->seed, (unsigned long long)bs->intervals,
+            (unsigned long long)bs->migrate, (unsigned long long)bs->affinity,
+            (unsigned long long)bs->replace, (unsigned long long)bs->skipped_total);
+    for (int k = 0; k < VN_SIM_NSKIP; k++)
+        fprintf(t->bal, ",%llu", (unsigned long long)bs->skipped[k]);
+    fprintf(t->bal, ",%llu,%.1f,%d,%d,%d\n", (unsigned long long)bs->ordered_mib, bs->moved_mib,
+            bs->arrived, bs->departed, bs->rejected);
+    if (!t->quiet && (sc->configs[run->config].sched == VN_SIM_SCHED_BALANCE || bs->arrived ||
+                      bs->departed || bs->rejected))
+        printf("  %-16s balancer: %llu intervals, %llu migrate, %llu affinity, %llu "
+               "replace, %llu skipped, %.0f MiB moved; VMs %d arrived, %d left, %d "
+               "rejected\n",
+               config, (unsigned long long)bs->intervals, (unsigned long long)bs->migrate,
+               (unsigned long long)bs->affinity, (unsigned long long)bs->replace,
+               (unsigned long long)bs->skipped_total, bs->moved_mib, bs->arrived, bs->departed,
+               bs->rejected);
+    for (int i = run->first_vm; i < run->first_vm + run->nvms; i++) {
+        const struct vn_sim_vm_stats *st = &r->vms[i].st;
+        fprintf(t->runs, "%s,%d,%llu,%s,%s,%s,%d,%llu,%d,%d,%.3f,%.4f,%.4f,%.3f\n", config,
+                run->count, (unsigned long long)run->seed, st->name,
+                sc->groups[r->vms[i].group].name, st->workload, st->vcpus,
+                (unsigned long long)st->mem_mib, st->nnodes_mem, st->guest_numa, st->tput,
+                st->locality, st->run_share, st->present_s);
+    }
+    if (!t->quiet)
+        printf("  %-16s %s%-4d seed %-3llu %8.0f events, %6.2fs wall\n", config,
+               sc->sweep >= 0 ? "n=" : "", run->count, (unsigned long long)run->seed,
+               (double)run->events, wall);
+}
+
+/* summary.csv, summary-wide.csv (nothing swept) and the table on stdout. */
+static int write_summary(const char *outdir, const struct vn_scenario *sc,
+                         const struct vn_sim_report *r, struct vn_error *err)
+{
+    VN_CLEANUP_FILE FILE *sum = open_out(outdir, "summary.csv", err);
+    if (!sum)
+        return -1;
+    fprintf(sum, "config,count,group,vms,per_vm_mean,per_vm_sd,group_mean,group_sd,locality,"
+                 "unit,rel_first,rel_first_sd\n");
+    VN_CLEANUP_FILE FILE *wide = NULL;
+    if (r->npoints == 1 && !(wide = open_out(outdir, "summary-wide.csv", err)))
+        return -1;
+    if (wide) {
+        fprintf(wide, "config");
+        for (int g = 0; g < sc->ngroups; g++)
+            fprintf(wide, ",%s_rel,%s_rel_sd,%s_locality", sc->groups[g].name, sc->groups[g].name,
+                    sc->groups[g].name);
+        fprintf(wide, "\n");
+    }
+    static const char *const hdr[] = {"config", "count", "group", "VMs",      "per VM",
+                                      "± sd",   "total", "± sd",  "locality", "vs first"};
+    VN_CLEANUP(table_freep) struct vn_table *tbl = vn_table_new(10, hdr);
+    for (int i = 1; i < 10; i++)
+        if (i != 2)
+            vn_table_align_right(tbl, i);
+    for (int c = 0; c < sc->nconfigs; c++) {
+        if (!r->config_run[c])
+            continue;
+        for (int pt = 0; pt < r->npoints; pt++) {
+            if (wide)
+                fprintf(wide, "%s", sc->configs[c].name);
+            for (int g = 0; g < sc->ngroups; g++) {
+                const struct vn_sim_cell *cl = vn_sim_report_cell(r, c, pt, g);
+                if (cl->nvms == 0) {
+                    if (wide)
+                        fprintf(wide, ",0,0,0");
+                    continue;
+                }
+                const char *unit = vn_sim_workload_unit(&sc->workloads[sc->groups[g].workload]);
+                fprintf(sum, "%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.4f,%s,%.4f,%.4f\n",
+                        sc->configs[c].name, cl->count, g, cl->nvms, cl->per_vm_mean, cl->per_vm_sd,
+                        cl->group_mean, cl->group_sd, cl->locality, unit, cl->rel_first,
+                        cl->rel_first_sd);
+                if (wide)
+                    fprintf(wide, ",%.4f,%.4f,%.4f", cl->rel_first, cl->rel_first_sd, cl->locality);
+                vn_table_add(tbl, "%s", sc->configs[c].name);
+                if (sc->sweep >= 0)
+                    vn_table_add(tbl, "%d", cl->count);
+                else
+                    vn_table_add(tbl, "-");
+                vn_table_add(tbl, "%s", sc->groups[g].name);
+                vn_table_add(tbl, "%d", cl->nvms);
+                vn_table_add(tbl, "%.1f", cl->per_vm_mean);
+                vn_table_add(tbl, "%.1f", cl->per_vm_sd);
+                vn_table_add(tbl, "%.1f", cl->group_mean);
+                vn_table_add(tbl, "%.1f", cl->group_sd);
+                vn_table_add(tbl, "%.1f%%", 100 * cl->locality);
+                vn_table_add(tbl, "%+.1f%%", 100 * (cl->rel_first - 1));
+            }
+            if (wide)
+                fprintf(wide, "\n");
+        }
+    }
+    int pg = sc->sweep >= 0 ? sc->sweep : 0;
+    printf("\nThroughput (%s, mean ± sd over %d seed(s)); 'vs first' compares per-VM throughput "
+           "with configuration '%s':\n",
+           vn_sim_workload_unit(&sc->workloads[sc->groups[pg].workload]), r->nseeds,
+           sc->configs[r->first_config].name);
+    vn_table_print(tbl, stdout, 2);
+    return 0;
 }
 
 int vn_cmd_sim(int argc, char **argv)
@@ -419,17 +552,9 @@ int vn_cmd_sim(int argc, char **argv)
         if (sc->warmup_ns >= sc->duration_ns)
             sc->warmup_ns = sc->duration_ns / 10;
     }
-    bool run_cfg[VN_SCN_MAX_CONFIGS] = {false};
-    for (int c = 0; c < sc->nconfigs; c++)
-        run_cfg[c] = !o.config || strcmp(o.config, sc->configs[c].name) == 0;
-    if (o.config) {
-        bool any = false;
-        for (int c = 0; c < sc->nconfigs; c++)
-            any = any || run_cfg[c];
-        if (!any)
-            return vn_cli_usage("sim", "scenario '%s' has no configuration '%s'", sc->name,
-                                o.config);
-    }
+    int only = o.config ? vn_scenario_config_index(sc, o.config) : -1;
+    if (o.config && only < 0)
+        return vn_cli_usage("sim", "scenario '%s' has no configuration '%s'", sc->name, o.config);
 
     char host[VN_SCN_HOST_MAX + PATH_MAX];
     resolve_host(path, o.host ? o.host : sc->host, host, sizeof host);
@@ -463,224 +588,25 @@ int vn_cmd_sim(int argc, char **argv)
     fprintf(bcsv, ",ordered_mib,moved_mib,arrived,departed,rejected\n");
 
     int npts = vn_scenario_npoints(sc);
-    int ng = sc->ngroups;
-    int nseeds = sc->seeds;
-    size_t ncell = (size_t)sc->nconfigs * npts * ng;
-    struct cell *cells = calloc(ncell, sizeof *cells);
-    double *vals = calloc(ncell * 3 * nseeds, sizeof *vals);
-    if (!cells || !vals)
-        abort();
-    for (size_t i = 0; i < ncell; i++) {
-        cells[i].per_vm = vals + i * 3 * nseeds;
-        cells[i].group = cells[i].per_vm + nseeds;
-        cells[i].locality = cells[i].group + nseeds;
-    }
-    int nrun = 0;
-    for (int c = 0; c < sc->nconfigs; c++)
-        nrun += run_cfg[c];
     if (!o.quiet)
         printf("Scenario '%s' on host '%s' (%d nodes, %d CPUs): %d configuration(s) x %d point(s) "
                "x %d seed(s), %.1fs simulated each (%.1fs warm-up).\n",
-               sc->name, topo->name, topo->nnodes, topo->ncpus, nrun, npts, nseeds,
-               (double)sc->duration_ns / 1e9, (double)sc->warmup_ns / 1e9);
+               sc->name, topo->name, topo->nnodes, topo->ncpus, only >= 0 ? 1 : sc->nconfigs, npts,
+               sc->seeds, (double)sc->duration_ns / 1e9, (double)sc->warmup_ns / 1e9);
 
-    double sim_total = 0, wall_total = 0;
-    uint64_t ev_total = 0;
-    int failed = 0;
-    for (int c = 0; c < sc->nconfigs; c++) {
-        if (!run_cfg[c])
-            continue;
-        for (int pt = 0; pt < npts; pt++) {
-            int count = sc->sweep >= 0 ? vn_scenario_count(sc, sc->sweep, pt) : 0;
-            for (int si = 0; si < nseeds; si++) {
-                uint64_t seed = (uint64_t)si + 1;
-                double t0 = now_s();
-                struct vn_sim *sim = vn_scenario_build(sc, topo, c, pt, seed, &err);
-                if (!sim) {
-                    fprintf(stderr, "vnuma sim: error: %s\n", err.msg);
-                    failed = 1;
-                    break;
-                }
-                struct trace_ctx tc = {tcsv, sc, sc->configs[c].name, count, seed, o.trace, sim};
-                if (o.trace)
-                    vn_sim_set_sampling(sim, sc->trace_ns, on_sample, &tc);
-                vn_sim_run_until(sim, sc->warmup_ns);
-                vn_sim_reset_stats(sim);
-                vn_sim_run_until(sim, sc->duration_ns);
-                double wall = now_s() - t0;
-                wall_total += wall;
-                sim_total += (double)sc->duration_ns / 1e9;
-                ev_total += vn_sim_events(sim);
-                if (vn_sim_check(sim, &err) < 0) {
-                    fprintf(stderr, "vnuma sim: error: internal invariant broken: %s\n", err.msg);
-                    vn_sim_free(sim);
-                    return VN_EXIT_FAIL;
-                }
-                int nv = vn_sim_nvms(sim);
-                double *gsum = calloc(ng, sizeof *gsum), *gacc = calloc(ng, sizeof *gacc);
-                int *gn = calloc(ng, sizeof *gn);
-                if (!gsum || !gacc || !gn)
-                    abort();
-                struct vn_sim_bal_stats bs;
-                vn_sim_bal_stats(sim, &bs);
-                fprintf(bcsv, "%s,%d,%llu,%llu,%llu,%llu,%llu,%llu", sc->configs[c].name, count,
-                        (unsigned long long)seed, (unsigned long long)bs.intervals,
-                        (unsigned long long)bs.migrate, (unsigned long long)bs.affinity,
-                        (unsigned long long)bs.replace, (unsigned long long)bs.skipped_total);
-                for (int k = 0; k < VN_SIM_NSKIP; k++)
-                    fprintf(bcsv, ",%llu", (unsigned long long)bs.skipped[k]);
-                fprintf(bcsv, ",%llu,%.1f,%d,%d,%d\n", (unsigned long long)bs.ordered_mib,
-                        bs.moved_mib, bs.arrived, bs.departed, bs.rejected);
-                if (!o.quiet && (sc->configs[c].sched == VN_SIM_SCHED_BALANCE || bs.arrived ||
-                                 bs.departed || bs.rejected))
-                    printf("  %-16s balancer: %llu intervals, %llu migrate, %llu affinity, %llu "
-                           "replace, %llu skipped, %.0f MiB moved; VMs %d arrived, %d left, %d "
-                           "rejected\n",
-                           sc->configs[c].name, (unsigned long long)bs.intervals,
-                           (unsigned long long)bs.migrate, (unsigned long long)bs.affinity,
-                           (unsigned long long)bs.replace, (unsigned long long)bs.skipped_total,
-                           bs.moved_mib, bs.arrived, bs.departed, bs.rejected);
-                for (int m = 0; m < nv; m++) {
-                    struct vn_sim_vm_stats st;
-                    vn_sim_vm_stats(sim, m, &st);
-                    /* A VM that was not on the host in the measured window has no figures. */
-                    if (!(st.present_s > 0))
-                        continue;
-                    int g = 0;
-                    size_t best = 0;
-                    for (int k = 0; k < ng; k++) {
-                        size_t l = strlen(sc->groups[k].name);
-                        if (l > best && strncmp(st.name, sc->groups[k].name, l) == 0 &&
-                            st.name[l] == '-') {
-                            g = k;
-                            best = l;
-                        }
-                    }
-                    gsum[g] += st.tput;
-                    gacc[g] += st.locality;
-                    gn[g]++;
-                    fprintf(runs, "%s,%d,%llu,%s,%s,%s,%d,%llu,%d,%d,%.3f,%.4f,%.4f,%.3f\n",
-                            sc->configs[c].name, count, (unsigned long long)seed, st.name,
-                            sc->groups[g].name, st.workload, st.vcpus,
-                            (unsigned long long)st.mem_mib, st.nnodes_mem, st.guest_numa, st.tput,
-                            st.locality, st.run_share, st.present_s);
-                }
-                for (int g = 0; g < ng; g++) {
-                    struct cell *cl = &cells[((size_t)c * npts + pt) * ng + g];
-                    cl->nvms = gn[g];
-                    cl->group[si] = gsum[g];
-                    cl->per_vm[si] = gn[g] ? gsum[g] / gn[g] : 0;
-                    cl->locality[si] = gn[g] ? gacc[g] / gn[g] : 0;
-                }
-                free(gsum);
-                free(gacc);
-                free(gn);
-                if (!o.quiet)
-                    printf("  %-16s %s%-4d seed %-3llu %8.0f events, %6.2fs wall\n",
-                           sc->configs[c].name, sc->sweep >= 0 ? "n=" : "", count,
-                           (unsigned long long)seed, (double)vn_sim_events(sim), wall);
-                vn_sim_free(sim);
-            }
-            if (failed)
-                break;
-        }
-    }
-
-    /* Summary: CSV and table. */
-    VN_CLEANUP_FILE FILE *sum = open_out(outdir, "summary.csv", &err);
-    if (!sum) {
-        free(cells);
-        free(vals);
+    struct out_ctx ctx = {sc, runs, bcsv, tcsv, o.trace, o.quiet, now_s(), 0};
+    struct vn_sim_run_opts ro = {topo, only, o.trace, on_run, on_sample, &ctx};
+    VN_CLEANUP(vn_sim_report_free) struct vn_sim_report rep;
+    if (vn_scenario_run(sc, &ro, &rep, &err) < 0)
         return vn_cli_fail("sim", &err);
-    }
-    fprintf(sum, "config,count,group,vms,per_vm_mean,per_vm_sd,group_mean,group_sd,locality,"
-                 "unit,rel_first,rel_first_sd\n");
-    VN_CLEANUP_FILE FILE *wide = NULL;
-    if (npts == 1 && !(wide = open_out(outdir, "summary-wide.csv", &err))) {
-        free(cells);
-        free(vals);
+    if (write_summary(outdir, sc, &rep, &err) < 0)
         return vn_cli_fail("sim", &err);
-    }
-    if (wide) {
-        fprintf(wide, "config");
-        for (int g = 0; g < ng; g++)
-            fprintf(wide, ",%s_rel,%s_rel_sd,%s_locality", sc->groups[g].name, sc->groups[g].name,
-                    sc->groups[g].name);
-        fprintf(wide, "\n");
-    }
-    static const char *const hdr[] = {"config", "count", "group", "VMs",      "per VM",
-                                      "± sd",   "total", "± sd",  "locality", "vs first"};
-    VN_CLEANUP(table_freep) struct vn_table *tbl = vn_table_new(10, hdr);
-    for (int i = 1; i < 10; i++)
-        if (i != 2)
-            vn_table_align_right(tbl, i);
-    int first = -1;
-    for (int c = 0; c < sc->nconfigs && first < 0; c++)
-        if (run_cfg[c])
-            first = c;
-    for (int c = 0; c < sc->nconfigs; c++) {
-        if (!run_cfg[c])
-            continue;
-        for (int pt = 0; pt < npts; pt++) {
-            int count = sc->sweep >= 0 ? vn_scenario_count(sc, sc->sweep, pt) : 0;
-            if (wide)
-                fprintf(wide, "%s", sc->configs[c].name);
-            for (int g = 0; g < ng; g++) {
-                struct cell *cl = &cells[((size_t)c * npts + pt) * ng + g];
-                struct cell *base = &cells[((size_t)first * npts + pt) * ng + g];
-                if (cl->nvms == 0) {
-                    if (wide)
-                        fprintf(wide, ",0,0,0");
-                    continue;
-                }
-                double pm, psd, gm, gsd, lm, lsd, bm, bsd;
-                vn_sim_mean_sd(cl->per_vm, nseeds, &pm, &psd);
-                vn_sim_mean_sd(cl->group, nseeds, &gm, &gsd);
-                vn_sim_mean_sd(cl->locality, nseeds, &lm, &lsd);
-                vn_sim_mean_sd(base->per_vm, nseeds, &bm, &bsd);
-                double rel = bm > 0 ? pm / bm : 0, rsd = bm > 0 ? psd / bm : 0;
-                const char *unit = unit_of(&sc->workloads[sc->groups[g].workload]);
-                fprintf(sum, "%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.4f,%s,%.4f,%.4f\n",
-                        sc->configs[c].name, count, g, cl->nvms, pm, psd, gm, gsd, lm, unit, rel,
-                        rsd);
-                if (wide)
-                    fprintf(wide, ",%.4f,%.4f,%.4f", rel, rsd, lm);
-                vn_table_add(tbl, "%s", sc->configs[c].name);
-                if (sc->sweep >= 0)
-                    vn_table_add(tbl, "%d", count);
-                else
-                    vn_table_add(tbl, "-");
-                vn_table_add(tbl, "%s", sc->groups[g].name);
-                vn_table_add(tbl, "%d", cl->nvms);
-                vn_table_add(tbl, "%.1f", pm);
-                vn_table_add(tbl, "%.1f", psd);
-                vn_table_add(tbl, "%.1f", gm);
-                vn_table_add(tbl, "%.1f", gsd);
-                vn_table_add(tbl, "%.1f%%", 100 * lm);
-                vn_table_add(tbl, "%+.1f%%", 100 * (rel - 1));
-            }
-            if (wide)
-                fprintf(wide, "\n");
-        }
-    }
-    if (wide) {
-        fclose(wide);
-        wide = NULL;
-    }
-    free(cells);
-    free(vals);
-    printf("\nThroughput (%s, mean ± sd over %d seed(s)); 'vs first' compares per-VM throughput "
-           "with configuration '%s':\n",
-           unit_of(&sc->workloads[sc->groups[sc->sweep >= 0 ? sc->sweep : 0].workload]), nseeds,
-           sc->configs[first].name);
-    vn_table_print(tbl, stdout, 2);
+    double wall = ctx.wall_total;
     printf("\nSimulator speed: %.1f simulated s in %.2f s wall (%.1f sim-s per wall-s), %llu "
            "events (%.2f M events/s).\n",
-           sim_total, wall_total, wall_total > 0 ? sim_total / wall_total : 0,
-           (unsigned long long)ev_total, wall_total > 0 ? (double)ev_total / wall_total / 1e6 : 0);
+           rep.sim_s, wall, wall > 0 ? rep.sim_s / wall : 0, (unsigned long long)rep.events,
+           wall > 0 ? (double)rep.events / wall / 1e6 : 0);
 
-    fclose(sum);
-    sum = NULL;
     fflush(runs);
     fflush(bcsv);
     if (tcsv)
@@ -689,7 +615,8 @@ int vn_cmd_sim(int argc, char **argv)
     if (!gp)
         return vn_cli_fail("sim", &err);
     int pg = sc->sweep >= 0 ? sc->sweep : 0;
-    write_plot(gp, sc, run_cfg, pg, unit_of(&sc->workloads[sc->groups[pg].workload]));
+    write_plot(gp, sc, rep.config_run, pg,
+               vn_sim_workload_unit(&sc->workloads[sc->groups[pg].workload]));
     fclose(gp);
     gp = NULL;
     if (run_gnuplot(outdir) == 0)
@@ -698,8 +625,7 @@ int vn_cmd_sim(int argc, char **argv)
                outdir, npts == 1 ? ", summary-wide.csv" : "", tcsv ? ", trace.csv" : "");
     else
         printf("Results in %s/: runs.csv, summary.csv%s, balance.csv, plot.gp (gnuplot failed or "
-               "is not "
-               "installed, so no PNG; run 'gnuplot plot.gp' there to see why).\n",
+               "is not installed, so no PNG; run 'gnuplot plot.gp' there to see why).\n",
                outdir, tcsv ? ", trace.csv" : "");
-    return failed ? VN_EXIT_FAIL : VN_EXIT_OK;
+    return rep.nfailed ? VN_EXIT_FAIL : VN_EXIT_OK;
 }

@@ -192,7 +192,7 @@ static struct vn_bal_action *push(struct ctx *c, enum vn_bal_kind kind, int dom,
     a->kind = kind;
     a->domain = dom;
     a->vnode = vnode;
-    a->to = -1;
+    a->to_idx = -1;
     return a;
 }
 
@@ -362,8 +362,8 @@ static bool complete_move(struct ctx *c, const struct vn_bal_dom_obs *d,
     struct vn_bal_action *a = push(c, VN_BAL_MIGRATE_VNODE, di, v);
     if (!a)
         return true;
-    from_set(c, o->resident_mib, o->home, &a->from);
-    a->to = o->home;
+    from_set(c, o->resident_mib, o->home, &a->from_idx);
+    a->to_idx = o->home;
     a->mib = chunk;
     snprintf(a->reason, sizeof a->reason,
              "%s vnode %d: moving %llu of the %llu MiB outside home node %d (budget-limited "
@@ -490,8 +490,8 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
         return true;
     if (memory || best_moved > w->settle) {
         struct vn_bal_action *a = push(c, VN_BAL_MIGRATE_VNODE, di, v);
-        from_set(c, o->resident_mib, best, &a->from);
-        a->to = best;
+        from_set(c, o->resident_mib, best, &a->from_idx);
+        a->to_idx = best;
         a->mib = chunk;
         a->rehome = memory;
         snprintf(a->reason, sizeof a->reason, "%s", why);
@@ -501,7 +501,7 @@ static bool rehome(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal_
     if (set_soft) {
         struct vn_bal_action *a = push(c, VN_BAL_SET_SOFT_AFFINITY, di, v);
         a->vcpus = w->vcpus;
-        vn_bitmap_set(&a->nodes, best);
+        vn_bitmap_set(&a->nodes_idx, best);
         snprintf(a->reason, sizeof a->reason, "%s", why);
         ds->actions++;
     }
@@ -553,7 +553,7 @@ static void soft_step(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_b
     if (!a)
         return;
     a->vcpus = w->vcpus;
-    a->nodes = s.allowed;
+    a->nodes_idx = s.allowed;
     snprintf(a->reason, sizeof a->reason, "%s", why);
     ds->actions++;
     soft_store(&vs->soft, &s);
@@ -695,9 +695,9 @@ static void replace(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal
     if (!room(c, need))
         goto out;
     struct vn_bal_action *a = push(c, VN_BAL_REPLACE_VM, di, -1);
-    a->nodes = nodes;
-    memcpy(a->vnode_to, to, sizeof to[0] * d->nvnodes);
-    a->claim = pl->claim;
+    a->nodes_idx = nodes;
+    memcpy(a->vnode_to_idx, to, sizeof to[0] * d->nvnodes);
+    a->claim_os = pl->claim;
     snprintf(a->reason, sizeof a->reason, "%s", why);
     ds->actions++;
     ds->replaces++;
@@ -709,7 +709,7 @@ static void replace(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal
             continue;
         a = push(c, VN_BAL_SET_SOFT_AFFINITY, di, v);
         a->vcpus = w[v].vcpus;
-        vn_bitmap_set(&a->nodes, to[v]);
+        vn_bitmap_set(&a->nodes_idx, to[v]);
         snprintf(a->reason, sizeof a->reason, "%s vnode %d follows the re-placement to node %d.",
                  d->name, v, os(c, to[v]));
         ds->actions++;

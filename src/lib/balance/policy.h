@@ -20,7 +20,8 @@
  * pause, user-fixed placement, hysteresis, rate limit) comes out as a SKIPPED record.
  *
  * Nodes are node indexes (positions in vn_host_topo.nodes), except in reason strings and in
- * a REPLACE_VM's claim, which use Linux node numbers like the rest of vnuma's records. */
+ * a REPLACE_VM's claim (claim_os), which use Linux node numbers like the rest of vnuma's
+ * records; struct vn_bal_action names each field's kind. */
 #ifndef VN_BALANCE_POLICY_H
 #define VN_BALANCE_POLICY_H
 
@@ -175,12 +176,17 @@ struct vn_bal_state {
 /* ---- actions --------------------------------------------------------------------------- */
 
 enum vn_bal_kind {
-    VN_BAL_MIGRATE_VNODE,     /* move mib MiB of vnode from the nodes `from` to node `to` */
-    VN_BAL_SET_SOFT_AFFINITY, /* the vCPUs in `vcpus` may run on the nodes in `nodes` */
-    VN_BAL_REPLACE_VM,        /* record the new placement: vnode_to, claim (nodes = union) */
-    VN_BAL_SKIPPED,           /* `skipped` would have been done; `skip` says why */
+    VN_BAL_MIGRATE_VNODE,     /* move mib MiB of vnode from the nodes from_idx to node to_idx */
+    VN_BAL_SET_SOFT_AFFINITY, /* the vCPUs in `vcpus` may run on the nodes in nodes_idx */
+    VN_BAL_REPLACE_VM, /* record the new placement: vnode_to_idx, claim_os (nodes_idx = union) */
+    VN_BAL_SKIPPED,    /* `skipped` would have been done; `skip` says why */
 };
 
+/* An action names nodes of two kinds, and each field says which: _idx fields are node
+ * indexes (positions in vn_host_topo.nodes), _os fields and the reason are Linux node
+ * numbers (what records and claims hold).  Each is in a union with its old name (from, to,
+ * nodes, vnode_to, claim: same storage, same kind) because src/daemon still reads those;
+ * new code uses the explicit names, and the aliases go when the daemon does too. */
 struct vn_bal_action {
     enum vn_bal_kind kind;
     enum vn_bal_kind skipped; /* VN_BAL_SKIPPED: the kind stopped */
@@ -188,16 +194,31 @@ struct vn_bal_action {
     int domain;               /* index into the observations' domains */
     int vnode;                /* -1 for REPLACE_VM */
     /* MIGRATE_VNODE */
-    struct vn_bitmap from;
-    int to;
+    union {
+        struct vn_bitmap from_idx;
+        struct vn_bitmap from;
+    };
+    union {
+        int to_idx;
+        int to;
+    };
     uint64_t mib;
-    bool rehome; /* the vnode's pnode in the record becomes `to` with this batch */
+    bool rehome; /* the vnode's pnode in the record becomes `to_idx` with this batch */
     /* SET_SOFT_AFFINITY */
     struct vn_bitmap vcpus;
-    struct vn_bitmap nodes; /* also REPLACE_VM's new node set */
+    union {
+        struct vn_bitmap nodes_idx; /* also REPLACE_VM's new node set */
+        struct vn_bitmap nodes;
+    };
     /* REPLACE_VM */
-    int vnode_to[VN_MAX_VNODES];
-    struct vn_claim claim;
+    union {
+        int vnode_to_idx[VN_MAX_VNODES];
+        int vnode_to[VN_MAX_VNODES];
+    };
+    union {
+        struct vn_claim claim_os;
+        struct vn_claim claim;
+    };
     char reason[VN_BAL_REASON]; /* one sentence, Linux node numbers */
 };
 

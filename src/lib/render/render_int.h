@@ -1,4 +1,4 @@
-/* Internal to src/lib/render: small formatting helpers. */
+/* Internal to src/lib/render: small formatting helpers (common.c). */
 #ifndef VN_RENDER_INT_H
 #define VN_RENDER_INT_H
 

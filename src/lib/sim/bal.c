@@ -64,24 +64,25 @@ static void enact(struct vn_sim *s, const int *dom_vm, const struct vn_bal_actio
     int k = a->vnode;
     switch (a->kind) {
     case VN_BAL_MIGRATE_VNODE: {
-        if (k < 0 || k >= vm->nvnodes || a->to < 0 || a->to >= s->nn)
+        if (k < 0 || k >= vm->nvnodes || a->to_idx < 0 || a->to_idx >= s->nn)
             return;
         st->migrate++;
         st->ordered_mib += a->mib;
         uint64_t left = a->mib;
-        VN_BITMAP_FOREACH(f, &a->from)
+        VN_BITMAP_FOREACH(f, &a->from_idx)
         {
-            if (left == 0 || f >= s->nn || f == a->to)
+            if (left == 0 || f >= s->nn || f == a->to_idx)
                 continue;
             uint64_t have = vm->pages[(size_t)k * s->nn + f] / VN_SIM_PAGES_PER_MIB;
             uint64_t mib = have < left ? have : left;
-            if (mib > 0 && vn_sim_migrate(s, m, k, f, a->to, mib, NULL) == 0)
+            if (mib > 0 && vn_sim_migrate(s, m, k, f, a->to_idx, mib, NULL) == 0)
                 left -= mib;
         }
-        if (a->rehome && vm->home[k] >= 0 && vm->home[k] != a->to) {
+        if (a->rehome && vm->home[k] >= 0 && vm->home[k] != a->to_idx) {
             claim_move(&vm->claim, s->topo->nodes[vm->home[k]].os_index,
-                       s->topo->nodes[a->to].os_index, vnode_mib(s, vm, k), vnode_vcpus(s, vm, k));
-            vm->home[k] = a->to;
+                       s->topo->nodes[a->to_idx].os_index, vnode_mib(s, vm, k),
+                       vnode_vcpus(s, vm, k));
+            vm->home[k] = a->to_idx;
             *dirty = true;
         }
         break;
@@ -92,7 +93,7 @@ static void enact(struct vn_sim *s, const int *dom_vm, const struct vn_bal_actio
         st->affinity++;
         struct vn_bitmap cpus;
         vn_bitmap_zero(&cpus);
-        VN_BITMAP_FOREACH(n, &a->nodes)
+        VN_BITMAP_FOREACH(n, &a->nodes_idx)
         if (n < s->nn)
             vn_bitmap_or(&cpus, &s->node_cpus[n]);
         if (vn_bitmap_empty(&cpus))
@@ -105,9 +106,9 @@ static void enact(struct vn_sim *s, const int *dom_vm, const struct vn_bal_actio
     case VN_BAL_REPLACE_VM:
         st->replace++;
         for (int v = 0; v < vm->nvnodes; v++)
-            if (a->vnode_to[v] >= 0 && a->vnode_to[v] < s->nn)
-                vm->home[v] = a->vnode_to[v];
-        vm->claim = a->claim;
+            if (a->vnode_to_idx[v] >= 0 && a->vnode_to_idx[v] < s->nn)
+                vm->home[v] = a->vnode_to_idx[v];
+        vm->claim = a->claim_os;
         *dirty = true;
         break;
     default:
@@ -115,7 +116,7 @@ static void enact(struct vn_sim *s, const int *dom_vm, const struct vn_bal_actio
     }
 }
 
-void vn_sim_balancer(struct vn_sim *s)
+void vn_sim_bal_policy_tick(struct vn_sim *s)
 {
     vn_sim_settle_demand(s);
     int nn = s->nn;

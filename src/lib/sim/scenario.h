@@ -65,7 +65,9 @@ int vn_scenario_npoints(const struct vn_scenario *sc);
 int vn_scenario_count(const struct vn_scenario *sc, int g, int pt);
 
 /* Builds the simulator of one run: configuration cfg at sweep point pt with seed, every VM
- * placed.  NULL with err naming the VM that did not fit. */
+ * placed.  VMs are given to the simulator round-robin over the groups; the group of each is
+ * vn_scenario_vm_group() of its vn_sim_vm_stats.order (run.h).  NULL with err naming the VM
+ * that did not fit. */
 struct vn_sim *vn_scenario_build(const struct vn_scenario *sc, const struct vn_host_topo *topo,
                                  int cfg, int pt, uint64_t seed, struct vn_error *err);
 

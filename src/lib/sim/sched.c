@@ -429,7 +429,7 @@ void vn_sim_start_vcpu(struct vn_sim *s, int vi, int64_t delay_ns)
     vn_sim_push(s, s->now + delay_ns + (int64_t)phase + 1, VN_SIM_EV_WAKE, vi, v->gen);
 }
 
-void vn_sim_balance(struct vn_sim *s)
+void vn_sim_load_balance(struct vn_sim *s)
 {
     bool any = false;
     for (int n = 0; n < s->nn && !any; n++)

@@ -19,7 +19,9 @@ void vn_sim_start_vcpu(struct vn_sim *s, int vi, int64_t delay_ns);
 void vn_sim_slice_end(struct vn_sim *s, int cpu);
 void vn_sim_block(struct vn_sim *s, int vi);
 void vn_sim_wake(struct vn_sim *s, int vi);
-void vn_sim_balance(struct vn_sim *s);
+/* Linux-like periodic load balancing of run queues (all-cpus, pin, dynamic, balance). */
+void vn_sim_load_balance(struct vn_sim *s);
+/* The dynamic scheduler's soft-affinity decision (balance/softaff.h). */
 void vn_sim_policy(struct vn_sim *s);
 /* vCPU vi's work phase ends: draw the next one's cost. */
 void vn_sim_phase(struct vn_sim *s, int vi);
@@ -30,8 +32,8 @@ void vn_sim_settle_demand(struct vn_sim *s);
 void vn_sim_vcpu_retire(struct vn_sim *s, int vi);
 /* Moves the vCPUs of VM m's vnode k whose CPU their hard affinity no longer allows. */
 void vn_sim_enforce_vnode(struct vn_sim *s, int m, int k);
-/* The balancing policy's interval (bal.c). */
-void vn_sim_balancer(struct vn_sim *s);
+/* One interval of vnumad's balancing policy, vn_bal_run (sched balance; bal.c). */
+void vn_sim_bal_policy_tick(struct vn_sim *s);
 /* A pending VM arrives (vm.c). */
 void vn_sim_arrive(struct vn_sim *s, int i);
 /* The placement request of a simulated VM (vm.c). */

@@ -23,7 +23,6 @@ void vn_sim_params_default(struct vn_sim_params *p)
         .policy_ns = 100000000,
         .dyn_high = 0.9,
         .dyn_low = 0.5,
-        .dyn_dwell_ns = 0,
         .migrate_gbs = 2,
         .reserve_mib = 0,
         .start_spread_ns = 0,
@@ -104,6 +103,18 @@ int vn_sim_workload_builtin(const char *name, struct vn_sim_workload *w)
             return 0;
         }
     return -1;
+}
+
+const char *vn_sim_workload_unit(const struct vn_sim_workload *w)
+{
+    switch (w->kind) {
+    case VN_SIM_WL_STREAM:
+        return "MB/s";
+    case VN_SIM_WL_CHASE:
+        return "M accesses/s";
+    default:
+        return "transactions/s";
+    }
 }
 
 /* ---- event heap ---- */
@@ -550,13 +561,13 @@ struct vn_sim *vn_sim_new(const struct vn_host_topo *topo, const struct vn_sim_p
     vn_sim_push(s, p->epoch_ns, VN_SIM_EV_EPOCH, 0, 0);
     if (setup->sched == VN_SIM_SCHED_ALL || setup->sched == VN_SIM_SCHED_DYNAMIC ||
         setup->sched == VN_SIM_SCHED_BALANCE)
-        vn_sim_push(s, p->balance_ns, VN_SIM_EV_BALANCE, 0, 0);
+        vn_sim_push(s, p->balance_ns, VN_SIM_EV_LOAD_BALANCE, 0, 0);
     if (setup->sched == VN_SIM_SCHED_BALANCE) {
         vn_bal_params_default(&s->bal_params);
         s->bal_params.softaff.high = p->dyn_high;
         s->bal_params.softaff.low = p->dyn_low;
         vn_bal_state_init(&s->bal_state);
-        vn_sim_push(s, p->bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+        vn_sim_push(s, p->bal_ns, VN_SIM_EV_BAL_POLICY, 0, 0);
     }
     if (setup->sched == VN_SIM_SCHED_DYNAMIC)
         vn_sim_push(s, p->policy_ns, VN_SIM_EV_POLICY, 0, 0);
@@ -636,9 +647,9 @@ void vn_sim_run_until(struct vn_sim *s, int64_t until_ns)
             epoch(s);
             vn_sim_push(s, s->now + s->p.epoch_ns, VN_SIM_EV_EPOCH, 0, 0);
             break;
-        case VN_SIM_EV_BALANCE:
-            vn_sim_balance(s);
-            vn_sim_push(s, s->now + s->p.balance_ns, VN_SIM_EV_BALANCE, 0, 0);
+        case VN_SIM_EV_LOAD_BALANCE:
+            vn_sim_load_balance(s);
+            vn_sim_push(s, s->now + s->p.balance_ns, VN_SIM_EV_LOAD_BALANCE, 0, 0);
             break;
         case VN_SIM_EV_POLICY:
             vn_sim_policy(s);
@@ -654,9 +665,9 @@ void vn_sim_run_until(struct vn_sim *s, int64_t until_ns)
             if (!s->vms[e.idx].gone)
                 vn_sim_remove_vm(s, e.idx, NULL);
             break;
-        case VN_SIM_EV_BALANCER:
-            vn_sim_balancer(s);
-            vn_sim_push(s, s->now + s->p.bal_ns, VN_SIM_EV_BALANCER, 0, 0);
+        case VN_SIM_EV_BAL_POLICY:
+            vn_sim_bal_policy_tick(s);
+            vn_sim_push(s, s->now + s->p.bal_ns, VN_SIM_EV_BAL_POLICY, 0, 0);
             break;
         case VN_SIM_EV_SAMPLE:
             sample(s);
@@ -719,6 +730,7 @@ void vn_sim_vm_stats(const struct vn_sim *s, int vm, struct vn_sim_vm_stats *out
     memset(out, 0, sizeof *out);
     out->present_s = t / 1e9;
     snprintf(out->name, sizeof out->name, "%s", m->name);
+    out->order = m->order;
     out->workload = m->wl.name;
     out->vcpus = m->nvcpus;
     out->mem_mib = m->mem_mib;

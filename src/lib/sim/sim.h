@@ -31,16 +31,15 @@ struct vn_sim_params {
     double refill_kib;       /* cache state a vCPU refetches after moving to another core */
     int64_t timeslice_ns;    /* scheduler time slice */
     int64_t epoch_ns;        /* memory-model epoch */
-    int64_t balance_ns;      /* Linux-like periodic load balance (all-cpus) */
+    int64_t balance_ns;      /* Linux-like run-queue load balancing period */
     int64_t policy_ns;       /* dynamic soft-affinity decision period */
     double dyn_high;         /* dynamic: widen when a vnode's vCPUs wait more than this share */
     double dyn_low;          /* dynamic: narrow when home nodes' demand is below this share */
-    int64_t dyn_dwell_ns;    /* dynamic: least time between two changes of one vnode */
     double migrate_gbs;      /* page migration speed */
     uint64_t reserve_mib;    /* memory per node kept for the host (not given to VMs) */
     int64_t start_spread_ns; /* each VM's vCPUs start at a uniform random time in [0, this) */
     double chunk_mib;        /* allocation grain of guest memory (2 MiB superpages) */
-    /* balance: the balancing policy (src/lib/balance/policy.h) runs every bal_ns; its
+    /* sched balance: vnumad's balancing policy (src/lib/balance/policy.h) runs every bal_ns; its
      * residency observation is exact (bal_noise 0) or off by a uniform relative error of up
      * to bal_noise per (vnode, node), which the policy is told as the error bound. */
     int64_t bal_ns;
@@ -94,6 +93,8 @@ struct vn_sim_workload {
 
 /* Fills w with the built-in workload called name; -1 when there is none. */
 int vn_sim_workload_builtin(const char *name, struct vn_sim_workload *w);
+/* The unit w's throughput is reported in: "MB/s", "M accesses/s" or "transactions/s". */
+const char *vn_sim_workload_unit(const struct vn_sim_workload *w);
 const char *vn_sim_place_name(enum vn_sim_place p);
 const char *vn_sim_sched_name(enum vn_sim_sched s);
 int vn_sim_place_parse(const char *s, enum vn_sim_place *out);
@@ -181,6 +182,7 @@ int vn_sim_check(const struct vn_sim *s, struct vn_error *err);
 /* Measured since the last reset. */
 struct vn_sim_vm_stats {
     char name[VN_SIM_NAME_MAX];
+    int order; /* position among the VMs given to vn_sim_add_vm / vn_sim_schedule_vm, from 0 */
     const char *workload;
     int vcpus;
     uint64_t mem_mib;

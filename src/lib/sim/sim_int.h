@@ -91,6 +91,7 @@ struct vn_sim_vcpu {
 
 struct vn_sim_vm {
     char name[VN_SIM_NAME_MAX];
+    int order; /* vn_sim_vm_stats.order */
     struct vn_sim_workload wl;
     int first, nvcpus;
     uint64_t mem_mib;
@@ -115,6 +116,7 @@ struct vn_sim_vm {
 /* A VM waiting for its arrival time. */
 struct vn_sim_pending {
     char name[VN_SIM_NAME_MAX];
+    int order;
     int vcpus;
     uint64_t mem_mib;
     struct vn_sim_workload wl;
@@ -126,13 +128,13 @@ enum vn_sim_ev_kind {
     VN_SIM_EV_BLOCK,
     VN_SIM_EV_WAKE,
     VN_SIM_EV_EPOCH,
-    VN_SIM_EV_BALANCE,
+    VN_SIM_EV_LOAD_BALANCE, /* Linux-like run-queue load balancing (balance_ns) */
     VN_SIM_EV_POLICY,
     VN_SIM_EV_SAMPLE,
     VN_SIM_EV_PHASE,
-    VN_SIM_EV_ARRIVE,   /* idx: pending VM */
-    VN_SIM_EV_LEAVE,    /* idx: VM */
-    VN_SIM_EV_BALANCER, /* the balancing policy's interval */
+    VN_SIM_EV_ARRIVE,     /* idx: pending VM */
+    VN_SIM_EV_LEAVE,      /* idx: VM */
+    VN_SIM_EV_BAL_POLICY, /* vnumad's balancing policy (bal_ns) */
 };
 
 struct vn_sim_ev {
@@ -180,6 +182,7 @@ struct vn_sim {
     struct vn_bitmap idle, idle_core, all;
     int nvms, cap_vms;
     struct vn_sim_vm *vms;
+    int norder; /* VMs given so far (vn_sim_add_vm, vn_sim_schedule_vm) */
     int nvcpus, cap_vcpus;
     struct vn_sim_vcpu *vcpus;
     int nheap, cap_heap;

@@ -125,7 +125,7 @@ void vn_sim_vm_spec(struct vn_sim_vm *vm, struct vn_vm_spec *spec)
     spec->vcpus = spec->maxvcpus = vm->nvcpus;
     spec->memory_mib = spec->maxmem_mib = vm->mem_mib;
     spec->mempolicy = VN_MEMPOLICY_BIND;
-    spec->balance = true;
+    spec->balance = true; /* the opt-out flag (balance = 0): this VM may be moved */
 }
 
 void vn_sim_rebuild_load(struct vn_sim *s)
@@ -299,7 +299,8 @@ void vn_sim_vm_free(struct vn_sim_vm *vm)
     memset(vm, 0, sizeof *vm);
 }
 
-int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
+/* vn_sim_add_vm() for the VM that was order-th given to the simulator. */
+static int add_vm(struct vn_sim *s, int order, const char *name, int vcpus, uint64_t mem_mib,
                   const struct vn_sim_workload *w, struct vn_error *err)
 {
     if (vcpus < 1 || vcpus > VN_MAX_VCPUS)
@@ -322,6 +323,7 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
     struct vn_sim_vm *vm = &s->vms[s->nvms];
     memset(vm, 0, sizeof *vm);
     snprintf(vm->name, sizeof vm->name, "%s", name);
+    vm->order = order;
     vm->wl = *w;
     vm->nvcpus = vcpus;
     vm->mem_mib = mem_mib;
@@ -408,6 +410,12 @@ int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mi
     return m;
 }
 
+int vn_sim_add_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t mem_mib,
+                  const struct vn_sim_workload *w, struct vn_error *err)
+{
+    return add_vm(s, s->norder++, name, vcpus, mem_mib, w, err);
+}
+
 int vn_sim_remove_vm(struct vn_sim *s, int m, struct vn_error *err)
 {
     if (m < 0 || m >= s->nvms || s->vms[m].gone)
@@ -441,8 +449,9 @@ int vn_sim_schedule_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t m
     if (stop_ns > 0 && stop_ns <= start_ns)
         return vn_error_set(err, "VM '%s' would leave (at %gs) before it arrives (at %gs).", name,
                             (double)stop_ns / 1e9, (double)start_ns / 1e9);
+    int order = s->norder++;
     if (start_ns <= s->now) {
-        int m = vn_sim_add_vm(s, name, vcpus, mem_mib, w, err);
+        int m = add_vm(s, order, name, vcpus, mem_mib, w, err);
         if (m >= 0 && stop_ns > 0)
             vn_sim_push(s, stop_ns, VN_SIM_EV_LEAVE, m, 0);
         return m;
@@ -450,6 +459,7 @@ int vn_sim_schedule_vm(struct vn_sim *s, const char *name, int vcpus, uint64_t m
     s->pend = grow(s->pend, &s->cap_pend, s->npend + 1, sizeof *s->pend);
     struct vn_sim_pending *pd = &s->pend[s->npend];
     snprintf(pd->name, sizeof pd->name, "%s", name);
+    pd->order = order;
     pd->vcpus = vcpus;
     pd->mem_mib = mem_mib;
     pd->wl = *w;
@@ -462,7 +472,7 @@ void vn_sim_arrive(struct vn_sim *s, int i)
 {
     const struct vn_sim_pending *pd = &s->pend[i];
     struct vn_error err;
-    int m = vn_sim_add_vm(s, pd->name, pd->vcpus, pd->mem_mib, &pd->wl, &err);
+    int m = add_vm(s, pd->order, pd->name, pd->vcpus, pd->mem_mib, &pd->wl, &err);
     if (m < 0) {
         s->bal_stats.rejected++;
         return;

@@ -213,19 +213,19 @@ static void step(struct world *w)
         struct vm *m = &w->vm[a->domain];
         switch (a->kind) {
         case VN_BAL_MIGRATE_VNODE:
-            take(m->res[a->vnode], w->nn, &a->from, a->to, a->mib);
+            take(m->res[a->vnode], w->nn, &a->from_idx, a->to_idx, a->mib);
             if (a->rehome)
-                m->home[a->vnode] = a->to;
+                m->home[a->vnode] = a->to_idx;
             w->moved_vm[a->domain] += a->mib;
             w->moved_host += a->mib;
             make_claim(m);
             break;
         case VN_BAL_SET_SOFT_AFFINITY:
-            m->allowed[a->vnode] = a->nodes;
+            m->allowed[a->vnode] = a->nodes_idx;
             break;
         case VN_BAL_REPLACE_VM:
             for (int v = 0; v < m->nvn; v++)
-                m->home[v] = a->vnode_to[v];
+                m->home[v] = a->vnode_to_idx[v];
             make_claim(m);
             break;
         case VN_BAL_SKIPPED:
@@ -286,14 +286,14 @@ static void test_memory_follows_vcpus(void **state)
     step(w); /* the third interval confirms it */
     const struct vn_bal_action *a = find(w, VN_BAL_MIGRATE_VNODE);
     assert_non_null(a);
-    assert_int_equal(a->to, 1);
+    assert_int_equal(a->to_idx, 1);
     assert_true(a->rehome);
     assert_int_equal(a->mib, 1024);
-    assert_true(only(&a->from, 0));
+    assert_true(only(&a->from_idx, 0));
     assert_non_null(strstr(a->reason, "moving the memory there"));
     a = find(w, VN_BAL_SET_SOFT_AFFINITY);
     assert_non_null(a);
-    assert_true(only(&a->nodes, 1));
+    assert_true(only(&a->nodes_idx, 1));
     assert_int_equal(vn_bitmap_count(&a->vcpus), 2);
     assert_int_equal(w->vm[0].home[0], 1);
     assert_int_equal(w->vm[0].res[0][1], 1024);
@@ -313,7 +313,7 @@ static void test_vcpus_follow_memory(void **state)
     assert_int_equal(count(w, VN_BAL_MIGRATE_VNODE), 0);
     const struct vn_bal_action *a = find(w, VN_BAL_SET_SOFT_AFFINITY);
     assert_non_null(a);
-    assert_true(only(&a->nodes, 0));
+    assert_true(only(&a->nodes_idx, 0));
     assert_non_null(strstr(a->reason, "running the vCPUs there"));
     assert_int_equal(w->vm[0].home[0], 0);
     world_free(w);
@@ -324,7 +324,7 @@ static void test_vcpus_follow_memory(void **state)
         step(w);
     a = find(w, VN_BAL_MIGRATE_VNODE);
     assert_non_null(a);
-    assert_int_equal(a->to, 1);
+    assert_int_equal(a->to_idx, 1);
     assert_int_equal(a->mib, 256 + 16); /* the estimate's error bound on top */
     world_free(w);
 }
@@ -365,13 +365,13 @@ static void test_widen_under_pressure(void **state)
             continue;
         if (widened < 0) {
             widened = i;
-            assert_int_equal(vn_bitmap_count(&a->nodes), 2); /* home and the node at 12 */
-            assert_true(vn_bitmap_test(&a->nodes, 0) && vn_bitmap_test(&a->nodes, 1));
+            assert_int_equal(vn_bitmap_count(&a->nodes_idx), 2); /* home and the node at 12 */
+            assert_true(vn_bitmap_test(&a->nodes_idx, 0) && vn_bitmap_test(&a->nodes_idx, 1));
             assert_non_null(strstr(a->reason, "overloaded"));
         } else {
             assert_int_equal(narrowed, -1);
             narrowed = i;
-            assert_true(only(&a->nodes, 0));
+            assert_true(only(&a->nodes_idx, 0));
             assert_non_null(strstr(a->reason, "relieved"));
         }
     }
@@ -395,7 +395,7 @@ static void test_widen_while_moving(void **state)
         step(w);
         assert_int_equal(count(w, VN_BAL_MIGRATE_VNODE), 1); /* every interval a batch */
         const struct vn_bal_action *a = find(w, VN_BAL_SET_SOFT_AFFINITY);
-        if (a && vn_bitmap_count(&a->nodes) == 2)
+        if (a && vn_bitmap_count(&a->nodes_idx) == 2)
             widened = i;
     }
     assert_int_equal(widened, 3);
@@ -420,10 +420,10 @@ static void test_overload_replaces(void **state)
             continue;
         }
         replaced = i;
-        assert_int_equal(vn_bitmap_count(&a->nodes), 2);
-        assert_true(vn_bitmap_test(&a->nodes, 2) && vn_bitmap_test(&a->nodes, 3));
+        assert_int_equal(vn_bitmap_count(&a->nodes_idx), 2);
+        assert_true(vn_bitmap_test(&a->nodes_idx, 2) && vn_bitmap_test(&a->nodes_idx, 3));
         assert_int_equal(count(w, VN_BAL_SET_SOFT_AFFINITY), 2);
-        assert_int_equal(a->claim.n, 2);
+        assert_int_equal(a->claim_os.n, 2);
     }
     assert_int_equal(replaced, w->p.replace_after);
     /* The memory follows in budget-limited batches, then all is quiet. */
@@ -463,8 +463,8 @@ static void test_freed_node_pulls_vm(void **state)
             assert_int_equal(replaced, -1);
             replaced = i;
             assert_int_equal(a->domain, 0);
-            assert_true(vn_bitmap_test(&a->nodes, 0) && vn_bitmap_test(&a->nodes, 1));
-            assert_int_equal(vn_bitmap_count(&a->nodes), 2);
+            assert_true(vn_bitmap_test(&a->nodes_idx, 0) && vn_bitmap_test(&a->nodes_idx, 1));
+            assert_int_equal(vn_bitmap_count(&a->nodes_idx), 2);
         }
     }
     assert_int_equal(replaced, w->p.replace_after);

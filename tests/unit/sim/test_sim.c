@@ -1,5 +1,6 @@
 /* Unit tests for src/lib/sim: conservation of vCPUs and memory, determinism per seed,
  * analytic cases, and the scenario parser's messages. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "topo/topo.h"
@@ -749,6 +751,105 @@ static void test_vm_leaves_memory_follows(void **state)
     assert_true(at > 10000 * MS && at <= 30000 * MS);
 }
 
+/* vn_scenario_run on a small scenario: every run, each VM in the group it was created for
+ * (a group name longer than a VM name can hold, and late arrivals that change the
+ * simulator's VM order), the statistics over seeds, and a sweep point that does not fit
+ * ending only its own configuration. */
+static const char run_scn[] =
+    "[scenario]\nhost = synthetic:pack:2 numa:1 core:2 pu:1;mem=1G;dist=10,20\n"
+    "duration = 400ms\nwarmup = 100ms\nseeds = 2\n"
+    "[vms a]\ncount = 1, 2, 20\nmemory = 128M\n"
+    "[vms a-group-whose-name-is-longer-than-forty-chars]\ncount = 2\nmemory = 64M\n"
+    "start = 50ms\n"
+    "[config x]\nplacement = vnuma\nsched = soft\n"
+    "[config y]\nplacement = none\nsched = all-cpus\n";
+
+static void count_runs(const struct vn_sim_report *r, int run, void *arg)
+{
+    (void)r;
+    (void)run;
+    ++*(int *)arg;
+}
+
+static void test_scenario_run(void **state)
+{
+    struct vn_scenario *sc = calloc(1, sizeof *sc);
+    struct vn_error err = {0};
+    if (vn_scenario_parse(run_scn, strlen(run_scn), "run.scn", sc, &err) < 0)
+        fail_msg("%s", err.msg);
+    struct vn_host_topo *t = host(sc->host);
+    int calls = 0;
+    struct vn_sim_run_opts o = {.topo = t, .config = -1, .on_run = count_runs, .arg = &calls};
+    struct vn_sim_report r;
+    if (vn_scenario_run(sc, &o, &r, &err) < 0)
+        fail_msg("%s", err.msg);
+    /* 2 configurations x (points 1 and 2 with 2 seeds, point 20 fails at its first seed). */
+    assert_int_equal(r.nruns, 2 * (2 * 2 + 1));
+    assert_int_equal(calls, r.nruns);
+    assert_int_equal(r.nfailed, 2);
+    assert_int_equal(r.first_config, 0);
+    for (int i = 0; i < r.nruns; i++) {
+        const struct vn_sim_run *run = &r.runs[i];
+        assert_int_equal(run->failed, run->point == 2);
+        if (run->failed) {
+            if (!strstr(run->error.msg, "VM 'a-"))
+                fail_msg("%s", run->error.msg);
+            continue;
+        }
+        assert_int_equal(run->nvms, run->count + 2);
+        int seen[2] = {0, 0};
+        for (int k = run->first_vm; k < run->first_vm + run->nvms; k++) {
+            const struct vn_sim_vm_result *v = &r.vms[k];
+            assert_int_equal(v->run, i);
+            /* Names are GROUP-N with the group's name cut to 40 characters. */
+            const char *g = sc->groups[v->group].name;
+            assert_memory_equal(v->st.name, g, strlen(g) < 40 ? strlen(g) : 40);
+            assert_string_equal(v->st.workload, "specjbb");
+            seen[v->group]++;
+        }
+        assert_int_equal(seen[0], run->count);
+        assert_int_equal(seen[1], 2);
+    }
+    /* The cell of (y, point 1, group a) against its runs' VMs, and y against x. */
+    const struct vn_sim_cell *cl = vn_sim_report_cell(&r, 1, 1, 0);
+    assert_int_equal(cl->count, 2);
+    assert_int_equal(cl->nvms, 2);
+    double per_seed[2] = {0, 0};
+    for (int k = 0; k < r.nvms; k++) {
+        const struct vn_sim_run *run = &r.runs[r.vms[k].run];
+        if (run->config == 1 && run->point == 1 && r.vms[k].group == 0)
+            per_seed[run->seed - 1] += r.vms[k].st.tput / 2;
+    }
+    double m, sd;
+    vn_sim_mean_sd(per_seed, 2, &m, &sd);
+    assert_true(m > 0 && fabs(cl->per_vm_mean - m) < 1e-9 * m && fabs(cl->per_vm_sd - sd) < 1e-6);
+    assert_true(fabs(cl->group_mean - 2 * m) < 1e-9 * m);
+    const struct vn_sim_cell *base = vn_sim_report_cell(&r, 0, 1, 0);
+    assert_true(fabs(base->rel_first - 1) < 1e-12);
+    assert_true(fabs(cl->rel_first - cl->per_vm_mean / base->per_vm_mean) < 1e-12);
+    assert_int_equal(vn_sim_report_cell(&r, 0, 2, 0)->nvms, 0);
+    vn_sim_report_free(&r);
+
+    /* One configuration only. */
+    calls = 0;
+    o.config = vn_scenario_config_index(sc, "y");
+    assert_int_equal(o.config, 1);
+    assert_int_equal(vn_scenario_config_index(sc, "z"), -1);
+    if (vn_scenario_run(sc, &o, &r, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.nruns, 5);
+    assert_int_equal(r.first_config, 1);
+    assert_false(r.config_run[0]);
+    assert_true(fabs(vn_sim_report_cell(&r, 1, 0, 1)->rel_first - 1) < 1e-12);
+    vn_sim_report_free(&r);
+    assert_int_equal(vn_scenario_vm_group(sc, 0, 0), 0);
+    assert_int_equal(vn_scenario_vm_group(sc, 0, 1), 1);
+    assert_int_equal(vn_scenario_vm_group(sc, 0, 2), 1);
+    assert_int_equal(vn_scenario_vm_group(sc, 0, 3), -1);
+    vn_topo_free(t);
+    free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -772,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_balance_conservation),
         cmocka_unit_test(test_balance_determinism),
         cmocka_unit_test(test_vm_leaves_memory_follows),
+        cmocka_unit_test(test_scenario_run),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Small helpers the renderers share. */
+/* What the renderers share (render_int.h): the cpulist form of a set, libvirt's and QEMU's
+ * names of a memory policy, and whether every vCPU has the same affinity set. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
