@@ -164,10 +164,10 @@ static void job_count(struct vnd *v, struct vnd_job *j)
 static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a,
                          struct vnd_action_log *log, struct vn_error *err)
 {
-    if (a->to < 0 || a->to >= v->nnodes || a->vnode < 0 || a->vnode >= d->nvnodes)
+    if (a->to_idx < 0 || a->to_idx >= v->nnodes || a->vnode < 0 || a->vnode >= d->nvnodes)
         return vn_error_set(err, "domain '%s': the action names vnode %d and node index %d",
-                            d->name, a->vnode, a->to);
-    int to = v->topo->nodes[a->to].os_index;
+                            d->name, a->vnode, a->to_idx);
+    int to = v->topo->nodes[a->to_idx].os_index;
     struct vnd_job *j = job_find(v, d->name, a->vnode);
     if (a->rehome) {
         if (j) {
@@ -177,15 +177,15 @@ static int enact_migrate(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
         }
         struct vn_bitmap soft[VN_MAX_VNODES];
         memset(soft, 0, sizeof soft[0] * (size_t)d->nvnodes);
-        soft[a->vnode] = v->node_cpus[a->to];
+        soft[a->vnode] = v->node_cpus[a->to_idx];
         struct vn_domain_placement_update u = {
             .nvnodes = d->nvnodes, .claim = NULL, .soft_cpus = soft, .topo = v->topo};
         for (int k = 0; k < d->nvnodes; k++)
             u.pnode[k] = k == a->vnode ? to : -1;
         if (vn_domain_set_placement(v->state_path, d->name, &u, err) < 0)
             return -1;
-        d->home[a->vnode] = a->to;
-    } else if (d->home[a->vnode] != a->to) {
+        d->home[a->vnode] = a->to_idx;
+    } else if (d->home[a->vnode] != a->to_idx) {
         return vn_error_set(
             err,
             "domain '%s': vnode %d is at home on node %d in its record, not on "
@@ -230,15 +230,15 @@ static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
 {
     struct vn_bitmap soft[VN_MAX_VNODES];
     struct vn_domain_placement_update u = {
-        .nvnodes = d->nvnodes, .claim = &a->claim, .soft_cpus = soft, .topo = v->topo};
+        .nvnodes = d->nvnodes, .claim = &a->claim_os, .soft_cpus = soft, .topo = v->topo};
     char list[256] = "";
     size_t used = 0;
     for (int k = 0; k < d->nvnodes; k++) {
-        if (a->vnode_to[k] < 0 || a->vnode_to[k] >= v->nnodes)
+        if (a->vnode_to_idx[k] < 0 || a->vnode_to_idx[k] >= v->nnodes)
             return vn_error_set(err, "domain '%s': the re-placement names node index %d", d->name,
-                                a->vnode_to[k]);
-        u.pnode[k] = v->topo->nodes[a->vnode_to[k]].os_index;
-        soft[k] = v->node_cpus[a->vnode_to[k]];
+                                a->vnode_to_idx[k]);
+        u.pnode[k] = v->topo->nodes[a->vnode_to_idx[k]].os_index;
+        soft[k] = v->node_cpus[a->vnode_to_idx[k]];
         if (used < sizeof list)
             used += (size_t)snprintf(list + used, sizeof list - used, "%sv%d:n%d", k ? " " : "", k,
                                      u.pnode[k]);
@@ -252,7 +252,7 @@ static int enact_replace(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
         job_drop(v, j);
     }
     for (int k = 0; k < d->nvnodes; k++)
-        d->home[k] = a->vnode_to[k];
+        d->home[k] = a->vnode_to_idx[k];
     snprintf(log->result, sizeof log->result,
              "the record says %.200s; the memory follows in batches", list);
     return 0;
@@ -321,7 +321,7 @@ static int enact_softaff(struct vnd *v, struct vnd_dom *d, const struct vn_bal_a
 {
     struct vn_bitmap cpus;
     vn_bitmap_zero(&cpus);
-    VN_BITMAP_FOREACH(n, &a->nodes)
+    VN_BITMAP_FOREACH(n, &a->nodes_idx)
     {
         if (n < v->nnodes)
             vn_bitmap_or(&cpus, &v->node_cpus[n]);

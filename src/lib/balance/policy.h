@@ -178,15 +178,13 @@ struct vn_bal_state {
 enum vn_bal_kind {
     VN_BAL_MIGRATE_VNODE,     /* move mib MiB of vnode from the nodes from_idx to node to_idx */
     VN_BAL_SET_SOFT_AFFINITY, /* the vCPUs in `vcpus` may run on the nodes in nodes_idx */
-    VN_BAL_REPLACE_VM, /* record the new placement: vnode_to_idx, claim_os (nodes_idx = union) */
-    VN_BAL_SKIPPED,    /* `skipped` would have been done; `skip` says why */
+    VN_BAL_REPLACE_VM,        /* record the new placement: vnode_to_idx, claim_os */
+    VN_BAL_SKIPPED,           /* `skipped` would have been done; `skip` says why */
 };
 
 /* An action names nodes of two kinds, and each field says which: _idx fields are node
  * indexes (positions in vn_host_topo.nodes), _os fields and the reason are Linux node
- * numbers (what records and claims hold).  Each is in a union with its old name (from, to,
- * nodes, vnode_to, claim: same storage, same kind) because src/daemon still reads those;
- * new code uses the explicit names, and the aliases go when the daemon does too. */
+ * numbers (what records and claims hold). */
 struct vn_bal_action {
     enum vn_bal_kind kind;
     enum vn_bal_kind skipped; /* VN_BAL_SKIPPED: the kind stopped */
@@ -194,31 +192,16 @@ struct vn_bal_action {
     int domain;               /* index into the observations' domains */
     int vnode;                /* -1 for REPLACE_VM */
     /* MIGRATE_VNODE */
-    union {
-        struct vn_bitmap from_idx;
-        struct vn_bitmap from;
-    };
-    union {
-        int to_idx;
-        int to;
-    };
+    struct vn_bitmap from_idx;
+    int to_idx;
     uint64_t mib;
     bool rehome; /* the vnode's pnode in the record becomes `to_idx` with this batch */
     /* SET_SOFT_AFFINITY */
     struct vn_bitmap vcpus;
-    union {
-        struct vn_bitmap nodes_idx; /* also REPLACE_VM's new node set */
-        struct vn_bitmap nodes;
-    };
+    struct vn_bitmap nodes_idx; /* also REPLACE_VM's new node set */
     /* REPLACE_VM */
-    union {
-        int vnode_to_idx[VN_MAX_VNODES];
-        int vnode_to[VN_MAX_VNODES];
-    };
-    union {
-        struct vn_claim claim_os;
-        struct vn_claim claim;
-    };
+    int vnode_to_idx[VN_MAX_VNODES];
+    struct vn_claim claim_os;
     char reason[VN_BAL_REASON]; /* one sentence, Linux node numbers */
 };
 

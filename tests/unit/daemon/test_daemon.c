@@ -504,11 +504,11 @@ static void test_enact(void **state)
     struct vn_bal_action *a = calloc(1, sizeof *a);
     a->kind = VN_BAL_REPLACE_VM;
     a->vnode = -1;
-    a->vnode_to[0] = 1;
-    a->vnode_to[1] = 0;
-    a->claim.n = 2;
-    a->claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 2};
-    a->claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 1};
+    a->vnode_to_idx[0] = 1;
+    a->vnode_to_idx[1] = 0;
+    a->claim_os.n = 2;
+    a->claim_os.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 2};
+    a->claim_os.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 1};
     snprintf(a->reason, sizeof a->reason, "web: a test.");
     vnd_enact(v, d, a);
     assert_false(d->last[0].failed);
@@ -528,9 +528,9 @@ static void test_enact(void **state)
     memset(a, 0, sizeof *a);
     a->kind = VN_BAL_MIGRATE_VNODE;
     a->vnode = 1;
-    a->to = 0;
+    a->to_idx = 0;
     a->mib = 2;
-    vn_bitmap_set(&a->from, 1);
+    vn_bitmap_set(&a->from_idx, 1);
     vnd_enact(v, d, a);
     if (d->last[1].failed)
         fail_msg("%s", d->last[1].result);
@@ -546,7 +546,7 @@ static void test_enact(void **state)
     assert_int_equal(d->migrations, 1);
 
     /* A batch for a vnode whose home is elsewhere is refused with a sentence. */
-    a->to = 1;
+    a->to_idx = 1;
     vnd_enact(v, d, a);
     assert_true(d->last[2].failed);
     assert_string_equal(d->last[2].result, "failed: domain 'web': vnode 1 is at home on node 0 "
