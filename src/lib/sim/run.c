@@ -14,7 +14,8 @@ static void *xcalloc(size_t n, size_t size)
 
 int vn_scenario_vm_group(const struct vn_scenario *sc, int pt, int order)
 {
-    /* The order vn_scenario_build creates VMs in: round-robin over the groups. */
+    /* VMs are created round-robin over the groups, as a host fills up over time, so that no
+     * group gets all the best places by being first; vn_scenario_build follows this. */
     int left[VN_SCN_MAX_GROUPS], total = 0, k = 0;
     for (int g = 0; g < sc->ngroups; g++)
         total += left[g] = vn_scenario_count(sc, g, pt);

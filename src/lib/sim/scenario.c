@@ -10,6 +10,7 @@
 
 #include "config/spec.h"
 #include "scenario.h"
+#include "run.h"
 
 enum section { SEC_NONE, SEC_SCENARIO, SEC_MODEL, SEC_WORKLOAD, SEC_VMS, SEC_CONFIG };
 
@@ -705,39 +706,32 @@ struct vn_sim *vn_scenario_build(const struct vn_scenario *sc, const struct vn_h
     struct vn_sim *s = vn_sim_new(topo, &sc->params, &setup, err);
     if (!s)
         return NULL;
-    /* VMs are created round-robin over the groups, as a host fills up over time, so that no
-     * group gets all the best places by being first. */
-    int left[VN_SCN_MAX_GROUPS], made[VN_SCN_MAX_GROUPS] = {0}, total = 0;
-    for (int g = 0; g < sc->ngroups; g++)
-        total += left[g] = vn_scenario_count(sc, g, pt);
-    while (total > 0) {
-        for (int g = 0; g < sc->ngroups; g++) {
-            if (left[g] == 0)
-                continue;
-            const struct vn_scn_group *grp = &sc->groups[g];
-            /* The parser keeps group names short enough (GROUP_NAME_MAX); a scenario built by
-             * hand that is not is refused, not cut. */
-            char name[VN_SIM_NAME_MAX];
-            int len = snprintf(name, sizeof name, "%s-%d", grp->name, ++made[g]);
-            if (len < 0 || (size_t)len >= sizeof name) {
-                vn_error_set(err,
-                             "configuration '%s': the VM name '%s-%d' is longer than %d "
-                             "characters.",
-                             c->name, grp->name, made[g], VN_SIM_NAME_MAX - 1);
-                vn_sim_free(s);
-                return NULL;
-            }
-            double offd = (double)(made[g] - 1) * (double)grp->stagger_ns;
-            int64_t off = offd < 1e15 ? (int64_t)offd : (int64_t)1e15;
-            if (vn_sim_schedule_vm(s, name, grp->vcpus, grp->mem_mib, &sc->workloads[grp->workload],
-                                   grp->start_ns + off, grp->stop_ns > 0 ? grp->stop_ns + off : 0,
-                                   err) < 0) {
-                vn_error_prefix(err, "configuration '%s'", c->name);
-                vn_sim_free(s);
-                return NULL;
-            }
-            left[g]--;
-            total--;
+    int made[VN_SCN_MAX_GROUPS] = {0};
+    for (int k = 0;; k++) {
+        int g = vn_scenario_vm_group(sc, pt, k);
+        if (g < 0)
+            break;
+        const struct vn_scn_group *grp = &sc->groups[g];
+        /* The parser keeps group names short enough (GROUP_NAME_MAX); a scenario built by
+         * hand that is not is refused, not cut. */
+        char name[VN_SIM_NAME_MAX];
+        int len = snprintf(name, sizeof name, "%s-%d", grp->name, ++made[g]);
+        if (len < 0 || (size_t)len >= sizeof name) {
+            vn_error_set(err,
+                         "configuration '%s': the VM name '%s-%d' is longer than %d "
+                         "characters.",
+                         c->name, grp->name, made[g], VN_SIM_NAME_MAX - 1);
+            vn_sim_free(s);
+            return NULL;
+        }
+        double offd = (double)(made[g] - 1) * (double)grp->stagger_ns;
+        int64_t off = offd < 1e15 ? (int64_t)offd : (int64_t)1e15;
+        if (vn_sim_schedule_vm(s, name, grp->vcpus, grp->mem_mib, &sc->workloads[grp->workload],
+                               grp->start_ns + off, grp->stop_ns > 0 ? grp->stop_ns + off : 0,
+                               err) < 0) {
+            vn_error_prefix(err, "configuration '%s'", c->name);
+            vn_sim_free(s);
+            return NULL;
         }
     }
     return s;
