@@ -41,6 +41,8 @@ for o in "${objs[@]}"; do
   for sym in $(nm -A -u "$lib" 2>/dev/null | grep -F ":$o:" | awk '{print $NF}'); do
     case " $(echo $libc_ok $topo_ok) " in *" $sym "*) continue ;; esac
     [[ $sym == json_* ]] && continue
+    # What the compiler adds under -fsanitize (the asan tier) or for PIC code.
+    [[ $sym == __asan_* || $sym == __ubsan_* || $sym == __sanitizer_* || $sym == _GLOBAL_OFFSET_TABLE_ ]] && continue
     grep -qxF "$sym" <<<"$defined" && continue
     bad+=("$sym")
   done
