@@ -17,13 +17,13 @@
 /* Sets the CPUs of host node os_node in out; -1 when the host has no such node. */
 static int node_cpus(const struct vn_host_topo *host, int os_node, struct vn_bitmap *out)
 {
-    for (int i = 0; i < host->nnodes; i++) {
-        if (host->nodes[i].os_index == os_node) {
-            vn_bitmap_or(out, &host->nodes[i].cpus);
-            return 0;
-        }
-    }
-    return -1;
+    /* Bisected: a list of many node ranges on a 1024-node host made a linear search cost
+     * seconds (docs/LIMITS.md). */
+    int i = vn_topo_node_index(host, os_node);
+    if (i < 0)
+        return -1;
+    vn_bitmap_or(out, &host->nodes[i].cpus);
+    return 0;
 }
 
 static void host_cpus(const struct vn_host_topo *host, struct vn_bitmap *out)
