@@ -17,7 +17,6 @@
 #include "util/table.h"
 
 #define ONCE_TIMEOUT_MS 300000 /* `once` runs a whole pass before it answers */
-#define LOCK_TIMEOUT_MS 10000
 
 static void print_help(void)
 {
@@ -149,31 +148,6 @@ static int print_status(struct json_object *o)
     return VN_EXIT_OK;
 }
 
-/* `vnuma balance DOMAIN on|off`: extra.balance in the record, under the host lock. */
-static int set_balance(const char *state_dir, const char *name, bool on, struct vn_error *err)
-{
-    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
-    if (vn_state_open(vn_domain_state_dir(state_dir), &s, err) < 0)
-        return -1;
-    char what[128];
-    snprintf(what, sizeof what, "balance '%s' %s", name, on ? "on" : "off");
-    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0)
-        return -1;
-    struct vn_domain_record r;
-    if (vn_state_read_record(s, name, &r, err) < 0) {
-        if (err->errnum == ENOENT)
-            vn_error_set(err, "domain '%s' does not exist", name);
-        return -1;
-    }
-    if (!r.extra)
-        r.extra = json_object_new_object();
-    json_object_object_add(r.extra, "balance", json_object_new_boolean(on));
-    int rc = vn_state_write_record(s, &r, err);
-    vn_domain_record_clear(&r);
-    vn_state_unlock(s);
-    return rc;
-}
-
 int vn_cmd_balance(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
@@ -238,7 +212,7 @@ int vn_cmd_balance(int argc, char **argv)
         if (vn_domain_name_check(sub, &err) < 0)
             return vn_cli_fail("balance", &err);
         bool on = strcmp(args[1], "on") == 0;
-        if (set_balance(state_dir, sub, on, &err) < 0)
+        if (vn_domain_set_balance(state_dir, sub, on, &err) < 0)
             return vn_cli_fail("balance", &err);
         printf("balancing of domain '%s' is %s\n", sub, on ? "on" : "off");
         return VN_EXIT_OK;

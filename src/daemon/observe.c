@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,14 +17,6 @@
 #include "vnumad.h"
 
 #define QMP_TIMEOUT_MS 2000
-
-static struct json_object *get(struct json_object *o, const char *key)
-{
-    struct json_object *v = NULL;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v;
-}
 
 void vnd_dom_clear(struct vnd_dom *d)
 {
@@ -84,46 +75,36 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
     free(d->qmp_socket);
     d->qmp_socket = r->qmp_socket ? strdup(r->qmp_socket) : NULL;
     free(d->mem_dir);
-    const char *md = json_object_get_string(get(r->extra, "mem_dir"));
-    d->mem_dir = md ? strdup(md) : NULL;
+    d->mem_dir = r->mem_dir ? strdup(r->mem_dir) : NULL;
 
+    const struct vn_vm_spec *spec = r->spec;
     unsigned flags = 0;
-    struct json_object *bal = get(r->spec, "balance");
-    if (bal && json_object_is_type(bal, json_type_boolean) && !json_object_get_boolean(bal))
+    if ((spec && !spec->balance) || r->balance == 0)
         flags |= VN_BAL_OPT_OUT;
-    bal = get(r->extra, "balance");
-    if (bal && json_object_is_type(bal, json_type_boolean) && !json_object_get_boolean(bal))
-        flags |= VN_BAL_OPT_OUT;
-    struct json_object *svn = get(get(r->spec, "vnuma"), "vnodes");
-    for (size_t i = 0; svn && i < json_object_array_length(svn); i++)
-        if (get(json_object_array_get_idx(svn, i), "pnode"))
+    for (int i = 0; spec && i < spec->nvnodes; i++)
+        if (spec->vnodes[i].pnode >= 0)
             flags |= VN_BAL_FIXED_PNODES;
-    if (get(r->spec, "cpus"))
+    if (spec && spec->cpus.nsets > 0)
         flags |= VN_BAL_PINNED;
-    struct json_object *allow = get(r->extra, "balance_fixed");
-    if (allow && json_object_get_boolean(allow))
+    if (r->balance_fixed)
         flags |= VN_BAL_ALLOW_FIXED;
     d->flags = flags;
 
-    /* The spec and claim the policy re-places with.  A spec that does not read back (an older
-     * record, a damaged one) only means no re-placing for this domain. */
+    /* The spec and claim the policy re-places with.  Without a spec (a record made without
+     * one) the policy does not re-place this domain. */
     vn_spec_free(d->spec);
     d->spec = NULL;
-    if (r->spec) {
+    if (spec) {
         struct vn_error e2 = {0};
-        d->spec = vn_spec_from_json(r->spec, r->name, &e2);
+        d->spec = vn_spec_clone(spec, &e2);
     }
-    d->claim = r->claim;
-    d->have_claim = r->claim.n > 0;
+    d->claim = *vn_domain_claim(r);
+    d->have_claim = d->claim.n > 0;
 
-    struct json_object *vnodes = get(r->placement, "vnodes");
-    struct json_object *aff = get(r->placement, "vcpu_affinity");
-    if (!vnodes || !json_object_is_type(vnodes, json_type_array) || !aff ||
-        !json_object_is_type(aff, json_type_array))
+    const struct vn_placement *p = r->placement;
+    if (!p)
         return vn_error_set(err, "the record of domain '%s' has no placement with vnodes", r->name);
-    size_t nv = json_object_array_length(vnodes);
-    if (nv < 1 || nv > VN_MAX_VNODES)
-        return vn_error_set(err, "the record of domain '%s' has %zu vnodes", r->name, nv);
+    size_t nv = (size_t)p->nvnodes;
     int nnodes = topo->nnodes;
     if (d->nvnodes != (int)nv || d->nnodes != nnodes || !d->resident) {
         free(d->resident);
@@ -134,30 +115,15 @@ int vnd_dom_from_record(struct vnd_dom *d, const struct vn_domain_record *r,
         d->nnodes = nnodes;
         vn_bal_dom_state_init(&d->st); /* another shape: the policy starts over */
     }
-    for (size_t i = 0; i < nv; i++) {
-        struct json_object *vo = json_object_array_get_idx(vnodes, i);
-        struct json_object *pn = get(vo, "pnodes");
-        d->home[i] = -1;
-        if (pn && json_object_is_type(pn, json_type_array) && json_object_array_length(pn) == 1)
-            d->home[i] =
-                vn_topo_node_index(topo, json_object_get_int(json_object_array_get_idx(pn, 0)));
-        int64_t mib = json_object_get_int64(get(vo, "memory_mib"));
-        d->vnode_mib[i] = mib > 0 ? (uint64_t)mib : 0;
+    for (int i = 0; i < p->nvnodes; i++) {
+        const struct vn_bitmap *pn = &p->vnodes[i].pnodes;
+        d->home[i] =
+            vn_bitmap_count(pn) == 1 ? vn_topo_node_index(topo, vn_bitmap_next(pn, -1)) : -1;
+        d->vnode_mib[i] = p->vnodes[i].mem_mib;
     }
-    size_t nc = json_object_array_length(aff);
-    if (nc > VN_MAX_VCPUS)
-        return vn_error_set(err, "the record of domain '%s' has %zu vCPUs", r->name, nc);
-    if (vcpu_arrays(d, (int)nc, err) < 0)
+    if (vcpu_arrays(d, p->vcpus, err) < 0)
         return -1;
-    for (size_t i = 0; i < nc; i++) {
-        struct json_object *a = json_object_array_get_idx(aff, i);
-        int vcpu = json_object_get_int(get(a, "vcpu"));
-        int vnode = json_object_get_int(get(a, "vnode"));
-        if (vcpu < 0 || vcpu >= (int)nc || vnode < 0 || vnode >= (int)nv)
-            return vn_error_set(err, "the record of domain '%s' maps vCPU %d to vnode %d", r->name,
-                                vcpu, vnode);
-        d->vcpu_vnode[vcpu] = vnode;
-    }
+    memcpy(d->vcpu_vnode, p->vcpu_vnode, (size_t)p->vcpus * sizeof *d->vcpu_vnode);
     return 0;
 }
 

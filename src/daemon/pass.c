@@ -3,7 +3,6 @@
  * numa/softaff_act.h for vCPU affinity), logging each with its reason; and the vnode moves
  * the pass starts, advanced in bounded slices between polls of the sockets. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,15 +61,6 @@ static struct vnd_dom *dom_get(struct vnd *v, const char *name)
     return d;
 }
 
-static const char *spec_string(const struct vn_domain_record *r, const char *key)
-{
-    struct json_object *o = NULL;
-    if (!r->spec || !json_object_object_get_ex(r->spec, key, &o) ||
-        !json_object_is_type(o, json_type_string))
-        return NULL;
-    return json_object_get_string(o);
-}
-
 void vnd_refresh_doms(struct vnd *v)
 {
     char **names = NULL;
@@ -91,7 +81,7 @@ void vnd_refresh_doms(struct vnd *v)
     for (int i = 0; i < n; i++) {
         struct vn_domain_record r;
         struct vn_error e2 = {0};
-        if (vn_state_read_record(v->state, names[i], &r, &e2) < 0) {
+        if (vn_domain_read(v->state, names[i], &r, &e2) < 0) {
             if (e2.errnum != ENOENT) {
                 vnd_log(v, "Domain '%s' is left alone: %s", names[i], e2.msg);
                 load_ok = false;
@@ -99,8 +89,9 @@ void vnd_refresh_doms(struct vnd *v)
             continue;
         }
         if (load_ok && vn_domain_holds_claim(&r) &&
-            vn_host_load_add_claim(v->load, v->topo, &r.claim, spec_string(&r, "affinity_group"),
-                                   spec_string(&r, "anti_affinity_group"), &e2) < 0)
+            vn_host_load_add_claim(v->load, v->topo, vn_domain_claim(&r),
+                                   r.spec ? r.spec->affinity_group : NULL,
+                                   r.spec ? r.spec->anti_affinity_group : NULL, &e2) < 0)
             load_ok = false;
         struct vnd_dom *d = dom_get(v, names[i]);
         if (d) {

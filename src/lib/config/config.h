@@ -92,6 +92,10 @@ struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec);
  * name labels the messages.  Returns NULL with err when o is not such JSON. */
 struct vn_vm_spec *vn_spec_from_json(struct json_object *o, const char *name, struct vn_error *err);
 
+/* A deep copy of spec made through its JSON (so the copy is what a record reads back);
+ * NULL with err when out of memory. */
+struct vn_vm_spec *vn_spec_clone(const struct vn_vm_spec *spec, struct vn_error *err);
+
 /* Frees spec and everything it owns (NULL is fine). */
 void vn_spec_free(struct vn_vm_spec *spec);
 /* Cleanup helper for VN_CLEANUP(vn_spec_freep). */

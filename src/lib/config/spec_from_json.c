@@ -396,3 +396,15 @@ struct vn_vm_spec *vn_spec_from_json(struct json_object *o, const char *name, st
     }
     return spec;
 }
+
+struct vn_vm_spec *vn_spec_clone(const struct vn_vm_spec *spec, struct vn_error *err)
+{
+    struct json_object *o = vn_spec_to_json(spec);
+    if (!o) {
+        vn_error_sys(err, ENOMEM, "cannot copy the spec of '%s'", spec->name);
+        return NULL;
+    }
+    struct vn_vm_spec *copy = vn_spec_from_json(o, spec->name, err);
+    json_object_put(o);
+    return copy;
+}

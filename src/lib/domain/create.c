@@ -144,16 +144,6 @@ static int choose_accel(struct ctx *c, struct vn_error *err)
     return 0;
 }
 
-/* A string member of a record's spec JSON, or NULL. */
-static const char *spec_string(const struct vn_domain_record *r, const char *key)
-{
-    struct json_object *v;
-    if (!r->spec || !json_object_object_get_ex(r->spec, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 /* What of a running domain's claim is already resident (so already out of the host's free
  * memory) is credited back, or a warm host would look twice as full as it is.  A domain whose
  * pages cannot be read gets no credit: its claim then counts in full, the safe side. */
@@ -164,12 +154,13 @@ static int credit_resident(struct ctx *c, struct vn_host_load *load, struct vn_d
     struct vn_error e2 = {0};
     if (vn_dom_vet_record(c->state, r, &e2) < 0 || vn_dom_residency_sum(r, &res, &e2) < 0)
         return 0;
-    for (int i = 0; i < r->claim.n; i++) {
-        int node = r->claim.v[i].node;
+    const struct vn_claim *claim = vn_domain_claim(r);
+    for (int i = 0; i < claim->n; i++) {
+        int node = claim->v[i].node;
         uint64_t mib = node >= 0 && node <= res.max_node && node < VN_NUMA_MAPS_MAX_NODES
                            ? (uint64_t)vn_residency_mib(&res, node)
                            : 0;
-        if (vn_host_load_add_resident(load, c->topo, &r->claim, node, mib, err) < 0)
+        if (vn_host_load_add_resident(load, c->topo, claim, node, mib, err) < 0)
             return -1;
     }
     return 0;
@@ -193,8 +184,9 @@ static int host_load(struct ctx *c, struct vn_host_load *load, struct vn_error *
             break;
         }
         if (vn_domain_holds_claim(&r))
-            rc = vn_host_load_add_claim(load, c->topo, &r.claim, spec_string(&r, "affinity_group"),
-                                        spec_string(&r, "anti_affinity_group"), err);
+            rc = vn_host_load_add_claim(load, c->topo, vn_domain_claim(&r),
+                                        r.spec ? r.spec->affinity_group : NULL,
+                                        r.spec ? r.spec->anti_affinity_group : NULL, err);
         if (rc == 0 && vn_domain_alive(&r))
             rc = credit_resident(c, load, &r, err);
         vn_domain_record_clear(&r);
@@ -251,9 +243,11 @@ static int fill_record(struct ctx *c, struct vn_domain_record *r, enum vn_domain
     r->status = st;
     char real[PATH_MAX];
     r->config_path = strdup(realpath(c->spec->file, real) ? real : c->spec->file);
-    r->spec = vn_spec_to_json(c->spec);
-    r->placement = vn_render_json(c->p);
-    r->claim = c->p->claim;
+    /* The record's own copies of the spec and the placement. */
+    if (!(r->spec = vn_spec_clone(c->spec, err)))
+        return vn_error_prefix(err, "domain '%s': cannot record its spec", c->name);
+    if ((r->placement = malloc(sizeof *r->placement)))
+        *r->placement = *c->p;
     r->creator_pid = getpid();
     if (vn_proc_start_time(r->creator_pid, &r->creator_start, err) < 0)
         return -1;
@@ -263,17 +257,16 @@ static int fill_record(struct ctx *c, struct vn_domain_record *r, enum vn_domain
     r->console_socket = strdup(c->paths.console);
     r->log_path = strdup(c->paths.log);
     r->created = (int64_t)time(NULL);
-    r->extra = json_object_new_object();
-    json_object_object_add(r->extra, "mem_dir", json_object_new_string(c->paths.memdir.path));
-    json_object_object_add(r->extra, "console_log", json_object_new_string(c->paths.console_log));
-    json_object_object_add(r->extra, "accel_reason", json_object_new_string(c->accel.reason));
+    r->mem_dir = strdup(c->paths.memdir.path);
+    r->console_log = strdup(c->paths.console_log);
+    r->accel_reason = strdup(c->accel.reason);
     if (c->proc.pid > 0) {
         r->qemu_pid = c->proc.pid;
         if (vn_proc_start_time(c->proc.pid, &r->qemu_start, err) < 0)
             return -1;
     }
     if (!r->config_path || !r->spec || !r->placement || !r->runtime_dir || !r->qmp_socket ||
-        !r->console_socket || !r->log_path || !r->extra)
+        !r->console_socket || !r->log_path || !r->mem_dir || !r->console_log || !r->accel_reason)
         return vn_error_sys(err, ENOMEM, "cannot build the record");
     return 0;
 }

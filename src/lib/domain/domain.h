@@ -132,6 +132,16 @@ struct vn_domain_placement_update {
     /* The host the claim is checked against (NULL: the live host). */
     const struct vn_host_topo *topo;
 };
+/* Reads domain name's record from s (the typed snapshot every module outside domain/ works
+ * from), every path in it replaced by the one vnuma derives; ENOENT in err->errnum when the
+ * domain does not exist. */
+int vn_domain_read(struct vn_state *s, const char *name, struct vn_domain_record *r,
+                   struct vn_error *err);
+
+/* Records whether vnumad may move domain name (`vnuma balance DOMAIN on|off`), under the
+ * host lock. */
+int vn_domain_set_balance(const char *state_dir, const char *name, bool on, struct vn_error *err);
+
 /* The change applied to a record in memory (pure; vn_domain_set_placement's core). */
 int vn_domain_placement_apply(struct vn_domain_record *r,
                               const struct vn_domain_placement_update *u, struct vn_error *err);

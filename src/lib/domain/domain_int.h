@@ -79,10 +79,10 @@ int vn_dom_remove_record_mem_dir(struct vn_state *s, const struct vn_domain_reco
                                  struct vn_error *err);
 
 /* The one invariant, called under the host lock by every change of where a domain's memory or
- * vCPUs may go: r's claim plus the claims of every other domain holding one fit each node of
- * topo (NULL: the live host).  -1 with the node and the figures when they do not. */
-int vn_dom_claims_fit(struct vn_state *s, const struct vn_host_topo *topo,
-                      const struct vn_domain_record *r, struct vn_error *err);
+ * vCPUs may go: domain name's new claim plus the claims of every other domain holding one fit
+ * each node of topo (NULL: the live host).  -1 with the node and the figures when they do not. */
+int vn_dom_claims_fit(struct vn_state *s, const struct vn_host_topo *topo, const char *name,
+                      const struct vn_claim *claim, struct vn_error *err);
 
 /* What a record's domain is doing now: running, dead, creating, stopping... */
 const char *vn_dom_state(const struct vn_domain_record *r);

@@ -3,7 +3,7 @@
  *
  * Per vnode: find its memory file's mapping in QEMU (/proc/PID/maps) -> check that the targets
  * have room (nothing is recorded or moved when they do not) -> under the host lock: status
- * migrating and an entry extra.migrations["N"] = {state "moving", from, to, claim, pid} ->
+ * migrating and a move entry for the vnode (state "moving", from, to, claim, pid) ->
  * the file's shared policy set to the targets (QEMU's future faults land there) -> the pages
  * moved in bounded batches -> under the lock: the vnode's pnodes and the claim now say the
  * targets, the entry is removed, status running.  When the move stops early (a signal set the
@@ -12,7 +12,6 @@
  * got: nothing is lost, and a later migrate of the vnode (to the same or the old nodes)
  * finishes or reverses it. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,126 +40,55 @@ struct mctx {
     char to_text[256], from_text[256];
 };
 
-static struct json_object *int_list(const struct vn_bitmap *b)
-{
-    struct json_object *a = json_object_new_array();
-    VN_BITMAP_FOREACH(n, b)
-    json_object_array_add(a, json_object_new_int(n));
-    return a;
-}
-
-static void list_from_json(struct json_object *a, struct vn_bitmap *b)
-{
-    vn_bitmap_zero(b);
-    for (size_t i = 0;
-         a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
-        int n = json_object_get_int(json_object_array_get_idx(a, i));
-        if (n >= 0 && n < VN_BITMAP_BITS)
-            vn_bitmap_set(b, n);
-    }
-}
-
 static int split_even(const struct vn_bitmap *b, uint64_t mib, struct share *out, int max)
 {
     return vn_claim_split_even(b, mib, 0, out, max);
 }
 
-static struct json_object *shares_json(const struct share *sh, int n)
+/* The vnode's entry in the record's placement (the caller checked that it exists). */
+static struct vn_place_vnode *vnode_of(const struct vn_domain_record *r, int vnode)
 {
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < n; i++) {
-        if (!sh[i].mib)
-            continue;
-        struct json_object *e = json_object_new_object();
-        json_object_object_add(e, "node", json_object_new_int(sh[i].node));
-        json_object_object_add(e, "mib", json_object_new_int64((int64_t)sh[i].mib));
-        json_object_array_add(a, e);
-    }
-    return a;
-}
-
-static struct json_object *migrations(struct vn_domain_record *r, bool create)
-{
-    if (!r->extra) {
-        if (!create)
-            return NULL;
-        r->extra = json_object_new_object();
-    }
-    struct json_object *m = vn_dom_get(r->extra, "migrations");
-    if (!m && create) {
-        m = json_object_new_object();
-        json_object_object_add(r->extra, "migrations", m);
-    }
-    return m;
-}
-
-static struct json_object *vnode_obj(const struct vn_domain_record *r, int vnode)
-{
-    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
-    if (!vnodes || vnode < 0 || (size_t)vnode >= json_object_array_length(vnodes))
-        return NULL;
-    return json_object_array_get_idx(vnodes, (size_t)vnode);
+    return &r->placement->vnodes[vnode];
 }
 
 /* Where the record counts vnode's memory now: the split of an unfinished move, else its
  * memory divided over its pnodes. */
 static int current_shares(const struct vn_domain_record *r, int vnode, struct share *out, int max)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%d", vnode);
-    struct json_object *m = vn_dom_get(vn_dom_get(r->extra, "migrations"), key);
-    struct json_object *c = vn_dom_get(m, "claim");
-    if (c && json_object_is_type(c, json_type_array)) {
-        int k = 0;
-        for (size_t i = 0; i < json_object_array_length(c) && k < max; i++) {
-            struct json_object *e = json_object_array_get_idx(c, i);
-            out[k].node = (int)vn_dom_get_int(e, "node");
-            out[k].mib = (uint64_t)vn_dom_get_int(e, "mib");
-            k++;
-        }
+    const struct vn_mem_move *m = vn_domain_move(r, vnode);
+    if (m) {
+        int k = m->nclaim < max ? m->nclaim : max;
+        memcpy(out, m->claim, (size_t)k * sizeof *out);
         return k;
     }
-    struct json_object *v = vnode_obj(r, vnode);
-    struct vn_bitmap pn;
-    list_from_json(vn_dom_get(v, "pnodes"), &pn);
-    return split_even(&pn, (uint64_t)vn_dom_get_int(v, "memory_mib"), out, max);
+    const struct vn_place_vnode *v = vnode_of(r, vnode);
+    return split_even(&v->pnodes, v->mem_mib, out, max);
 }
 
-/* The claim with the vnode's memory counted at new_sh instead of old_sh; the placement's own
- * copy of the claim follows. */
-static void claim_move(struct vn_domain_record *r, const struct share *old_sh, int nold,
-                       const struct share *new_sh, int nnew)
+/* The shares with memory in them, as a move entry keeps them. */
+static void set_move_claim(struct vn_mem_move *m, const struct share *sh, int n)
 {
-    /* A full claim (VN_MAX_VNODES nodes) cannot take a new node: it stays as it was, which
-     * over-counts the old nodes, the safe side. */
-    vn_claim_move(&r->claim, old_sh, nold, new_sh, nnew);
-    json_object_object_add(r->placement, "claim", vn_render_claim_json(&r->claim));
+    m->nclaim = 0;
+    for (int i = 0; i < n && m->nclaim < VN_MAX_VNODES; i++)
+        if (sh[i].mib)
+            m->claim[m->nclaim++] = sh[i];
 }
 
 /* Status migrating while any entry is "moving" by a live process, else running. */
 static void fix_status(struct vn_domain_record *r)
 {
-    struct json_object *m = migrations(r, false);
     bool moving = false;
-    if (m) {
-        json_object_object_foreach(m, key, val)
-        {
-            (void)key;
-            const char *st = json_object_get_string(vn_dom_get(val, "state"));
-            if (st && strcmp(st, "moving") == 0 &&
-                vn_proc_alive((pid_t)vn_dom_get_int(val, "pid"),
-                              (uint64_t)vn_dom_get_int(val, "pid_start")))
-                moving = true;
-        }
-    }
+    for (int i = 0; i < r->nmoves; i++)
+        moving |= r->moves[i].state == VN_MOVE_MOVING &&
+                  vn_proc_alive(r->moves[i].pid, r->moves[i].pid_start);
     r->status = moving ? VN_DOMAIN_MIGRATING : VN_DOMAIN_RUNNING;
 }
 
 /* Reads the record under the lock, lets edit change it, writes it back. */
 static int update(struct mctx *c,
-                  int (*edit)(struct mctx *c, struct vn_domain_record *r, void *arg,
+                  int (*edit)(struct mctx *c, struct vn_domain_record *r, const void *arg,
                               struct vn_error *err),
-                  void *arg, struct vn_error *err)
+                  const void *arg, struct vn_error *err)
 {
     char what[128];
     snprintf(what, sizeof what, "migrate '%s'", c->name);
@@ -168,6 +96,8 @@ static int update(struct mctx *c,
         return vn_error_prefix(err, "domain '%s': cannot update its record", c->name);
     struct vn_domain_record r;
     int rc = vn_dom_read(c->s, c->name, &r, err);
+    if (rc == 0 && (!r.placement || c->vnode >= r.placement->nvnodes))
+        rc = vn_error_set(err, "domain '%s': its record has no vnode %d", c->name, c->vnode);
     if (rc == 0)
         rc = edit(c, &r, arg, err);
     if (rc == 0 && vn_state_write_record(c->s, &r, err) < 0)
@@ -177,92 +107,87 @@ static int update(struct mctx *c,
     return rc;
 }
 
+static struct vn_mem_move *move_entry(struct mctx *c, struct vn_domain_record *r,
+                                      struct vn_error *err)
+{
+    struct vn_mem_move *m = vn_domain_move_add(r, c->vnode);
+    if (!m)
+        vn_error_sys(err, ENOMEM, "domain '%s': cannot record the move of vnode %d", c->name,
+                     c->vnode);
+    return m;
+}
+
 /* Step 1 under the lock: no other move of this vnode under way; mark it "moving". */
-static int edit_begin(struct mctx *c, struct vn_domain_record *r, void *arg, struct vn_error *err)
+static int edit_begin(struct mctx *c, struct vn_domain_record *r, const void *arg,
+                      struct vn_error *err)
 {
     (void)arg;
     if (!vn_domain_alive(r))
         return vn_error_set(err, "domain '%s' is not running (its QEMU has exited)", c->name);
-    struct json_object *m = migrations(r, true);
-    char key[24];
-    snprintf(key, sizeof key, "%d", c->vnode);
-    struct json_object *old = vn_dom_get(m, key);
-    const char *st = old ? json_object_get_string(vn_dom_get(old, "state")) : NULL;
-    pid_t by = (pid_t)vn_dom_get_int(old, "pid");
-    if (st && strcmp(st, "moving") == 0 && by != getpid() &&
-        vn_proc_alive(by, (uint64_t)vn_dom_get_int(old, "pid_start")))
+    const struct vn_mem_move *old = vn_domain_move(r, c->vnode);
+    if (old && old->state == VN_MOVE_MOVING && old->pid != getpid() &&
+        vn_proc_alive(old->pid, old->pid_start))
         return vn_error_set(err, "domain '%s': vnode %d is being migrated by pid %d already",
-                            c->name, c->vnode, (int)by);
+                            c->name, c->vnode, (int)old->pid);
     struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES];
     int nsh = current_shares(r, c->vnode, sh, VN_MAX_VNODES);
     /* The invariant, before a page moves: the claim as it will be after the move must fit
      * beside every other domain's (free memory alone would let it land on claimed memory). */
-    struct vn_domain_record after = *r;
-    int nto =
-        split_even(&c->o->nodes, (uint64_t)vn_dom_get_int(vnode_obj(r, c->vnode), "memory_mib"),
-                   to_sh, VN_MAX_VNODES);
-    if (vn_claim_move(&after.claim, sh, nsh, to_sh, nto) < 0 ||
-        vn_dom_claims_fit(c->s, NULL, &after, err) < 0)
+    struct vn_claim after = r->placement->claim;
+    int nto = split_even(&c->o->nodes, vnode_of(r, c->vnode)->mem_mib, to_sh, VN_MAX_VNODES);
+    if (vn_claim_move(&after, sh, nsh, to_sh, nto) < 0 ||
+        vn_dom_claims_fit(c->s, NULL, c->name, &after, err) < 0)
         return vn_error_prefix(err, "domain '%s': vnode %d cannot move to host node(s) %s", c->name,
                                c->vnode, c->to_text);
-    struct json_object *e = json_object_new_object();
-    struct vn_bitmap from;
-    list_from_json(vn_dom_get(vnode_obj(r, c->vnode), "pnodes"), &from);
-    json_object_object_add(e, "state", json_object_new_string("moving"));
-    json_object_object_add(e, "from", int_list(&from));
-    json_object_object_add(e, "to", int_list(&c->o->nodes));
-    json_object_object_add(e, "claim", shares_json(sh, nsh));
-    json_object_object_add(e, "pid", json_object_new_int(getpid()));
-    uint64_t start = 0;
+    struct vn_mem_move *m = move_entry(c, r, err);
+    if (!m)
+        return -1;
+    memset(m, 0, sizeof *m);
+    m->vnode = c->vnode;
+    m->state = VN_MOVE_MOVING;
+    m->from = vnode_of(r, c->vnode)->pnodes;
+    m->to = c->o->nodes;
+    set_move_claim(m, sh, nsh);
+    m->pid = getpid();
     struct vn_error ignored = {0};
-    vn_proc_start_time(getpid(), &start, &ignored);
-    json_object_object_add(e, "pid_start", json_object_new_int64((int64_t)start));
-    json_object_object_add(e, "started", json_object_new_int64((int64_t)time(NULL)));
-    json_object_object_add(m, key, e);
+    vn_proc_start_time(getpid(), &m->pid_start, &ignored);
+    m->started = (int64_t)time(NULL);
     fix_status(r);
     return 0;
 }
 
 /* After success: pnodes and claim say the targets; the entry goes. */
-static int edit_done(struct mctx *c, struct vn_domain_record *r, void *arg, struct vn_error *err)
+static int edit_done(struct mctx *c, struct vn_domain_record *r, const void *arg,
+                     struct vn_error *err)
 {
     (void)arg;
     (void)err;
     struct share old_sh[VN_MAX_VNODES], new_sh[VN_MAX_VNODES];
     int nold = current_shares(r, c->vnode, old_sh, VN_MAX_VNODES);
-    struct json_object *v = vnode_obj(r, c->vnode);
-    int nnew =
-        split_even(&c->o->nodes, (uint64_t)vn_dom_get_int(v, "memory_mib"), new_sh, VN_MAX_VNODES);
-    claim_move(r, old_sh, nold, new_sh, nnew);
-    json_object_object_add(v, "pnodes", int_list(&c->o->nodes));
-    char key[24];
-    snprintf(key, sizeof key, "%d", c->vnode);
-    struct json_object *m = migrations(r, false);
-    if (m) {
-        json_object_object_del(m, key);
-        if (json_object_object_length(m) == 0)
-            json_object_object_del(r->extra, "migrations");
-    }
+    struct vn_place_vnode *v = vnode_of(r, c->vnode);
+    int nnew = split_even(&c->o->nodes, v->mem_mib, new_sh, VN_MAX_VNODES);
+    /* A full claim (VN_MAX_VNODES nodes) cannot take a new node: it stays as it was, which
+     * over-counts the old nodes, the safe side. */
+    vn_claim_move(&r->placement->claim, old_sh, nold, new_sh, nnew);
+    v->pnodes = c->o->nodes;
+    vn_domain_move_remove(r, c->vnode);
     fix_status(r);
     return 0;
 }
 
-/* Nothing moved after all (refused by the second check, policy failure): the entry goes and
- * the record is as before. */
-static int edit_undo(struct mctx *c, struct vn_domain_record *r, void *arg, struct vn_error *err)
+/* Nothing moved after all (refused by the second check, policy failure): the entry is what
+ * it was before this run (arg, a copy, or NULL for none). */
+static int edit_undo(struct mctx *c, struct vn_domain_record *r, const void *arg,
+                     struct vn_error *err)
 {
-    (void)err;
-    struct json_object *prev = arg; /* the entry before this run, or NULL */
-    char key[24];
-    snprintf(key, sizeof key, "%d", c->vnode);
-    struct json_object *m = migrations(r, false);
-    if (m) {
-        if (prev)
-            json_object_object_add(m, key, json_object_get(prev));
-        else
-            json_object_object_del(m, key);
-        if (json_object_object_length(m) == 0)
-            json_object_object_del(r->extra, "migrations");
+    const struct vn_mem_move *prev = arg;
+    if (!prev) {
+        vn_domain_move_remove(r, c->vnode);
+    } else {
+        struct vn_mem_move *m = move_entry(c, r, err);
+        if (!m)
+            return -1;
+        *m = *prev;
     }
     fix_status(r);
     return 0;
@@ -270,21 +195,21 @@ static int edit_undo(struct mctx *c, struct vn_domain_record *r, void *arg, stru
 
 struct split_info {
     const struct vn_migrate_report *rep;
-    struct json_object *resident; /* measured, or NULL */
+    const struct vn_residency *resident; /* measured, or NULL */
     const char *reason;
 };
 
 /* After an early stop: the vnode is split.  The claim divides its memory by the share of the
  * range handled (below resume_at everything is on the targets or follows their policy). */
-static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, struct vn_error *err)
+static int edit_split(struct mctx *c, struct vn_domain_record *r, const void *arg,
+                      struct vn_error *err)
 {
-    (void)err;
     const struct split_info *si = arg;
     const struct vn_migrate_report *rep = si->rep;
     struct share old_sh[VN_MAX_VNODES], sh[2 * VN_MAX_VNODES];
     int nold = current_shares(r, c->vnode, old_sh, VN_MAX_VNODES);
-    struct json_object *v = vnode_obj(r, c->vnode);
-    uint64_t mem = (uint64_t)vn_dom_get_int(v, "memory_mib");
+    struct vn_place_vnode *v = vnode_of(r, c->vnode);
+    uint64_t mem = v->mem_mib;
     double done = rep->p.pages_total ? (double)rep->p.pages_done / (double)rep->p.pages_total : 0;
     uint64_t moved = (uint64_t)((double)mem * done + 0.5);
     /* The moved part on the targets; the rest where the record had it, in proportion, with the
@@ -303,30 +228,25 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
             sh[n++] = (struct share){old_sh[i].node, 0, 0};
         sh[k].mib += part;
     }
-    claim_move(r, old_sh, nold, sh, n);
-    struct vn_bitmap both;
-    list_from_json(vn_dom_get(v, "pnodes"), &both);
-    vn_bitmap_or(&both, &c->o->nodes);
-    json_object_object_add(v, "pnodes", int_list(&both));
+    vn_claim_move(&r->placement->claim, old_sh, nold, sh, n);
+    vn_bitmap_or(&v->pnodes, &c->o->nodes);
 
-    char key[24];
-    snprintf(key, sizeof key, "%d", c->vnode);
-    struct json_object *m = migrations(r, true);
-    struct json_object *e = vn_dom_get(m, key);
-    if (!e) {
-        e = json_object_new_object();
-        json_object_object_add(m, key, e);
-    }
-    json_object_object_add(e, "state", json_object_new_string("split"));
-    json_object_object_add(e, "to", int_list(&c->o->nodes));
-    json_object_object_add(e, "claim", shares_json(sh, n));
-    json_object_object_add(e, "pages_total", json_object_new_int64((int64_t)rep->p.pages_total));
-    json_object_object_add(e, "pages_done", json_object_new_int64((int64_t)rep->p.pages_done));
-    json_object_object_add(e, "pages_moved",
-                           json_object_new_int64((int64_t)rep->p.pages_on_target));
-    json_object_object_add(e, "reason", json_object_new_string(si->reason));
-    json_object_object_add(e, "resident",
-                           si->resident ? json_object_get(si->resident) : json_object_new_array());
+    /* The entry "moving" wrote stays (from, pid, started) and says how far it got. */
+    struct vn_mem_move *m = move_entry(c, r, err);
+    if (!m)
+        return -1;
+    m->state = VN_MOVE_SPLIT;
+    m->to = c->o->nodes;
+    set_move_claim(m, sh, n);
+    m->pages_total = rep->p.pages_total;
+    m->pages_done = rep->p.pages_done;
+    m->pages_moved = rep->p.pages_on_target;
+    snprintf(m->reason, sizeof m->reason, "%s", si->reason);
+    m->nresident = 0;
+    const struct vn_residency *res = si->resident;
+    for (int k = 0; res && k <= res->max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
+        if (res->pages[k] && m->nresident < VN_MAX_VNODES)
+            m->resident[m->nresident++] = (struct vn_move_resident){k, vn_residency_mib(res, k)};
     fix_status(r);
     return 0;
 }
@@ -403,9 +323,11 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
                                    c->name, c->vnode, c->to_text);
     }
 
-    char key[24];
-    snprintf(key, sizeof key, "%d", c->vnode);
-    struct json_object *prev = vn_dom_get(vn_dom_get(r->extra, "migrations"), key);
+    /* The entry as it was, so that a move that does not start leaves the record unchanged. */
+    struct vn_mem_move prev_copy;
+    const struct vn_mem_move *prev = vn_domain_move(r, c->vnode);
+    if (prev)
+        prev_copy = *prev;
     if (update(c, edit_begin, NULL, err) < 0)
         return -1;
     struct vn_error e2 = {0};
@@ -413,7 +335,7 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
         if (vn_shared_policy_set(c->file, maps[i].offset, maps[i].end - maps[i].start, &o->nodes,
                                  err) < 0) {
             vn_error_prefix(err, "domain '%s': vnode %d was not migrated", c->name, c->vnode);
-            if (update(c, edit_undo, prev, &e2) < 0)
+            if (update(c, edit_undo, prev ? &prev_copy : NULL, &e2) < 0)
                 snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
                          " Restoring the record also failed: %.200s", e2.msg);
             return -1;
@@ -442,25 +364,15 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
                                       : res->rep.target_exited ? "QEMU exited"
                                                                : err->msg};
     struct vn_residency now;
-    struct json_object *resident = NULL;
-    if (!res->rep.target_exited && vn_numa_maps_read(r->qemu_pid, c->file, &now, &e2) == 0) {
-        resident = vn_dom_residency_json(&now, NULL);
-        si.resident = resident;
-    }
+    if (!res->rep.target_exited && vn_numa_maps_read(r->qemu_pid, c->file, &now, &e2) == 0)
+        si.resident = &now;
     char split[256] = "";
-    if (resident) {
-        size_t used = 0;
-        for (size_t i = 0; i < json_object_array_length(resident) && used < sizeof split; i++) {
-            struct json_object *e = json_object_array_get_idx(resident, i);
+    size_t used = 0;
+    for (int k = 0; si.resident && k <= now.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
+        if (now.pages[k] && used < sizeof split)
             used += (size_t)snprintf(split + used, sizeof split - used, "%s%.1f MiB on node %d",
-                                     i ? ", " : "", json_object_get_double(vn_dom_get(e, "mib")),
-                                     (int)vn_dom_get_int(e, "node"));
-        }
-    }
-    int urc = update(c, edit_split, &si, &e2);
-    if (resident)
-        json_object_put(resident);
-    if (urc < 0) {
+                                     used ? ", " : "", vn_residency_mib(&now, k), k);
+    if (update(c, edit_split, &si, &e2) < 0) {
         snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
                  "; recording the split also failed: %.200s", e2.msg);
         return -1;
@@ -493,8 +405,7 @@ int vn_domain_migrate(const char *name, const struct vn_domain_migrate_opts *o,
     struct mctx c = {.o = o, .name = name, .s = s};
     vn_bitmap_format_list(&o->nodes, c.to_text, sizeof c.to_text);
     int rc = 0;
-    struct json_object *vnodes = vn_dom_get(r.placement, "vnodes");
-    int nv = vnodes ? (int)json_object_array_length(vnodes) : 0;
+    int nv = r.placement ? r.placement->nvnodes : 0;
     if (!vn_domain_alive(&r) || r.status == VN_DOMAIN_CREATING || r.status == VN_DOMAIN_STOPPING) {
         rc = vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
         goto out;
@@ -516,9 +427,7 @@ int vn_domain_migrate(const char *name, const struct vn_domain_migrate_opts *o,
         }
     for (int v = o->vnode < 0 ? 0 : o->vnode; v < (o->vnode < 0 ? nv : o->vnode + 1); v++) {
         c.vnode = v;
-        struct vn_bitmap from;
-        list_from_json(vn_dom_get(vnode_obj(&r, v), "pnodes"), &from);
-        vn_bitmap_format_list(&from, c.from_text, sizeof c.from_text);
+        vn_bitmap_format_list(&vnode_of(&r, v)->pnodes, c.from_text, sizeof c.from_text);
         struct vn_domain_migrate_vnode *one = &res->v[res->n++];
         one->vnode = v;
         if (migrate_vnode(&c, &r, one, err) < 0) {

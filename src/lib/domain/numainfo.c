@@ -9,6 +9,7 @@
 #include "../render/render.h"
 #include "../topo/topo.h"
 #include "../util/cleanup.h"
+#include "../util/jsondoc.h"
 #include "domain_int.h"
 
 static struct json_object *host_nodes(const struct vn_host_topo *t)
@@ -34,14 +35,13 @@ int vn_dom_residency_sum(const struct vn_domain_record *r, struct vn_residency *
 {
     vn_residency_init(sum);
     const char *mem_dir = vn_dom_record_mem_dir(r);
-    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
-    size_t n = vnodes ? json_object_array_length(vnodes) : 0;
+    int n = r->placement ? r->placement->nvnodes : 0;
     if (!mem_dir)
         return vn_error_set(err, "domain '%s': its record names no memory directory", r->name);
-    for (size_t i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) {
         char file[4200];
         struct vn_residency one;
-        snprintf(file, sizeof file, "%s/vnode%zu", mem_dir, i);
+        snprintf(file, sizeof file, "%s/vnode%d", mem_dir, i);
         if (vn_numa_maps_read(r->qemu_pid, file, &one, err) < 0)
             return -1;
         for (int k = 0; k <= one.max_node && k < VN_NUMA_MAPS_MAX_NODES; k++)
@@ -60,16 +60,13 @@ static struct json_object *domain(const struct vn_domain_record *r)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(r->name));
     json_object_object_add(o, "state", json_object_new_string(vn_dom_state(r)));
-    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
-    size_t n = vnodes ? json_object_array_length(vnodes) : 0;
     struct json_object *map = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_new_object(), *v = json_object_array_get_idx(vnodes, i);
-        struct json_object *pn = vn_dom_get(v, "pnodes");
-        json_object_object_add(e, "vnode", json_object_new_int((int)i));
-        json_object_object_add(e, "pnodes", pn ? json_object_get(pn) : NULL);
-        json_object_object_add(e, "memory_mib",
-                               json_object_new_int64(vn_dom_get_int(v, "memory_mib")));
+    for (int i = 0; r->placement && i < r->placement->nvnodes; i++) {
+        const struct vn_place_vnode *v = &r->placement->vnodes[i];
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "vnode", json_object_new_int(i));
+        json_object_object_add(e, "pnodes", vn_json_int_list(&v->pnodes));
+        json_object_object_add(e, "memory_mib", json_object_new_int64((int64_t)v->mem_mib));
         json_object_array_add(map, e);
     }
     json_object_object_add(o, "vnode_map", map);
@@ -84,8 +81,8 @@ static struct json_object *domain(const struct vn_domain_record *r)
     }
     /* The claim is what blocks or admits the next create, so it is shown beside the pages. */
     struct vn_claim none = {.n = 0};
-    json_object_object_add(o, "claim",
-                           vn_render_claim_json(vn_domain_holds_claim(r) ? &r->claim : &none));
+    json_object_object_add(
+        o, "claim", vn_render_claim_json(vn_domain_holds_claim(r) ? vn_domain_claim(r) : &none));
     json_object_object_add(o, "memory_by_node", mem ? mem : json_object_new_array());
     return o;
 }

@@ -3,7 +3,6 @@
  * without writing the guest's memory to a disk. */
 #include <dirent.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,14 +86,17 @@ int vn_dom_vet_record(struct vn_state *s, struct vn_domain_record *r, struct vn_
         if (vn_dom_memdir_legacy(r->name, legacy, sizeof legacy, i) == 0 &&
             strcmp(mem, legacy) == 0)
             use = legacy;
-    if (!r->extra)
-        r->extra = json_object_new_object();
-    if (!r->extra || replace(&r->runtime_dir, p.run) < 0 || replace(&r->qmp_socket, p.qmp) < 0 ||
-        replace(&r->console_socket, p.console) < 0 || replace(&r->log_path, p.log) < 0)
+    if (replace(&r->runtime_dir, p.run) < 0 || replace(&r->qmp_socket, p.qmp) < 0 ||
+        replace(&r->console_socket, p.console) < 0 || replace(&r->log_path, p.log) < 0 ||
+        replace(&r->mem_dir, use) < 0 || replace(&r->console_log, p.console_log) < 0)
         return vn_error_sys(err, ENOMEM, "domain '%s': cannot read its record", r->name);
-    json_object_object_add(r->extra, "mem_dir", json_object_new_string(use));
-    json_object_object_add(r->extra, "console_log", json_object_new_string(p.console_log));
     return 0;
+}
+
+int vn_domain_read(struct vn_state *s, const char *name, struct vn_domain_record *r,
+                   struct vn_error *err)
+{
+    return vn_dom_read(s, name, r, err);
 }
 
 int vn_dom_open_read(const char *dir, const char *name, struct vn_state **s,
@@ -162,11 +164,7 @@ int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_pa
 
 const char *vn_dom_record_mem_dir(const struct vn_domain_record *r)
 {
-    struct json_object *v = NULL;
-    if (!r->extra || !json_object_object_get_ex(r->extra, "mem_dir", &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    return r->mem_dir;
 }
 
 const char *vn_dom_state(const struct vn_domain_record *r)

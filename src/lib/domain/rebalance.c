@@ -30,80 +30,66 @@
 int vn_domain_placement_apply(struct vn_domain_record *r,
                               const struct vn_domain_placement_update *u, struct vn_error *err)
 {
-    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
-    int nv = vnodes && json_object_is_type(vnodes, json_type_array)
-                 ? (int)json_object_array_length(vnodes)
-                 : 0;
+    struct vn_placement *p = r->placement;
+    int nv = p ? p->nvnodes : 0;
     if (nv < 1 || u->nvnodes != nv)
         return vn_error_set(err,
                             "domain '%s' has %d vnodes in its record, but the new placement has %d",
                             r->name, nv, u->nvnodes);
-    struct json_object *mig = vn_dom_get(r->extra, "migrations");
     for (int v = 0; v < nv; v++) {
         if (u->pnode[v] < 0)
             continue;
         if (u->pnode[v] >= VN_BITMAP_BITS)
             return vn_error_set(err, "host node %d does not exist", u->pnode[v]);
-        char key[24];
-        snprintf(key, sizeof key, "%d", v);
-        if (vn_dom_get(mig, key))
+        if (vn_domain_move(r, v))
             return vn_error_set(err,
                                 "domain '%s': vnode %d has an unfinished migration in its record; "
                                 "finish it with 'vnuma mem-move' first",
                                 r->name, v);
     }
-    struct vn_claim c = r->claim;
+    struct vn_claim c = p->claim;
     if (u->claim) {
         c = *u->claim;
     } else {
         /* The rehomed vnodes' memory and vCPUs leave their old pnodes for the new one. */
-        struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
         for (int v = 0; v < nv; v++) {
             if (u->pnode[v] < 0)
                 continue;
-            struct json_object *vo = json_object_array_get_idx(vnodes, (size_t)v);
-            struct json_object *pn = vn_dom_get(vo, "pnodes");
-            uint64_t mem = (uint64_t)vn_dom_get_int(vo, "memory_mib");
             int vcpus = 0;
-            for (size_t i = 0; aff && i < json_object_array_length(aff); i++)
-                vcpus += vn_dom_get_int(json_object_array_get_idx(aff, i), "vnode") == v;
-            struct vn_bitmap old_nodes;
-            vn_bitmap_zero(&old_nodes);
-            for (size_t k = 0; pn && k < json_object_array_length(pn); k++) {
-                int n = json_object_get_int(json_object_array_get_idx(pn, k));
-                if (n >= 0 && n < VN_BITMAP_BITS)
-                    vn_bitmap_set(&old_nodes, n);
-            }
+            for (int i = 0; i < p->vcpus; i++)
+                vcpus += p->vcpu_vnode[i] == v;
+            uint64_t mem = p->vnodes[v].mem_mib;
             struct vn_claim_share from[VN_MAX_VNODES];
-            int nfrom = vn_claim_split_even(&old_nodes, mem, vcpus, from, VN_MAX_VNODES);
+            int nfrom = vn_claim_split_even(&p->vnodes[v].pnodes, mem, vcpus, from, VN_MAX_VNODES);
             struct vn_claim_share to = {u->pnode[v], mem, vcpus};
             if (vn_claim_move(&c, from, nfrom, &to, 1) < 0)
                 return vn_error_set(err, "domain '%s': the claim has no room for another node",
                                     r->name);
         }
     }
-    struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
+    /* The new soft sets first: a full set table fails before anything changed. */
+    int slot[VN_MAX_VNODES];
+    for (int v = 0; v < nv; v++) {
+        slot[v] = -1;
+        if (u->pnode[v] >= 0 && u->soft_cpus && !vn_bitmap_empty(&u->soft_cpus[v]) &&
+            (slot[v] = vn_placement_add_set(p, &u->soft_cpus[v])) < 0)
+            return vn_error_set(err, "domain '%s': the placement has no room for another CPU set",
+                                r->name);
+    }
     for (int v = 0; v < nv; v++) {
         if (u->pnode[v] < 0)
             continue;
-        struct json_object *vo = json_object_array_get_idx(vnodes, (size_t)v);
-        struct json_object *pn = json_object_new_array();
-        json_object_array_add(pn, json_object_new_int(u->pnode[v]));
-        json_object_object_add(vo, "pnodes", pn);
-        if (!u->soft_cpus || vn_bitmap_empty(&u->soft_cpus[v]))
-            continue;
+        vn_bitmap_zero(&p->vnodes[v].pnodes);
+        vn_bitmap_set(&p->vnodes[v].pnodes, u->pnode[v]);
         /* The hard sets stay: they are the user's bound (vnumad leaves pinned domains alone). */
-        char list[VN_BITMAP_BITS * 4];
-        vn_bitmap_format_list(&u->soft_cpus[v], list, sizeof list);
-        json_object_object_add(vo, "soft", json_object_new_string(list));
-        for (size_t i = 0; aff && i < json_object_array_length(aff); i++) {
-            struct json_object *a = json_object_array_get_idx(aff, i);
-            if (vn_dom_get_int(a, "vnode") == v)
-                json_object_object_add(a, "soft", json_object_new_string(list));
-        }
+        if (slot[v] < 0)
+            continue;
+        p->vnodes[v].soft = slot[v];
+        for (int i = 0; i < p->vcpus; i++)
+            if (p->vcpu_vnode[i] == v)
+                p->vcpu_soft[i] = slot[v];
     }
-    r->claim = c;
-    json_object_object_add(r->placement, "claim", vn_render_claim_json(&c));
+    p->claim = c;
     return 0;
 }
 
@@ -127,7 +113,7 @@ int vn_domain_set_placement(const char *state_dir, const char *name,
         rc = vn_domain_placement_apply(&r, u, err);
     /* The one invariant: the new claim with every other domain's, checked under the lock that
      * the write below holds (a second re-place for the same last free node waits and fails). */
-    if (rc == 0 && vn_dom_claims_fit(s, u->topo, &r, err) < 0)
+    if (rc == 0 && vn_dom_claims_fit(s, u->topo, name, vn_domain_claim(&r), err) < 0)
         rc = vn_error_prefix(err, "domain '%s' cannot be re-placed", name);
     if (rc == 0 && vn_state_write_record(s, &r, err) < 0)
         rc = vn_error_prefix(err, "domain '%s': cannot write its record", name);
@@ -191,18 +177,15 @@ int vn_domain_move_begin(const char *state_dir, const char *name, int vnode, uin
         vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
         goto out;
     }
-    struct json_object *vnodes = vn_dom_get(r.placement, "vnodes");
-    struct json_object *vo =
-        vnodes && vnode >= 0 && (size_t)vnode < json_object_array_length(vnodes)
-            ? json_object_array_get_idx(vnodes, (size_t)vnode)
-            : NULL;
-    struct json_object *pn = vn_dom_get(vo, "pnodes");
-    if (!vo || !pn || json_object_array_length(pn) != 1) {
+    const struct vn_bitmap *pn = r.placement && vnode >= 0 && vnode < r.placement->nvnodes
+                                     ? &r.placement->vnodes[vnode].pnodes
+                                     : NULL;
+    if (!pn || vn_bitmap_count(pn) != 1) {
         vn_error_set(err, "domain '%s' has no vnode %d with a single pnode in its record", name,
                      vnode);
         goto out;
     }
-    m->target = json_object_get_int(json_object_array_get_idx(pn, 0));
+    m->target = vn_bitmap_next(pn, -1);
     m->st.target = m->target;
     const char *mem_dir = vn_dom_record_mem_dir(&r);
     if (!mem_dir) {

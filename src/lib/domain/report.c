@@ -11,6 +11,7 @@
 #include "../numa/migrate.h"
 #include "../numa/numa_maps.h"
 #include "../numa/sample.h"
+#include "../render/render.h"
 #include "../qemu/accel.h"
 #include "../qemu/qmp.h"
 #include "../proc/proc.h"
@@ -59,18 +60,16 @@ static struct json_object *claim_nodes(const struct vn_claim *c)
 static struct json_object *summary(const struct vn_domain_record *r)
 {
     struct json_object *o = json_object_new_object();
-    struct json_object *p = r->placement;
-    struct json_object *vnodes = vn_dom_get(p, "vnodes");
+    const struct vn_placement *p = r->placement;
     const char *state = vn_dom_state(r);
     bool running = strcmp(state, "dead") != 0 && r->qemu_pid > 0;
     json_object_object_add(o, "name", json_object_new_string(r->name));
     json_object_object_add(o, "state", json_object_new_string(state));
     json_object_object_add(o, "pid", running ? json_object_new_int(r->qemu_pid) : NULL);
-    json_object_object_add(o, "vcpus", json_object_new_int((int)vn_dom_get_int(p, "vcpus")));
-    json_object_object_add(o, "memory_mib", json_object_new_int64(vn_dom_get_int(p, "memory_mib")));
-    json_object_object_add(o, "vnodes",
-                           json_object_new_int(vnodes ? (int)json_object_array_length(vnodes) : 0));
-    json_object_object_add(o, "host_nodes", claim_nodes(&r->claim));
+    json_object_object_add(o, "vcpus", json_object_new_int(p ? p->vcpus : 0));
+    json_object_object_add(o, "memory_mib", json_object_new_int64(p ? (int64_t)p->mem_mib : 0));
+    json_object_object_add(o, "vnodes", json_object_new_int(p ? p->nvnodes : 0));
+    json_object_object_add(o, "host_nodes", claim_nodes(vn_domain_claim(r)));
     json_object_object_add(
         o, "accel",
         json_object_new_string(r->accel == VN_ACCEL_AUTO ? "auto" : vn_accel_name(r->accel)));
@@ -260,11 +259,12 @@ static struct json_object *residency_sampled(pid_t pid, const char *file, double
     return arr;
 }
 
-static void add_vnodes(struct json_object *o, const struct vn_domain_record *r, bool alive,
-                       bool exact)
+/* The vnodes in the placement's own JSON spelling (pnodes, policy, vcpus...), with what QEMU
+ * has resident and any unfinished move. */
+static void add_vnodes(struct json_object *o, const struct vn_domain_record *r,
+                       struct json_object *placement, bool alive, bool exact)
 {
-    struct json_object *vnodes = vn_dom_get(r->placement, "vnodes");
-    struct json_object *moves = vn_dom_get(r->extra, "migrations");
+    struct json_object *vnodes = vn_dom_get(placement, "vnodes");
     const char *mem_dir = vn_dom_record_mem_dir(r);
     struct json_object *out = json_object_new_array(), *dist = json_object_new_array();
     size_t n = vnodes ? json_object_array_length(vnodes) : 0;
@@ -287,19 +287,11 @@ static void add_vnodes(struct json_object *o, const struct vn_domain_record *r, 
                                          : residency_sampled(r->qemu_pid, file, &total, e));
             json_object_object_add(e, "resident_mib", json_object_new_double(total));
         }
-        char key[24];
-        snprintf(key, sizeof key, "%zu", i);
-        struct json_object *m = vn_dom_get(moves, key);
+        const struct vn_mem_move *m = vn_domain_move(r, (int)i);
         if (m) {
-            struct json_object *mc = json_object_get(m);
+            struct json_object *mc = vn_domain_move_to_json(m);
             /* A "moving" entry whose migrating process is gone is a split, seen from here. */
-            const char *st = json_object_get_string(vn_dom_get(m, "state"));
-            bool gone = st && strcmp(st, "moving") == 0 &&
-                        !vn_proc_alive((pid_t)vn_dom_get_int(m, "pid"),
-                                       (uint64_t)vn_dom_get_int(m, "pid_start"));
-            if (gone) {
-                json_object_put(mc);
-                json_object_deep_copy(m, &mc, NULL);
+            if (m->state == VN_MOVE_MOVING && !vn_proc_alive(m->pid, m->pid_start)) {
                 json_object_object_add(mc, "state", json_object_new_string("split"));
                 json_object_object_add(mc, "reason",
                                        json_object_new_string("the migrating process is gone"));
@@ -321,13 +313,19 @@ static struct json_object *cpulist(const struct vn_bitmap *b)
     return json_object_new_string(buf);
 }
 
-static void add_vcpus(struct json_object *o, const struct vn_domain_record *r, bool alive)
+static struct json_object *cpulist_or_null(const struct vn_bitmap *b, bool have)
 {
-    struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
+    return have ? cpulist(b) : NULL;
+}
+
+/* The vCPUs with their sets (vcpu-pin's where it set them, else the placement's), threads and
+ * where they run now. */
+static void add_vcpus(struct json_object *o, const struct vn_domain_record *r,
+                      struct json_object *placement, bool alive)
+{
+    struct json_object *aff = vn_dom_get(placement, "vcpu_affinity");
     size_t n = aff ? json_object_array_length(aff) : 0;
-    int nv = (int)vn_dom_get_int(r->placement, "vcpus");
-    if (nv < 0 || nv > VN_MAX_VCPUS)
-        nv = 0;
+    int nv = r->placement ? r->placement->vcpus : 0;
     VN_CLEANUP_FREE pid_t *tids = calloc((size_t)nv + 1, sizeof *tids);
     if (alive && tids) {
         struct vn_error e2 = {0};
@@ -344,13 +342,16 @@ static void add_vcpus(struct json_object *o, const struct vn_domain_record *r, b
         copy(e, "vnode", a, "vnode");
         int tid = tids && v >= 0 && v < nv ? tids[v] : -1;
         json_object_object_add(e, "thread_id", tid > 0 ? json_object_new_int(tid) : NULL);
-        char key[24];
-        snprintf(key, sizeof key, "%d", v);
-        struct json_object *ov = vn_dom_get(vn_dom_get(r->extra, "vcpu_affinity"), key);
-        copy(e, "soft", ov ? ov : a, "soft");
-        copy(e, "hard", ov ? ov : a, "hard");
-        if (ov)
-            copy(e, "soft_nodes", ov, "soft_nodes");
+        const struct vn_vcpu_pin *pin = vn_domain_pin(r, v);
+        if (pin) {
+            json_object_object_add(e, "soft", cpulist_or_null(&pin->soft, pin->have_soft));
+            json_object_object_add(e, "hard", cpulist_or_null(&pin->hard, pin->have_hard));
+            json_object_object_add(e, "soft_nodes",
+                                   cpulist_or_null(&pin->soft_nodes, pin->have_soft_nodes));
+        } else {
+            copy(e, "soft", a, "soft");
+            copy(e, "hard", a, "hard");
+        }
         struct vn_bitmap cur;
         struct vn_error e2 = {0};
         bool have = tid > 0 && vn_affinity_get(tid, &cur, &e2) == 0;
@@ -382,10 +383,13 @@ int vn_domain_info_ex(const char *state_dir, const char *name, bool exact, struc
     json_object_object_add(o, "runtime_dir", str_or_null(r.runtime_dir));
     json_object_object_add(o, "mem_dir", str_or_null(vn_dom_record_mem_dir(&r)));
     json_object_object_add(o, "console_socket", str_or_null(r.console_socket));
-    copy(o, "accel_reason", r.extra, "accel_reason");
-    copy(o, "guest_numa", r.placement, "guest_numa");
-    add_vnodes(o, &r, alive, exact);
-    add_vcpus(o, &r, alive);
+    json_object_object_add(o, "accel_reason", str_or_null(r.accel_reason));
+    json_object_object_add(o, "guest_numa",
+                           r.placement ? json_object_new_boolean(r.placement->guest_numa) : NULL);
+    struct json_object *placement = r.placement ? vn_render_json(r.placement) : NULL;
+    add_vnodes(o, &r, placement, alive, exact);
+    add_vcpus(o, &r, placement, alive);
+    json_object_put(placement);
     vn_domain_record_clear(&r);
     *out = o;
     return 0;

@@ -4,11 +4,10 @@
  * bound never crossed); its thread runs on soft ∩ hard, on hard alone when they do not meet,
  * and on either when only one is set.  Creation takes both from the placement; this call
  * changes one or both on the live thread (found with QMP query-cpus-fast) and records them in
- * the record's extra.vcpu_affinity["N"], which `vnuma info` shows instead of the placement's.
- * The dynamic widening of the soft set under load is balance/softaff.h + numa/softaff_act.h,
- * driven by the daemon. */
+ * the record's vcpu-pin entries (extra.vcpu_affinity on disk), which `vnuma info` shows instead of
+ * the placement's sets. The dynamic widening of the soft set under load is balance/softaff.h +
+ * numa/softaff_act.h, driven by the daemon. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,39 +21,22 @@
 #define LOCK_TIMEOUT_MS 30000
 #define QMP_TIMEOUT_MS  5000
 
-/* The set a record gives vCPU v for key ("soft" or "hard"): its extra override, else the
+/* The soft (or hard) set a record gives vCPU v: vcpu-pin's when it set one, else the
  * placement's; false when there is none. */
-static bool record_set(const struct vn_domain_record *r, int v, const char *key,
-                       struct vn_bitmap *out)
+static bool record_set(const struct vn_domain_record *r, int v, bool hard, struct vn_bitmap *out)
 {
-    char k[24];
-    snprintf(k, sizeof k, "%d", v);
-    struct json_object *ov = vn_dom_get(vn_dom_get(r->extra, "vcpu_affinity"), k);
-    struct json_object *s = NULL;
-    if (ov && json_object_object_get_ex(ov, key, &s)) {
-        /* present: null means "none" */
-    } else {
-        struct json_object *aff = vn_dom_get(r->placement, "vcpu_affinity");
-        for (size_t i = 0; aff && i < json_object_array_length(aff); i++) {
-            struct json_object *a = json_object_array_get_idx(aff, i);
-            if (vn_dom_get_int(a, "vcpu") == v)
-                s = vn_dom_get(a, key);
-        }
+    const struct vn_vcpu_pin *pin = vn_domain_pin(r, v);
+    if (pin) {
+        *out = hard ? pin->hard : pin->soft;
+        return hard ? pin->have_hard : pin->have_soft;
     }
-    struct vn_error ignored = {0};
-    return s && json_object_is_type(s, json_type_string) &&
-           vn_bitmap_parse_list(out, json_object_get_string(s), VN_BITMAP_BITS - 1, &ignored) ==
-               0 &&
-           !vn_bitmap_empty(out);
-}
-
-static struct json_object *list_or_null(const struct vn_bitmap *b, bool have)
-{
-    if (!have)
-        return NULL;
-    char buf[4096];
-    vn_bitmap_format_list(b, buf, sizeof buf);
-    return json_object_new_string(buf);
+    const struct vn_bitmap *b = !r->placement ? NULL
+                                : hard        ? vn_placement_hard(r->placement, v)
+                                              : vn_placement_soft(r->placement, v);
+    if (!b || vn_bitmap_empty(b))
+        return false;
+    *out = *b;
+    return true;
 }
 
 int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
@@ -69,7 +51,7 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
         return -1;
     }
     int rc = -1;
-    int nv = (int)vn_dom_get_int(r.placement, "vcpus");
+    int nv = r.placement ? r.placement->vcpus : 0;
     VN_CLEANUP_FREE pid_t *tids = NULL;
     struct vn_bitmap soft_cpus;
     vn_bitmap_zero(&soft_cpus);
@@ -111,9 +93,9 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
         struct vn_domain_vcpu_one *one = &res->v[res->n];
         one->vcpu = v;
         one->have_soft =
-            o->set_soft ? (one->soft = soft_cpus, true) : record_set(&r, v, "soft", &one->soft);
+            o->set_soft ? (one->soft = soft_cpus, true) : record_set(&r, v, false, &one->soft);
         one->have_hard =
-            o->set_hard ? (one->hard = o->hard_cpus, true) : record_set(&r, v, "hard", &one->hard);
+            o->set_hard ? (one->hard = o->hard_cpus, true) : record_set(&r, v, true, &one->hard);
         if (one->have_soft && one->have_hard) {
             one->effective = one->soft;
             vn_bitmap_and(&one->effective, &one->hard);
@@ -158,30 +140,25 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
     }
     struct vn_domain_record w;
     if (vn_dom_read(s, name, &w, err) == 0) {
-        if (!w.extra)
-            w.extra = json_object_new_object();
-        struct json_object *m = vn_dom_get(w.extra, "vcpu_affinity");
-        if (!m) {
-            m = json_object_new_object();
-            json_object_object_add(w.extra, "vcpu_affinity", m);
-        }
-        for (int i = 0; i < res->n; i++) {
+        int i = 0;
+        for (; i < res->n; i++) {
             const struct vn_domain_vcpu_one *one = &res->v[i];
-            struct json_object *e = json_object_new_object();
-            char k[24], nodes[1024];
-            snprintf(k, sizeof k, "%d", one->vcpu);
-            json_object_object_add(e, "soft", list_or_null(&one->soft, one->have_soft));
-            json_object_object_add(e, "hard", list_or_null(&one->hard, one->have_hard));
-            struct json_object *old = vn_dom_get(m, k), *sn = vn_dom_get(old, "soft_nodes");
+            struct vn_vcpu_pin *pin = vn_domain_pin_add(&w, one->vcpu);
+            if (!pin)
+                break;
+            pin->have_soft = one->have_soft;
+            pin->soft = one->soft;
+            pin->have_hard = one->have_hard;
+            pin->hard = one->hard;
+            /* The nodes --soft named stay until a new --soft names others. */
             if (o->set_soft) {
-                vn_bitmap_format_list(&o->soft_nodes, nodes, sizeof nodes);
-                json_object_object_add(e, "soft_nodes", json_object_new_string(nodes));
-            } else if (sn) {
-                json_object_object_add(e, "soft_nodes", json_object_get(sn));
+                pin->have_soft_nodes = true;
+                pin->soft_nodes = o->soft_nodes;
             }
-            json_object_object_add(m, k, e);
         }
-        if (vn_state_write_record(s, &w, err) == 0)
+        if (i < res->n)
+            vn_error_sys(err, ENOMEM, "domain '%s': the affinity is set but not recorded", name);
+        else if (vn_state_write_record(s, &w, err) == 0)
             rc = 0;
         else
             vn_error_prefix(err, "domain '%s': the affinity is set but not recorded", name);

@@ -211,5 +211,7 @@ double vn_placement_distance(const struct vn_host_topo *topo, const struct vn_pl
 /* Soft / hard affinity of vCPU v, or NULL when unrestricted. */
 const struct vn_bitmap *vn_placement_soft(const struct vn_placement *p, int v);
 const struct vn_bitmap *vn_placement_hard(const struct vn_placement *p, int v);
+/* Index of set s in out->sets (added when new); -1 when the table is full. */
+int vn_placement_add_set(struct vn_placement *out, const struct vn_bitmap *s);
 
 #endif

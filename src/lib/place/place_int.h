@@ -48,8 +48,6 @@ int vn_place_ctx_init(struct vn_place_ctx *ctx, const struct vn_host_topo *topo,
 /* Starts out for ctx's VM: vCPU maps cleared, no vnodes, no sets, empty claim. */
 void vn_placement_begin(struct vn_placement *out, const struct vn_place_ctx *ctx,
                         enum vn_place_algo algo);
-/* Index of set s in out->sets (added when new); -1 when the table is full. */
-int vn_placement_add_set(struct vn_placement *out, const struct vn_bitmap *s);
 /* Adds mem_mib and vcpus on node index n to the claim. */
 void vn_placement_claim(struct vn_placement *out, const struct vn_host_topo *topo, int n,
                         uint64_t mem_mib, int vcpus);

@@ -39,4 +39,12 @@ struct json_object *vn_render_json(const struct vn_placement *p);
 /* A claim as the placement JSON spells it: [{"node", "memory_mib", "vcpus"}]. */
 struct json_object *vn_render_claim_json(const struct vn_claim *claim);
 
+/* The exact inverse of vn_render_json (strict: every key it writes, of its type, no other;
+ * canonical lists); label starts each message ("state record 'x.json': placement"). */
+int vn_placement_from_json(struct json_object *o, const char *label, struct vn_placement *p,
+                           struct vn_error *err);
+/* The inverse of vn_render_claim_json, as strict. */
+int vn_claim_from_json(struct json_object *a, const char *label, struct vn_claim *out,
+                       struct vn_error *err);
+
 #endif

@@ -6,11 +6,15 @@
  *   STATE_DIR/domains/NAME.json   one record per domain (0600), replaced atomically
  *   STATE_DIR/run/NAME/        runtime dir of a domain (QMP and console sockets, log...)
  *
- * A record is the truth about a domain: its spec and placement (opaque JSON from their
- * owners), its claim on host nodes, the QEMU process (pid plus start time, so a recycled pid
- * is not mistaken for it) and its sockets.  Records are written only under the host lock, to
- * a temporary file that is fsynced and renamed over the old one, so a reader sees the old or
- * the new record and never half of one.
+ * A record is the truth about a domain, one typed struct with one reader and one writer
+ * (record.c): its spec and placement (the structs their owners define; the placement's claim
+ * is the domain's claim on host nodes, stored once), the QEMU process (pid plus start time, so
+ * a recycled pid is not mistaken for it), its sockets, and what later commands changed: the
+ * vCPU sets `vcpu-pin` set, the vnode memory moves under way, `balance on|off`.  Records are
+ * written only under the host lock, to a temporary file that is fsynced and renamed over the
+ * old one, so a reader sees the old or the new record and never half of one.  Schema version
+ * VN_RECORD_VERSION; version 1 records are read (and rewritten as the current version), any
+ * other is refused with a message that says so.
  *
  * Reserve-then-launch: `create` writes a record with status "creating" under the lock before
  * QEMU starts, so a parallel `create` counts its claim; it removes the record if launching
@@ -25,6 +29,7 @@
 
 #include "../config/spec.h"
 #include "../place/claim.h"
+#include "../place/place.h"
 #include "../util/error.h"
 
 struct json_object;
@@ -41,24 +46,74 @@ enum vn_domain_status {
     VN_DOMAIN_STOPPING,  /* destroy in progress */
 };
 
+#define VN_RECORD_VERSION  2
+#define VN_MOVE_REASON_MAX 200
+
+/* An unfinished move of one vnode's memory between host nodes (`vnuma mem-move`, vnumad):
+ * "moving" while a live process is at it, "split" when it stopped early.  Kept so that a
+ * crash leaves the memory counted where it is, and a later move finishes or reverses it. */
+enum vn_move_state {
+    VN_MOVE_MOVING,
+    VN_MOVE_SPLIT,
+};
+
+struct vn_move_resident {
+    int node; /* Linux node number */
+    double mib;
+};
+
+struct vn_mem_move {
+    int vnode;
+    enum vn_move_state state;
+    struct vn_bitmap from; /* the vnode's pnodes when the move began */
+    struct vn_bitmap to;   /* its targets */
+    int nclaim;            /* where the claim counts the vnode's memory meanwhile */
+    struct vn_claim_share claim[VN_MAX_VNODES];
+    pid_t pid; /* the process at it, and its start time */
+    uint64_t pid_start;
+    int64_t started; /* unix time */
+    /* split: how far it got, why it stopped, and where the pages were then */
+    uint64_t pages_total, pages_done, pages_moved;
+    char reason[VN_MOVE_REASON_MAX];
+    int nresident;
+    struct vn_move_resident resident[VN_MAX_VNODES];
+};
+
+/* The affinity `vnuma vcpu-pin` gave one vCPU of the running domain; it overrides the
+ * placement's sets for that vCPU. */
+struct vn_vcpu_pin {
+    int vcpu;
+    bool have_soft, have_hard; /* false: none (any CPU) */
+    struct vn_bitmap soft, hard;
+    bool have_soft_nodes; /* the host nodes --soft named, shown by `vnuma info` */
+    struct vn_bitmap soft_nodes;
+};
+
 struct vn_domain_record {
     char name[VN_DOMAIN_NAME_MAX + 1];
     enum vn_domain_status status;
-    char *config_path;             /* the config it was created from; may be NULL */
-    struct json_object *spec;      /* owned, opaque (vn_spec_to_json); may be NULL */
-    struct json_object *placement; /* owned, opaque; NULL until placed */
-    struct vn_claim claim;
-    pid_t qemu_pid;      /* 0 until QEMU runs */
-    uint64_t qemu_start; /* its /proc/PID/stat start time (clock ticks since boot) */
-    pid_t creator_pid;   /* the process that writes the "creating" record; 0 if unknown */
+    char *config_path;              /* the config it was created from; may be NULL */
+    struct vn_vm_spec *spec;        /* owned; NULL only in records made without one (tests) */
+    struct vn_placement *placement; /* owned; NULL until placed; its claim is the domain's */
+    pid_t qemu_pid;                 /* 0 until QEMU runs */
+    uint64_t qemu_start;            /* its /proc/PID/stat start time (clock ticks since boot) */
+    pid_t creator_pid; /* the process that writes the "creating" record; 0 if unknown */
     uint64_t creator_start;
     enum vn_accel accel; /* VN_ACCEL_AUTO until the launcher has chosen */
-    char *runtime_dir;   /* these four may be NULL */
+    char *runtime_dir;   /* these seven may be NULL */
     char *qmp_socket;
     char *console_socket;
     char *log_path;
-    int64_t created;           /* unix time */
-    struct json_object *extra; /* owned, a JSON object for later features; may be NULL */
+    char *mem_dir; /* where the vnodes' memory files are */
+    char *console_log;
+    char *accel_reason; /* why the launcher chose its accelerator */
+    int64_t created;    /* unix time */
+    int balance;        /* `vnuma balance DOMAIN on|off`: -1 never said, 0 off, 1 on */
+    bool balance_fixed; /* vnumad may move it although its pnodes are fixed */
+    int nmoves;         /* unfinished vnode memory moves, at most one per vnode */
+    struct vn_mem_move *moves;
+    int npins; /* vCPUs whose affinity vcpu-pin changed, at most one entry each */
+    struct vn_vcpu_pin *pins;
 };
 
 /* Opens the state dir (NULL: VN_STATE_DEFAULT_DIR), creating it and its subdirs owner-only
@@ -83,10 +138,24 @@ bool vn_state_locked(const struct vn_state *s);
  * or '.' (so never "/" nor ".."). */
 int vn_domain_name_check(const char *name, struct vn_error *err);
 
-/* Resets r to an empty record: status creating, accel auto, no pids, no JSON. */
+/* Resets r to an empty record: status creating, accel auto, no pids, spec or placement. */
 void vn_domain_record_init(struct vn_domain_record *r);
 /* Frees what r owns and re-initialises it. */
 void vn_domain_record_clear(struct vn_domain_record *r);
+/* The domain's claim: its placement's, or an empty one before it is placed. */
+const struct vn_claim *vn_domain_claim(const struct vn_domain_record *r);
+/* The unfinished move of vnode, or NULL. */
+struct vn_mem_move *vn_domain_move(const struct vn_domain_record *r, int vnode);
+/* The move entry of vnode, added (zeroed, vnode set) when missing; NULL when out of memory. */
+struct vn_mem_move *vn_domain_move_add(struct vn_domain_record *r, int vnode);
+/* A move entry as the record spells it (for `vnuma info`). */
+struct json_object *vn_domain_move_to_json(const struct vn_mem_move *m);
+/* Drops the move entry of vnode (none is fine). */
+void vn_domain_move_remove(struct vn_domain_record *r, int vnode);
+/* The vcpu-pin entry of vCPU vcpu, or NULL. */
+struct vn_vcpu_pin *vn_domain_pin(const struct vn_domain_record *r, int vcpu);
+/* The vcpu-pin entry of vcpu, added (zeroed, vcpu set) when missing; NULL when out of memory. */
+struct vn_vcpu_pin *vn_domain_pin_add(struct vn_domain_record *r, int vcpu);
 /* "creating", "running"...; vn_domain_status_parse is its inverse (-1 for unknown). */
 const char *vn_domain_status_name(enum vn_domain_status st);
 int vn_domain_status_parse(const char *s, enum vn_domain_status *out);

@@ -329,3 +329,11 @@ struct json_object *vn_json_parse_doc(const char *buf, size_t len, size_t max, i
     }
     return doc;
 }
+
+struct json_object *vn_json_int_list(const struct vn_bitmap *b)
+{
+    struct json_object *a = json_object_new_array();
+    VN_BITMAP_FOREACH(n, b)
+    json_object_array_add(a, json_object_new_int(n));
+    return a;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "bitmap.h"
 #include "error.h"
 
 struct json_object;
@@ -15,5 +16,8 @@ struct json_object;
  * document (the caller puts it) or NULL with err. */
 struct json_object *vn_json_parse_doc(const char *buf, size_t len, size_t max, int depth,
                                       const char *name, struct vn_error *err);
+
+/* The members of b as a JSON array of integers, ascending (how records spell node sets). */
+struct json_object *vn_json_int_list(const struct vn_bitmap *b);
 
 #endif

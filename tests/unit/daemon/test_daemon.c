@@ -14,6 +14,8 @@
 #include <json-c/json.h>
 
 #include "../place/testhost.h"
+#include "../testrecord.h"
+#include "render/render.h"
 #include "vnumad.h"
 #include "qemu/vcpu_threads.h"
 #include "../../../src/lib/domain/domain_int.h"
@@ -128,20 +130,26 @@ static void test_replies(void **state)
     free(r);
 }
 
-static const char placement2[] =
-    "{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":256},{\"pnodes\":[1],\"memory_mib\":256}],"
-    "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},{\"vcpu\":1,\"vnode\":1},"
-    "{\"vcpu\":2,\"vnode\":1}]}";
-
-static void make_record(struct vn_domain_record *r, const char *spec, const char *extra)
+/* A running record "web": vnode 0 (vCPU 0) on node 0, vnode 1 (vCPUs 1-2) on node 1, 256 MiB
+ * each; spec the config text, or none (NULL). */
+static void make_record(struct vn_domain_record *r, const char *spec)
 {
     vn_domain_record_init(r);
     snprintf(r->name, sizeof r->name, "web");
     r->status = VN_DOMAIN_RUNNING;
     r->qemu_pid = 1234;
-    r->placement = json_tokener_parse(placement2);
-    r->spec = json_tokener_parse(spec);
-    r->extra = json_tokener_parse(extra);
+    r->placement = tr_placement(2, (int[]){0, 1}, (uint64_t[]){256, 256}, 3, (int[]){0, 1, 1});
+    r->spec = spec ? tr_spec(spec) : NULL;
+}
+
+/* The record's placement as its JSON, for comparing (static buffer). */
+static const char *placement_json(const struct vn_domain_record *r)
+{
+    static char text[8192];
+    struct json_object *o = vn_render_json(r->placement);
+    snprintf(text, sizeof text, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
 }
 
 static void test_dom_from_record(void **state)
@@ -151,8 +159,8 @@ static void test_dom_from_record(void **state)
     struct vnd_dom *d = calloc(1, sizeof *d);
     struct vn_domain_record r;
     struct vn_error err = {0};
-    make_record(&r, "{\"balance\":true,\"cpus\":null,\"vnuma\":null}",
-                "{\"mem_dir\":\"/dev/shm/x/web\"}");
+    make_record(&r, "name = 'web'\nmemory = 512\nvcpus = 3\n");
+    r.mem_dir = strdup("/dev/shm/x/web");
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     assert_string_equal(d->name, "web");
     assert_string_equal(d->mem_dir, "/dev/shm/x/web");
@@ -166,19 +174,27 @@ static void test_dom_from_record(void **state)
     vn_domain_record_clear(&r);
 
     /* balance = 0 in the config, off in the record, fixed pnodes, pinned vCPUs. */
-    make_record(&r,
-                "{\"balance\":false,\"cpus\":[\"0-1\"],\"vnuma\":{\"vnodes\":[{\"pnode\":0},"
-                "{\"pnode\":null}]}}",
-                "{\"balance\":false}");
+    make_record(&r, "name = 'web'\nmemory = 512\nvcpus = 3\nbalance = 0\ncpus = '0-1'\n"
+                    "vnuma = [ [ 'pnode=0', 'size=256', 'vcpus=0', 'vdistances=10,20' ], "
+                    "[ 'pnode=auto', 'size=256', 'vcpus=1-2', 'vdistances=20,10' ] ]\n");
+    r.balance = 0;
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     assert_int_equal(d->flags, VN_BAL_OPT_OUT | VN_BAL_FIXED_PNODES | VN_BAL_PINNED);
     assert_null(d->mem_dir);
     vn_domain_record_clear(&r);
 
+    /* vnuma balance off alone opts it out too; balance_fixed allows moving fixed pnodes. */
+    make_record(&r, "name = 'web'\nmemory = 512\nvcpus = 3\n");
+    r.balance = 0;
+    r.balance_fixed = true;
+    assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
+    assert_int_equal(d->flags, VN_BAL_OPT_OUT | VN_BAL_ALLOW_FIXED);
+    vn_domain_record_clear(&r);
+
     /* A record without placement is refused with a sentence. */
-    make_record(&r, "{}", "{}");
-    json_object_put(r.placement);
-    r.placement = json_tokener_parse("{}");
+    make_record(&r, NULL);
+    free(r.placement);
+    r.placement = NULL;
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), -1);
     assert_string_equal(err.msg, "the record of domain 'web' has no placement with vnodes");
     vn_domain_record_clear(&r);
@@ -214,7 +230,7 @@ static void test_observation(void **state)
     struct vnd_dom *d = calloc(1, sizeof *d);
     struct vn_domain_record r;
     struct vn_error err = {0};
-    make_record(&r, "{}", "{}");
+    make_record(&r, NULL);
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     vn_domain_record_clear(&r);
     int cpu_node[4] = {0, 0, 1, 1};
@@ -270,7 +286,7 @@ static void test_metrics(void **state)
     struct vnd_dom *d = calloc(1, sizeof *d);
     struct vn_domain_record r;
     struct vn_error err = {0};
-    make_record(&r, "{}", "{}");
+    make_record(&r, NULL);
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     vn_domain_record_clear(&r);
     d->running = true;
@@ -333,22 +349,11 @@ static void test_dom_spec_and_claim(void **state)
     static const char cfg[] =
         "name = 'web'\nmemory = 512\nvcpus = 3\nvnuma = [ [ 'pnode=auto', 'size=256', 'vcpus=0', "
         "'vdistances=10,20' ], [ 'pnode=auto', 'size=256', 'vcpus=1-2', 'vdistances=20,10' ] ]\n";
-    struct vn_diags dg;
-    vn_diags_init(&dg, "web.cfg");
-    struct vn_vm_spec *spec = vn_config_parse_buf(cfg, sizeof cfg - 1, "web.cfg", &dg);
-    assert_non_null(spec);
-    vn_diags_free(&dg);
-    struct json_object *sj = vn_spec_to_json(spec);
-    vn_spec_free(spec);
     struct vn_host_topo *t = th_host_uniform(2, 2, 1, 4096, NULL);
     struct vnd_dom *d = calloc(1, sizeof *d);
     struct vn_domain_record r;
     struct vn_error err = {0};
-    make_record(&r, json_object_to_json_string(sj), "{}");
-    json_object_put(sj);
-    r.claim.n = 2;
-    r.claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 1};
-    r.claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 2};
+    make_record(&r, cfg);
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     struct vn_bal_dom_obs o;
     vnd_dom_obs(d, &o);
@@ -360,9 +365,8 @@ static void test_dom_spec_and_claim(void **state)
     assert_int_equal(o.claim->v[1].vcpus, 2);
     vn_domain_record_clear(&r);
 
-    /* A spec that does not read back: no spec, so never re-placed, but still balanced. */
-    make_record(&r, "{\"balance\":true}", "{}");
-    r.claim = d->claim;
+    /* A record without a spec is never re-placed, but still balanced. */
+    make_record(&r, NULL);
     assert_int_equal(vnd_dom_from_record(d, &r, t, &err), 0);
     vnd_dom_obs(d, &o);
     assert_null(o.spec);
@@ -373,40 +377,31 @@ static void test_dom_spec_and_claim(void **state)
     th_host_free(t);
 }
 
-static void set_claim(struct vn_domain_record *r)
-{
-    r->claim.n = 2;
-    r->claim.v[0] = (struct vn_claim_node){.node = 0, .mem_mib = 256, .vcpus = 1};
-    r->claim.v[1] = (struct vn_claim_node){.node = 1, .mem_mib = 256, .vcpus = 2};
-}
-
 /* The record change of a rehome (claim follows the vnode) and of a re-placement. */
 static void test_placement_apply(void **state)
 {
     (void)state;
     struct vn_domain_record r;
     struct vn_error err = {0};
-    make_record(&r, "{}", "{}");
-    set_claim(&r);
+    make_record(&r, NULL);
     struct vn_domain_placement_update u = {.nvnodes = 2, .pnode = {-1, 2}};
     assert_int_equal(vn_domain_placement_apply(&r, &u, &err), 0);
-    assert_string_equal(
-        json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
-        "{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":256},{\"pnodes\":[2],"
-        "\"memory_mib\":256}],\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},"
-        "{\"vcpu\":1,\"vnode\":1},{\"vcpu\":2,\"vnode\":1}],\"claim\":[{\"node\":0,"
-        "\"memory_mib\":256,\"vcpus\":1},{\"node\":2,\"memory_mib\":256,\"vcpus\":2}]}");
-    assert_int_equal(r.claim.n, 2);
-    assert_int_equal(r.claim.v[1].node, 2);
+    assert_non_null(strstr(placement_json(&r), "\"pnodes\":[0],\"memory_mib\":256"));
+    assert_non_null(strstr(placement_json(&r), "\"pnodes\":[2],\"memory_mib\":256"));
+    assert_non_null(strstr(placement_json(&r), "\"claim\":[{\"node\":0,\"memory_mib\":256,"
+                                               "\"vcpus\":1},{\"node\":2,\"memory_mib\":256,"
+                                               "\"vcpus\":2}]"));
+    assert_int_equal(vn_domain_claim(&r)->n, 2);
+    assert_int_equal(vn_domain_claim(&r)->v[1].node, 2);
 
     /* A re-placement brings its own claim. */
     struct vn_claim c = {.n = 1, .v = {{.node = 3, .mem_mib = 512, .vcpus = 3}}};
     struct vn_domain_placement_update u2 = {.nvnodes = 2, .pnode = {3, 3}, .claim = &c};
     assert_int_equal(vn_domain_placement_apply(&r, &u2, &err), 0);
-    assert_int_equal(r.claim.n, 1);
-    assert_int_equal(r.claim.v[0].node, 3);
-    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
-                           "\"claim\":[{\"node\":3,\"memory_mib\":512,\"vcpus\":3}]"));
+    assert_int_equal(vn_domain_claim(&r)->n, 1);
+    assert_int_equal(vn_domain_claim(&r)->v[0].node, 3);
+    assert_non_null(
+        strstr(placement_json(&r), "\"claim\":[{\"node\":3,\"memory_mib\":512,\"vcpus\":3}]"));
 
     /* With the new nodes' CPUs, the moved vnode and its vCPUs prefer them in the record. */
     struct vn_bitmap soft[2];
@@ -414,10 +409,12 @@ static void test_placement_apply(void **state)
     assert_int_equal(vn_bitmap_parse_list(&soft[1], "4-5", VN_BITMAP_BITS - 1, &err), 0);
     struct vn_domain_placement_update u4 = {.nvnodes = 2, .pnode = {-1, 2}, .soft_cpus = soft};
     assert_int_equal(vn_domain_placement_apply(&r, &u4, &err), 0);
-    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
-                           "{\"pnodes\":[2],\"memory_mib\":256,\"soft\":\"4-5\"}],"
-                           "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0},{\"vcpu\":1,\"vnode\":1,"
-                           "\"soft\":\"4-5\"},{\"vcpu\":2,\"vnode\":1,\"soft\":\"4-5\"}]"));
+    assert_non_null(strstr(placement_json(&r), "\"pnodes\":[2],\"memory_mib\":256,\"policy\":"
+                                               "\"bind\",\"vcpus\":\"1-2\",\"soft\":\"4-5\""));
+    assert_non_null(strstr(placement_json(&r), "{\"vcpu\":0,\"vnode\":0,\"soft\":null,"
+                                               "\"hard\":null},{\"vcpu\":1,\"vnode\":1,"
+                                               "\"soft\":\"4-5\",\"hard\":null},{\"vcpu\":2,"
+                                               "\"vnode\":1,\"soft\":\"4-5\",\"hard\":null}"));
 
     /* Refused: another vnode count; a vnode with an unfinished migration entry. */
     struct vn_domain_placement_update u3 = {.nvnodes = 3, .pnode = {0, 0, 0}};
@@ -425,7 +422,8 @@ static void test_placement_apply(void **state)
     assert_string_equal(err.msg,
                         "domain 'web' has 2 vnodes in its record, but the new placement has 3");
     vn_domain_record_clear(&r);
-    make_record(&r, "{}", "{\"migrations\":{\"1\":{\"state\":\"split\"}}}");
+    make_record(&r, NULL);
+    vn_domain_move_add(&r, 1)->state = VN_MOVE_SPLIT;
     assert_int_equal(vn_domain_placement_apply(&r, &u, &err), -1);
     assert_string_equal(err.msg, "domain 'web': vnode 1 has an unfinished migration in its "
                                  "record; finish it with 'vnuma mem-move' first");
@@ -464,14 +462,8 @@ static void test_enact(void **state)
     memset(mem, 1, 4 << 20);
 
     struct vn_domain_record r;
-    char extra[4400];
-    snprintf(extra, sizeof extra, "{\"mem_dir\":\"%s\"}", mdir);
-    make_record(&r, "{}", extra);
-    set_claim(&r);
-    /* The placement's claim, as create writes it (the reader checks they agree). */
-    json_object_object_add(r.placement, "claim",
-                           json_tokener_parse("[{\"node\":0,\"memory_mib\":256,\"vcpus\":1},"
-                                              "{\"node\":1,\"memory_mib\":256,\"vcpus\":2}]"));
+    make_record(&r, NULL);
+    r.mem_dir = strdup(mdir);
     r.qemu_pid = getpid();
     assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &err), 0);
     r.config_path = strdup("/x/web.cfg");
@@ -515,10 +507,13 @@ static void test_enact(void **state)
     assert_string_equal(d->last[0].result,
                         "the record says v0:n1 v1:n0; the memory follows in batches");
     assert_int_equal(vn_state_read_record(s, "web", &r, &err), 0);
-    assert_non_null(strstr(json_object_to_json_string_ext(r.placement, JSON_C_TO_STRING_PLAIN),
-                           "\"vnodes\":[{\"pnodes\":[1],\"memory_mib\":256,\"soft\":\"2-3\"},"
-                           "{\"pnodes\":[0],\"memory_mib\":256,\"soft\":\"0-1\"}]"));
-    assert_int_equal(r.claim.v[0].vcpus, 2);
+    assert_non_null(strstr(placement_json(&r), "{\"id\":0,\"pnodes\":[1],\"memory_mib\":256,"
+                                               "\"policy\":\"bind\",\"vcpus\":\"0\",\"soft\":"
+                                               "\"2-3\""));
+    assert_non_null(strstr(placement_json(&r), "{\"id\":1,\"pnodes\":[0],\"memory_mib\":256,"
+                                               "\"policy\":\"bind\",\"vcpus\":\"1-2\",\"soft\":"
+                                               "\"0-1\""));
+    assert_int_equal(vn_domain_claim(&r)->v[0].vcpus, 2);
     vn_domain_record_clear(&r);
     assert_int_equal(d->home[0], 1);
     assert_int_equal(d->home[1], 0);

@@ -17,6 +17,7 @@
 
 #include "../../../src/lib/domain/domain_int.h"
 #include "render/render.h"
+#include "../testrecord.h"
 #include "topo/topo.h"
 
 struct fx {
@@ -132,7 +133,7 @@ static void test_vet_record(void **state)
     vn_domain_record_init(&r);
     snprintf(r.name, sizeof r.name, "web");
     r.qmp_socket = strdup("/run/other/qmp.sock");
-    r.extra = json_tokener_parse("{\"mem_dir\":\"/etc\"}");
+    r.mem_dir = strdup("/etc");
     assert_int_equal(vn_dom_vet_record(f->s, &r, &f->err), 0);
     char want[4096];
     snprintf(want, sizeof want, "%s/run/web/qmp.sock", f->state);
@@ -142,7 +143,8 @@ static void test_vet_record(void **state)
     assert_string_equal(vn_dom_record_mem_dir(&r), m.path);
     char legacy[4096];
     assert_int_equal(vn_dom_memdir_legacy("web", legacy, sizeof legacy, 0), 0);
-    json_object_object_add(r.extra, "mem_dir", json_object_new_string(legacy));
+    free(r.mem_dir);
+    r.mem_dir = strdup(legacy);
     assert_int_equal(vn_dom_vet_record(f->s, &r, &f->err), 0);
     assert_string_equal(vn_dom_record_mem_dir(&r), legacy);
     /* This process is not a QEMU started for the record's socket. */
@@ -200,12 +202,8 @@ static void test_create_counts_resident_once(void **state)
     r.qemu_pid = getpid();
     assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &f->err), 0);
     r.config_path = strdup("/x/p1.cfg");
-    r.spec = json_tokener_parse("{}");
-    r.claim = (struct vn_claim){.n = 1, .v = {{0, 48, 1}}};
-    r.placement = json_tokener_parse("{\"vnodes\":[{\"pnodes\":[0],\"memory_mib\":48}],"
-                                     "\"claim\":[{\"node\":0,\"memory_mib\":48,\"vcpus\":1}]}");
-    r.extra = json_object_new_object();
-    json_object_object_add(r.extra, "mem_dir", json_object_new_string(m.path));
+    r.placement = tr_placement(1, (int[]){0}, (uint64_t[]){48}, 1, (int[]){0});
+    r.mem_dir = strdup(m.path);
     assert_int_equal(vn_state_lock(f->s, 1000, "test", &f->err), 0);
     if (vn_state_write_record(f->s, &r, &f->err) < 0)
         fail_msg("%s", f->err.msg);
@@ -242,16 +240,7 @@ static void put_running(struct fx *f, const char *name, int node, uint64_t mib)
     r.qemu_pid = getpid();
     assert_int_equal(vn_proc_start_time(getpid(), &r.qemu_start, &f->err), 0);
     r.config_path = strdup("/x/x.cfg");
-    r.spec = json_tokener_parse("{}");
-    r.claim = (struct vn_claim){.n = 1, .v = {{node, mib, 1}}};
-    char text[400];
-    snprintf(text, sizeof text,
-             "{\"vnodes\":[{\"pnodes\":[%d],\"memory_mib\":%llu}],\"vcpus\":1,"
-             "\"vcpu_affinity\":[{\"vcpu\":0,\"vnode\":0,\"soft\":null,\"hard\":null}],"
-             "\"claim\":[{\"node\":%d,\"memory_mib\":%llu,\"vcpus\":1}]}",
-             node, (unsigned long long)mib, node, (unsigned long long)mib);
-    r.placement = json_tokener_parse(text);
-    r.extra = json_object_new_object();
+    r.placement = tr_placement(1, &node, &mib, 1, (int[]){0});
     assert_int_equal(vn_state_lock(f->s, 1000, "test", &f->err), 0);
     if (vn_state_write_record(f->s, &r, &f->err) < 0)
         fail_msg("%s", f->err.msg);

@@ -100,6 +100,26 @@ static void render_all(const char *name, const struct vn_placement *p)
     sprintf(js2, "%s\n", js);
     snprintf(file, sizeof file, "render-%s.json", name);
     golden(file, js2);
+
+    /* The JSON reads back into the same placement: the same JSON and the same QEMU argv. */
+    struct vn_placement *q = calloc(1, sizeof *q);
+    if (vn_placement_from_json(j, "placement", q, &err) < 0)
+        fail_msg("%s does not read back: %s", name, err.msg);
+    struct json_object *jq = vn_render_json(q);
+    assert_string_equal(json_object_to_json_string_ext(jq, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE),
+                        js);
+    json_object_put(jq);
+    char **argv_p = vn_render_qemu_argv(p, RUNDIR, &err),
+         **argv_q = vn_render_qemu_argv(q, RUNDIR, &err);
+    char *lp = vn_render_shell_line((const char *const *)argv_p);
+    char *lq = vn_render_shell_line((const char *const *)argv_q);
+    assert_string_equal(lq, lp);
+    free(lp);
+    free(lq);
+    vn_argv_free(argv_p);
+    vn_argv_free(argv_q);
+    free(q);
     free(js2);
     json_object_put(j);
 }

@@ -18,7 +18,9 @@
 
 #include <json-c/json.h>
 
+#include "render/render.h"
 #include "state/state.h"
+#include "../testrecord.h"
 #include "util/cleanup.h"
 
 struct fixture {
@@ -96,14 +98,12 @@ static void sample_record(struct vn_domain_record *r, const char *name)
     snprintf(r->name, sizeof r->name, "%s", name);
     r->status = VN_DOMAIN_RUNNING;
     r->config_path = strdup("/etc/vnuma/web1.cfg");
-    r->spec = json_tokener_parse("{\"name\": \"web1\", \"memory\": 2048, \"vcpus\": 4, "
-                                 "\"vnuma\": [{\"size\": 1024, \"vcpus\": \"0-1\"}, "
-                                 "{\"size\": 1024, \"vcpus\": \"2-3\"}]}");
-    r->placement = json_tokener_parse("{\"vnodes\": [{\"pnode\": 1}, {\"pnode\": 3}], "
-                                      "\"score\": 0.75}");
-    r->claim.n = 2;
-    r->claim.v[0] = (struct vn_claim_node){.node = 1, .mem_mib = 1024, .vcpus = 2};
-    r->claim.v[1] = (struct vn_claim_node){.node = 3, .mem_mib = 1024, .vcpus = 2};
+    r->spec =
+        tr_spec("name = 'web1'\nmemory = 2048\nvcpus = 4\nvnuma = [ [ 'size=1024', "
+                "'vcpus=0-1', 'pnode=auto', 'vdistances=10,20' ], [ 'size=1024', 'vcpus=2-3', "
+                "'pnode=auto', 'vdistances=20,10' ] ]\n");
+    r->placement = tr_placement(2, (int[]){1, 3}, (uint64_t[]){1024, 1024}, 4, (int[]){0, 0, 1, 1});
+    r->placement->score = 0.75;
     r->qemu_pid = 4242;
     r->qemu_start = 123456789012ULL;
     r->creator_pid = 4200;
@@ -114,7 +114,53 @@ static void sample_record(struct vn_domain_record *r, const char *name)
     r->console_socket = strdup("/run/vnuma/run/web1/console.sock");
     r->log_path = strdup("/run/vnuma/run/web1/qemu.log");
     r->created = 1732350000;
-    r->extra = json_tokener_parse("{\"balloon\": false}");
+    r->mem_dir = strdup("/dev/shm/vnuma-0/st-1-2/web1");
+    r->console_log = strdup("/run/vnuma/run/web1/console.log");
+    r->accel_reason = strdup("KVM is not usable: /dev/kvm is missing");
+    r->balance = 0;
+    /* vnode 1 half moved to node 2, and vCPU 3 pinned by vcpu-pin. */
+    struct vn_mem_move *m = vn_domain_move_add(r, 1);
+    m->state = VN_MOVE_SPLIT;
+    vn_bitmap_set(&m->from, 3);
+    vn_bitmap_set(&m->to, 2);
+    m->nclaim = 2;
+    m->claim[0] = (struct vn_claim_share){2, 512, 0};
+    m->claim[1] = (struct vn_claim_share){3, 512, 0};
+    m->pid = 4300;
+    m->pid_start = 99;
+    m->started = 1732350100;
+    m->pages_total = 262144;
+    m->pages_done = 131072;
+    m->pages_moved = 131000;
+    snprintf(m->reason, sizeof m->reason, "interrupted");
+    m->nresident = 1;
+    m->resident[0] = (struct vn_move_resident){2, 511.5};
+    struct vn_vcpu_pin *p = vn_domain_pin_add(r, 3);
+    p->have_soft = true;
+    vn_bitmap_set(&p->soft, 6);
+    p->have_soft_nodes = true;
+    vn_bitmap_set(&p->soft_nodes, 3);
+}
+
+/* The JSON of a placement or spec, for comparing (NULL for none). */
+static char *placement_text(const struct vn_placement *p)
+{
+    if (!p)
+        return NULL;
+    struct json_object *o = vn_render_json(p);
+    char *t = strdup(json_object_to_json_string(o));
+    json_object_put(o);
+    return t;
+}
+
+static char *spec_text(const struct vn_vm_spec *spec)
+{
+    if (!spec)
+        return NULL;
+    struct json_object *o = vn_spec_to_json(spec);
+    char *t = strdup(json_object_to_json_string(o));
+    json_object_put(o);
+    return t;
 }
 
 /* Names of the files in dir, sorted, joined by spaces. */
@@ -266,13 +312,21 @@ static void assert_records_equal(const struct vn_domain_record *a, const struct 
     assert_string_equal(a->name, b->name);
     assert_int_equal(a->status, b->status);
     assert_str_or_null(a->config_path, b->config_path);
-    assert_true(json_object_equal(a->spec, b->spec));
-    assert_true(json_object_equal(a->placement, b->placement));
-    assert_int_equal(a->claim.n, b->claim.n);
-    for (int i = 0; i < a->claim.n; i++) {
-        assert_int_equal(a->claim.v[i].node, b->claim.v[i].node);
-        assert_int_equal(a->claim.v[i].mem_mib, b->claim.v[i].mem_mib);
-        assert_int_equal(a->claim.v[i].vcpus, b->claim.v[i].vcpus);
+    char *ta = spec_text(a->spec), *tb = spec_text(b->spec);
+    assert_str_or_null(ta, tb);
+    free(ta);
+    free(tb);
+    ta = placement_text(a->placement);
+    tb = placement_text(b->placement);
+    assert_str_or_null(ta, tb);
+    free(ta);
+    free(tb);
+    const struct vn_claim *ca = vn_domain_claim(a), *cb = vn_domain_claim(b);
+    assert_int_equal(ca->n, cb->n);
+    for (int i = 0; i < ca->n; i++) {
+        assert_int_equal(ca->v[i].node, cb->v[i].node);
+        assert_int_equal(ca->v[i].mem_mib, cb->v[i].mem_mib);
+        assert_int_equal(ca->v[i].vcpus, cb->v[i].vcpus);
     }
     assert_int_equal(a->qemu_pid, b->qemu_pid);
     assert_int_equal(a->qemu_start, b->qemu_start);
@@ -284,7 +338,17 @@ static void assert_records_equal(const struct vn_domain_record *a, const struct 
     assert_str_or_null(a->console_socket, b->console_socket);
     assert_str_or_null(a->log_path, b->log_path);
     assert_int_equal(a->created, b->created);
-    assert_true(json_object_equal(a->extra, b->extra));
+    assert_str_or_null(a->mem_dir, b->mem_dir);
+    assert_str_or_null(a->console_log, b->console_log);
+    assert_str_or_null(a->accel_reason, b->accel_reason);
+    assert_int_equal(a->balance, b->balance);
+    assert_int_equal(a->balance_fixed, b->balance_fixed);
+    assert_int_equal(a->nmoves, b->nmoves);
+    for (int i = 0; i < a->nmoves; i++)
+        assert_memory_equal(&a->moves[i], &b->moves[i], sizeof a->moves[i]);
+    assert_int_equal(a->npins, b->npins);
+    for (int i = 0; i < a->npins; i++)
+        assert_memory_equal(&a->pins[i], &b->pins[i], sizeof a->pins[i]);
 }
 
 static void test_write_read_roundtrip(void **state)
@@ -303,8 +367,9 @@ static void test_write_read_roundtrip(void **state)
 
     /* An update replaces the record whole and leaves no temp file behind. */
     r.status = VN_DOMAIN_MIGRATING;
-    json_object_put(r.placement);
+    free(r.placement);
     r.placement = NULL;
+    r.nmoves = 0;
     free(r.log_path);
     r.log_path = NULL;
     assert_int_equal(vn_state_write_record(s, &r, &err), 0);
@@ -323,8 +388,10 @@ static void test_write_read_roundtrip(void **state)
     assert_int_equal(back.status, VN_DOMAIN_CREATING);
     assert_int_equal(back.accel, VN_ACCEL_AUTO);
     assert_null(back.spec);
-    assert_non_null(back.extra);
-    assert_int_equal(json_object_object_length(back.extra), 0);
+    assert_null(back.placement);
+    assert_null(back.mem_dir);
+    assert_int_equal(back.balance, -1);
+    assert_int_equal(back.nmoves + back.npins, 0);
     vn_domain_record_clear(&back);
 
     vn_domain_record_clear(&r);
@@ -344,7 +411,7 @@ static void test_write_needs_lock_and_valid_record(void **state)
     assert_int_equal(vn_state_remove_record(s, "web1", &err), -1);
     assert_string_equal(err.msg, "domain 'web1': removing its state record needs the host lock");
     assert_int_equal(vn_state_lock(s, 1000, "test", &err), 0);
-    r.claim.v[1].node = 1;
+    r.placement->claim.v[1].node = 1;
     assert_int_equal(vn_state_write_record(s, &r, &err), -1);
     assert_string_equal(err.msg, "domain 'web1': the claim lists host node 1 twice");
     strcpy(r.name, "../etc");
@@ -412,14 +479,32 @@ static void check_corrupt(struct vn_state *s, struct fixture *f, const char *key
     snprintf(f->path, sizeof f->path, "%s/domains/web1.json", f->dir);
     struct json_object *o = json_object_from_file(f->path);
     assert_non_null(o);
-    if (value)
-        json_object_object_add(o, key, json_tokener_parse(value));
+    /* key is a path: "extra.migrations.1.state" (numbers index arrays). */
+    char path[128];
+    snprintf(path, sizeof path, "%s", key);
+    struct json_object *at = o;
+    char *last = path, *dot;
+    while ((dot = strchr(last, '.'))) {
+        *dot = '\0';
+        at = json_object_is_type(at, json_type_array)
+                 ? json_object_array_get_idx(at, (size_t)atoi(last))
+                 : json_object_object_get(at, last);
+        assert_non_null(at);
+        last = dot + 1;
+    }
+    if (value && json_object_is_type(at, json_type_array))
+        json_object_array_put_idx(at, (size_t)atoi(last), json_tokener_parse(value));
+    else if (value)
+        json_object_object_add(at, last, json_tokener_parse(value));
     else
-        json_object_object_del(o, key);
+        json_object_object_del(at, last);
     put_file(f, json_object_to_json_string(o));
     json_object_put(o);
     assert_int_equal(vn_state_read_record(s, "web1", &r, &err), -1);
-    assert_string_equal(err.msg, fmt("state record '%s' is corrupt: %s", f->path, why));
+    if (why[0] == '~') /* a part of the message only */
+        assert_non_null(strstr(err.msg, why + 1));
+    else
+        assert_string_equal(err.msg, fmt("state record '%s' is corrupt: %s", f->path, why));
     /* Nothing is handed out from a rejected record. */
     assert_null(r.spec);
     assert_null(r.config_path);
@@ -460,45 +545,104 @@ static void test_corrupt_records(void **state)
                   "status 'flying' is not one of creating, running, paused, migrating, stopping");
     check_corrupt(s, f, "accel", "\"xen\"", "accel 'xen' is not one of auto, kvm, tcg");
     check_corrupt(s, f, "name", "\"db1\"", "it names domain 'db1'");
-    check_corrupt(s, f, "version", "2", "version 2 is not supported (this vnuma reads version 1)");
+    check_corrupt(s, f, "version", "3",
+                  "version 3 is not supported (this vnuma reads versions 1 and 2)");
     check_corrupt(s, f, "colour", "\"blue\"", "unknown key 'colour'");
     check_corrupt(s, f, "log", "7", "key 'log' must be a string or null");
     check_corrupt(s, f, "extra", "[]", "key 'extra' must be an object");
-    check_corrupt(s, f, "claim",
-                  "[{\"node\": 0, \"mem_mib\": 1, \"vcpus\": 1}, "
-                  "{\"node\": 0, \"mem_mib\": 2, \"vcpus\": 1}]",
-                  "the claim lists host node 0 twice");
-    check_corrupt(s, f, "claim", "[{\"node\": 0, \"mem_mib\": 1}]",
-                  "claim entry 0 must have exactly 'node', 'mem_mib' and 'vcpus'");
-
-    /* A bad value inside a claim entry names the entry. */
-    put_file(f, "");
-    struct vn_domain_record good;
-    sample_record(&good, "web1");
-    assert_int_equal(vn_state_write_record(s, &good, &err), 0);
-    vn_domain_record_clear(&good);
-    struct json_object *o = json_object_from_file(path);
-    json_object_object_add(o, "claim",
-                           json_tokener_parse("[{\"node\": 0, \"mem_mib\": 1, \"vcpus\": true}]"));
-    put_file(f, json_object_to_json_string(o));
-    json_object_put(o);
-    assert_int_equal(vn_state_read_record(s, "web1", &r, &err), -1);
-    assert_string_equal(err.msg, fmt("state record '%s' is corrupt: claim entry 0: key 'vcpus' "
-                                     "must be an integer",
-                                     path));
+    /* The claim is the placement's, stored once: a second one is refused. */
+    check_corrupt(s, f, "claim", "[]", "unknown key 'claim'");
+    check_corrupt(s, f, "placement.claim",
+                  "[{\"node\": 0, \"memory_mib\": 1, \"vcpus\": 1}, "
+                  "{\"node\": 0, \"memory_mib\": 2, \"vcpus\": 1}]",
+                  "placement: claim[1]: host node 0 is claimed twice");
+    check_corrupt(s, f, "placement.claim.0.vcpus", "true",
+                  "placement: claim[0]: key 'vcpus' has the wrong type");
+    check_corrupt(s, f, "placement.vcpus", "0", "placement: key 'vcpus' is out of range (0)");
+    check_corrupt(s, f, "placement.vnodes.1.pnodes", "[3, 1]",
+                  "placement: vnodes[1]: pnodes must be ascending host node numbers below 4096");
+    check_corrupt(s, f, "placement.vnodes.0.vcpus", "\"1,0\"",
+                  "placement: vnodes[0]: key 'vcpus' is not in canonical form ('0-1', not '1,0')");
+    check_corrupt(s, f, "placement.vcpu_affinity.2.vnode", "5",
+                  "placement: vcpu_affinity[2]: key 'vnode' is out of range (5)");
+    check_corrupt(s, f, "placement.colour", "1", "placement: unknown key 'colour'");
+    check_corrupt(s, f, "spec.vcpus", "\"four\"", "~spec");
+    /* What later commands add: typed, and checked like the rest. */
+    check_corrupt(s, f, "extra.colour", "1", "extra: unknown key 'colour'");
+    check_corrupt(s, f, "extra.balance", "1", "extra: key 'balance' must be a boolean");
+    check_corrupt(s, f, "extra.migrations.x", "{}",
+                  "extra: migrations key 'x' is not a number 0..63");
+    check_corrupt(s, f, "extra.migrations.1.state", "\"gone\"",
+                  "extra.migrations[\"1\"]: state 'gone' is not one of moving, split");
+    check_corrupt(s, f, "extra.migrations.1.reason", NULL,
+                  "extra.migrations[\"1\"]: key 'reason' is missing");
+    check_corrupt(s, f, "extra.vcpu_affinity.3.hard", "\"x\"",
+                  "~extra.vcpu_affinity[\"3\"]: key 'hard': ");
     vn_state_close(s);
 }
 
-/* A record as docs/STATE.md shows it, parsed from memory. */
+/* A version 1 record (the claim kept twice, top-level with "mem_mib") is read, the top-level
+ * claim winning, and written back as version 2; a bad v1 claim is refused with its entry. */
+static void put_v1(struct fixture *f, const char *claim)
+{
+    snprintf(f->path, sizeof f->path, "%s/domains/web1.json", f->dir);
+    struct json_object *o = json_object_from_file(f->path);
+    assert_non_null(o);
+    json_object_object_add(o, "version", json_object_new_int(1));
+    json_object_object_add(o, "claim", json_tokener_parse(claim));
+    put_file(f, json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+static void test_read_version1(void **state)
+{
+    struct fixture *f = *state;
+    struct vn_state *s = open_locked(f);
+    struct vn_error err = {0};
+    struct vn_domain_record r;
+    sample_record(&r, "web1");
+    assert_int_equal(vn_state_write_record(s, &r, &err), 0);
+    vn_domain_record_clear(&r);
+    put_v1(f, "[{\"node\": 1, \"mem_mib\": 1536, \"vcpus\": 3}, "
+              "{\"node\": 3, \"mem_mib\": 512, \"vcpus\": 1}]");
+    assert_int_equal(vn_state_read_record(s, "web1", &r, &err), 0);
+    assert_int_equal(vn_domain_claim(&r)->n, 2);
+    assert_int_equal(vn_domain_claim(&r)->v[0].mem_mib, 1536);
+    assert_int_equal(vn_domain_claim(&r)->v[1].vcpus, 1);
+    assert_int_equal(vn_state_write_record(s, &r, &err), 0);
+    vn_domain_record_clear(&r);
+    struct json_object *o = json_object_from_file(f->path);
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "version")), 2);
+    assert_null(json_object_object_get(o, "claim"));
+    json_object_put(o);
+
+    put_v1(f, "[{\"node\": 0, \"mem_mib\": 1, \"vcpus\": 1}, "
+              "{\"node\": 0, \"mem_mib\": 2, \"vcpus\": 1}]");
+    assert_int_equal(vn_state_read_record(s, "web1", &r, &err), -1);
+    assert_string_equal(err.msg, fmt("state record '%s' is corrupt: the claim lists host node 0 "
+                                     "twice",
+                                     f->path));
+    put_v1(f, "[{\"node\": 0, \"mem_mib\": 1, \"vcpus\": true}]");
+    assert_int_equal(vn_state_read_record(s, "web1", &r, &err), -1);
+    assert_string_equal(err.msg, fmt("state record '%s' is corrupt: claim entry 0: key 'vcpus' "
+                                     "must be an integer",
+                                     f->path));
+    put_v1(f, "[{\"node\": 0, \"mem_mib\": 1}]");
+    assert_int_equal(vn_state_read_record(s, "web1", &r, &err), -1);
+    assert_string_equal(err.msg, fmt("state record '%s' is corrupt: claim entry 0: key 'vcpus' "
+                                     "is missing",
+                                     f->path));
+    vn_state_close(s);
+}
+
+/* A record made before placement, parsed from memory. */
 static const char doc_record[] =
-    "{\"version\": 1, \"name\": \"web1\", \"status\": \"running\", \"created\": 1732350000,\n"
+    "{\"version\": 2, \"name\": \"web1\", \"status\": \"running\", \"created\": 1732350000,\n"
     " \"config\": \"/etc/vnuma/web1.cfg\", \"accel\": \"tcg\", \"qemu_pid\": 4242,\n"
     " \"qemu_start\": 123456789012, \"creator_pid\": 4200, \"creator_start\": 123456780000,\n"
     " \"runtime_dir\": \"/run/vnuma/run/web1\", \"qmp_socket\": \"/run/vnuma/run/web1/qmp.sock\",\n"
     " \"console_socket\": null, \"log\": \"/run/vnuma/run/web1/qemu.log\",\n"
-    " \"claim\": [{\"node\": 1, \"mem_mib\": 1024, \"vcpus\": 2},\n"
-    "           {\"node\": 3, \"mem_mib\": 1024, \"vcpus\": 2}],\n"
-    " \"spec\": {\"name\": \"web1\"}, \"placement\": null, \"extra\": {}}\n";
+    " \"spec\": null, \"placement\": null, \"extra\": {\"balance\": true}}\n";
 
 static void test_record_from_buf(void **state)
 {
@@ -523,28 +667,24 @@ static void test_record_from_buf(void **state)
     assert_string_equal(r.qmp_socket, "/run/vnuma/run/web1/qmp.sock");
     assert_null(r.console_socket);
     assert_string_equal(r.log_path, "/run/vnuma/run/web1/qemu.log");
-    assert_int_equal(r.claim.n, 2);
-    assert_int_equal(r.claim.v[1].node, 3);
-    assert_int_equal(r.claim.v[1].mem_mib, 1024);
-    assert_int_equal(r.claim.v[1].vcpus, 2);
-    assert_non_null(r.spec);
+    assert_int_equal(vn_domain_claim(&r)->n, 0);
+    assert_null(r.spec);
     assert_null(r.placement);
-    assert_true(json_object_is_type(r.extra, json_type_object));
+    assert_int_equal(r.balance, 1);
     vn_domain_record_clear(&r);
 
     /* The same checks as for a file, named after the domain. */
-    const char *bad = "{\"version\": 1, \"name\": \"web1\", \"status\": \"running\", "
+    const char *bad = "{\"version\": 2, \"name\": \"web1\", \"status\": \"running\", "
                       "\"created\": 1732350000, \"config\": null, \"accel\": \"kvm\", "
                       "\"qemu_pid\": 0, \"qemu_start\": 0, \"creator_pid\": 0, "
                       "\"creator_start\": 0, \"runtime_dir\": null, \"qmp_socket\": null, "
                       "\"console_socket\": null, \"log\": null, "
-                      "\"claim\": [{\"node\": \"1\", \"mem_mib\": 1024, \"vcpus\": 2}], "
-                      "\"spec\": null, \"placement\": null, \"extra\": {}}";
+                      "\"spec\": null, \"placement\": null, \"extra\": {\"mem_dir\": 1}}";
     assert_int_equal(vn_domain_record_from_json_buf(bad, strlen(bad), "web1", &r, &err), -1);
-    assert_string_equal(err.msg, "state record 'web1.json' is corrupt: claim entry 0: key 'node' "
-                                 "must be an integer");
+    assert_string_equal(err.msg, "state record 'web1.json' is corrupt: extra: key 'mem_dir' must "
+                                 "be a string");
     assert_null(r.config_path);
-    assert_null(r.extra);
+    assert_null(r.mem_dir);
     assert_int_equal(
         vn_domain_record_from_json_buf(doc_record, strlen(doc_record), "db1", &r, &err), -1);
     assert_string_equal(err.msg, "state record 'db1.json' is corrupt: it names domain 'web1'");
@@ -734,8 +874,7 @@ static void test_claims(void **state)
         r.qemu_start = cases[i].qstart;
         r.creator_pid = cases[i].cpid;
         r.creator_start = cases[i].cstart;
-        r.claim.n = 1;
-        r.claim.v[0] = (struct vn_claim_node){.node = cases[i].node, .mem_mib = 512, .vcpus = 1};
+        r.placement = tr_placement(1, &cases[i].node, (uint64_t[]){512}, 1, (int[]){0});
         assert_int_equal(vn_state_write_record(s, &r, &err), 0);
         vn_domain_record_clear(&r);
     }
@@ -810,6 +949,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_needs_lock_and_valid_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_temp_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_version1, setup, teardown),
         cmocka_unit_test(test_record_from_buf),
         cmocka_unit_test_setup_teardown(test_read_missing_remove_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_excludes_other_process, setup, teardown),
