@@ -36,19 +36,27 @@ echo "domains,seen,observed,seconds,interval_s,passes,cpu_s,ms_per_pass,cpu_pct,
 run_one() { # run_one DOMAINS: one measurement, a row of the CSV
     n=$1
     state=$(mktemp -d "${TMPDIR:-/tmp}/vnumad-bench-state.XXXXXX")
-    mem=$(mktemp -d /dev/shm/vnumad-bench-mem.XXXXXX)
     chmod 700 "$state"
     mkdir -m 700 "$state/domains" "$state/run"
+    # The memory dir vnuma derives for this state dir (docs/GUEST.md): a record cannot name
+    # another, so the stand-ins map their files there.
+    if [ "$(stat -f -c %T "$state/run")" = tmpfs ]; then
+        mem=$state/run
+    else
+        mkdir -p -m 700 "/dev/shm/vnuma-$(id -u)"
+        mem="/dev/shm/vnuma-$(id -u)/st-$(stat -c %d "$state")-$(stat -c %i "$state")"
+        mkdir -m 700 "$mem"
+    fi
     i=0
     while [ "$i" -lt "$n" ]; do
-        mkdir -p "$mem/d$i"
+        mkdir -m 700 "$mem/d$i"
         "$out/standin" "$mem/d$i/vnode0" "$mib" 2 &
         pids="$pids $!"
         i=$((i + 1))
     done
     sleep 3
     # shellcheck disable=SC2086 # a list of pids
-    python3 "$here/records.py" "$state" "$mem" $pids
+    python3 "$here/records.py" "$build/src/cli/vnuma" "$state" $pids
     "$build/src/daemon/vnumad" --state-dir "$state" --interval "$interval" --log "$out/vnumad.log" &
     vd=$!
     sleep "$secs"

@@ -143,19 +143,17 @@ for f in sorted(os.listdir(state + "/domains")):
     r = json.load(open(f"{state}/domains/{f}"))
     p = r["placement"]
     if r["status"] != "running": problems.append(f"{r['name']} is {r['status']}")
-    if [(c["node"], c["mem_mib"], c["vcpus"]) for c in r["claim"]] != \
-       [(c["node"], c["memory_mib"], c["vcpus"]) for c in p["claim"]]:
-        problems.append(f"{r['name']}: record claim {r['claim']} != placement claim {p['claim']}")
-    if sum(c["mem_mib"] for c in r["claim"]) != p["memory_mib"]:
+    if "claim" in r: problems.append(f"{r['name']}: the claim is stored twice")
+    if sum(c["memory_mib"] for c in p["claim"]) != p["memory_mib"]:
         problems.append(f"{r['name']}: claim does not cover its memory")
-    for c in r["claim"]:
-        claimed[c["node"]] = claimed.get(c["node"], 0) + c["mem_mib"]
+    for c in p["claim"]:
+        claimed[c["node"]] = claimed.get(c["node"], 0) + c["memory_mib"]
 for n, m in claimed.items():
     if m > host.get(n, 0): problems.append(f"node {n}: {m} MiB claimed of {host.get(n)}")
 print("; ".join(problems) or "ok")
 EOF_PY
 )
-vt_check "parallel: records are running, claims match placements, no node overcommitted ($consistent)" [ "$consistent" = ok ]
+vt_check "parallel: records are running, each claim stored once and covering its memory, no node overcommitted ($consistent)" [ "$consistent" = ok ]
 n=$("$VNUMA" list --state-dir "$VT_STATE" --json | json "sorted(x['name'] for x in d if x['state'] == 'running')")
 vt_check "parallel: list shows the 4 running" [ "$n" = "['par1', 'par2', 'par3', 'par4']" ]
 for i in 1 2 3 4; do "$VNUMA" destroy --state-dir "$VT_STATE" "par$i" >/dev/null 2>&1; done

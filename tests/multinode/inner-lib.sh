@@ -20,10 +20,11 @@ wait_for() { # wait_for SECONDS COMMAND...: polls every $poll s (0.2), bounded b
     done
     "$@"
 }
-# MiB the record's claim of domain $1 holds on node $2 ("mem_mib" is the record's claim key).
+# MiB the claim of domain $1 holds on node $2: the record's placement.claim entries are the
+# only objects with a "node" key followed by "memory_mib" (the test host has no python).
 claim_mib() { awk -v n="$2" '
     /"node":/ { v = $0; gsub(/[^0-9]/, "", v); node = v }
-    /"mem_mib":/ { v = $0; gsub(/[^0-9]/, "", v); if (node == n) t += v }
+    /"memory_mib":/ && node != "" { v = $0; gsub(/[^0-9]/, "", v); if (node == n) t += v }
     END { print t + 0 }' "/run/vnuma/domains/$1.json"; }
 # The resident column of vnode $2 in `vnuma info` output $1: MiB on node $3, and the total.
 mib_on() { echo "$1" | awk -v v="$2" -v n="$3" '
