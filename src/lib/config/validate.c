@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/ident.h"
 #include "config_int.h"
 
 /* 16 TiB: more than any host this runs on, small enough that sums never overflow. */
@@ -95,52 +96,11 @@ static const char *vcpus_are(const struct vn_bitmap *b, char *buf, size_t len)
 /* ---- name and groups ---- */
 
 /* Returns the first character not allowed in a name, or 0. */
-static int bad_name_char(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_' || ch == '.'))
-            return ch;
-    }
-    return 0;
-}
-
-static void show_char(int ch, char *buf, size_t len)
-{
-    if (ch > 0x20 && ch < 0x7f)
-        snprintf(buf, len, "'%c'", ch);
-    else
-        snprintf(buf, len, "the byte 0x%02x", ch & 0xff);
-}
-
-/* Names and group names share the rules: they become file names in the state dir and QEMU
- * arguments, so they are the rules of vnuma create (vn_domain_name_check). */
+/* Names and group names share the rules of vnuma create (util/ident.h): they become file
+ * names in the state dir and QEMU arguments. */
 static int identifier_problem(const char *what, const char *s, struct vn_error *e)
 {
-    size_t n = strlen(s);
-    int ch = bad_name_char(s);
-    char shown[32];
-    if (n == 0)
-        return vn_error_set(e, "The %s is empty.", what);
-    if (n > VN_NAME_MAX)
-        return vn_error_set(e, "The %s '%.20s...' is %zu characters long; at most %d are allowed.",
-                            what, s, n, VN_NAME_MAX);
-    if (s[0] == '-')
-        return vn_error_set(
-            e, "The %s '%s' starts with '-', which commands would read as an option.", what, s);
-    if (s[0] == '.')
-        return vn_error_set(e,
-                            "The %s '%s' starts with '.', which would hide it or make it a parent "
-                            "directory.",
-                            what, s);
-    if (ch) {
-        show_char(ch, shown, sizeof shown);
-        return vn_error_set(
-            e, "The %s '%s' contains %s; only letters, digits, '-', '_' and '.' are allowed.", what,
-            s, shown);
-    }
-    return 0;
+    return vn_ident_check(what, s, VN_NAME_MAX, true, e);
 }
 
 int vn_config_name_check(const char *name, struct vn_error *err)

@@ -41,12 +41,12 @@ static struct vn_place_group *group_get(struct vn_host_load *load, const char *n
         if (load->groups[i].anti == anti && strcmp(load->groups[i].name, name) == 0)
             return &load->groups[i];
     if (strlen(name) >= VN_PLACE_GROUP_NAME) {
-        vn_error_set(err, "group name '%s' is longer than %d characters.", name,
+        vn_error_set(err, "group name '%s' is longer than %d characters", name,
                      VN_PLACE_GROUP_NAME - 1);
         return NULL;
     }
     if (load->ngroups == VN_PLACE_MAX_GROUPS) {
-        vn_error_set(err, "group '%s' is one more than the %d groups placement supports.", name,
+        vn_error_set(err, "group '%s' is one more than the %d groups placement supports", name,
                      VN_PLACE_MAX_GROUPS);
         return NULL;
     }

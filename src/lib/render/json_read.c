@@ -76,13 +76,17 @@ static int get_bool(const struct rd *rd, const char *path, struct json_object *o
     return 0;
 }
 
-/* A canonical cpulist (what vn_render_list writes) into b. */
+/* A canonical cpulist (what vn_render_list writes) into b; "" is the empty set (the vCPUs of
+ * a CPU-less vnode). */
 static int get_list(const struct rd *rd, const char *path, struct json_object *v, const char *key,
                     struct vn_bitmap *b)
 {
     struct vn_error e = {0};
     const char *s = json_object_get_string(v);
     char back[VN_BITMAP_BITS * 4];
+    vn_bitmap_zero(b);
+    if (!*s)
+        return 0;
     if (vn_bitmap_parse_list(b, s, VN_BITMAP_BITS - 1, &e) < 0)
         return bad(rd, path, "key '%s': %s", key, e.msg);
     if (strcmp(vn_render_list(b, back, sizeof back), s) != 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../util/cleanup.h"
+#include "../util/ident.h"
 #include "state_int.h"
 
 /* Makes sure path is a directory we own, closed to others and writable; creates it (0700)
@@ -99,30 +100,7 @@ const char *vn_state_dir(const struct vn_state *s)
 
 int vn_domain_name_check(const char *name, struct vn_error *err)
 {
-    size_t len = strlen(name);
-    if (len == 0)
-        return vn_error_set(err, "the domain name is empty");
-    if (len > VN_DOMAIN_NAME_MAX)
-        return vn_error_set(err, "domain name '%s' is longer than %d characters", name,
-                            VN_DOMAIN_NAME_MAX);
-    if (name[0] == '-' || name[0] == '.')
-        return vn_error_set(err, "domain name '%s' must not start with '%c'", name, name[0]);
-    for (const char *p = name; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.')
-            continue;
-        if (c > ' ' && c < 0x7f)
-            return vn_error_set(err,
-                                "domain name '%s' contains '%c'; use letters, digits, '-', '_' "
-                                "and '.'",
-                                name, c);
-        return vn_error_set(err,
-                            "domain name '%s' contains the byte 0x%02x; use letters, digits, '-', "
-                            "'_' and '.'",
-                            name, c);
-    }
-    return 0;
+    return vn_ident_check("domain name", name, VN_DOMAIN_NAME_MAX, false, err);
 }
 
 static int fmt_path(char *buf, size_t len, struct vn_error *err, const char *fmt, ...)
