@@ -124,9 +124,10 @@ vt_wait_console() {
     return 1
 }
 
-# vt_qemu_pids NAME: QEMU processes started for domain NAME.
+# vt_qemu_pids NAME: QEMU processes started for domain NAME of this test's state dir (other
+# runs on the host may have a domain of that name too).
 vt_qemu_pids() {
-    pgrep -f -- "-name $1,debug-threads=on" || true
+    pgrep -f -- "-name $1,debug-threads=on .*unix:$VT_STATE/run/$1/qmp.sock" || true
 }
 
 # vt_nothing_left NAME: prints what remains of domain NAME (nothing when all is gone).
@@ -136,7 +137,9 @@ vt_nothing_left() {
     [ -e "$VT_STATE/domains/$1.json" ] && left="$left record"
     [ -e "$VT_STATE/run/$1" ] && left="$left runtime-dir"
     # The memory dir is keyed by the state dir: ROOT/vnuma-UID/st-DEV-INO/NAME (docs/GUEST.md).
-    compgen -G "${VNUMA_MEM_DIR:-/dev/shm}/vnuma-$(id -u)/st-*/$1" >/dev/null && left="$left mem-dir"
+    local key
+    key=st-$(stat -c %d "$VT_STATE")-$(stat -c %i "$VT_STATE")
+    [ -e "${VNUMA_MEM_DIR:-/dev/shm}/vnuma-$(id -u)/$key/$1" ] && left="$left mem-dir"
     echo "$left"
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/jsondoc.h"
 #include "config.h"
 
 static const char *const action_names[] = {
@@ -78,17 +79,11 @@ static int check_keys(struct rd *r, struct json_object *o, const char *const *ke
             return fail(r, what, msg);
         }
     if ((size_t)json_object_object_length(o) != nkeys) {
-        json_object_object_foreach(o, key, val)
-        {
-            (void)val;
-            bool known = false;
-            for (size_t i = 0; keys[i] && !known; i++)
-                known = strcmp(keys[i], key) == 0;
-            if (!known) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "has an unknown member '%.60s'", key);
-                return fail(r, what, msg);
-            }
+        const char *key = vn_json_unknown_key(o, keys);
+        if (key) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "has an unknown member '%.60s'", key);
+            return fail(r, what, msg);
         }
         return fail(r, what, "has a duplicate member");
     }

@@ -25,6 +25,16 @@ int vn_dom_open_existing(const char *dir, struct vn_state **out, struct vn_error
 /* Reads the record of name; "domain 'NAME' does not exist" (errnum ENOENT) when missing. */
 int vn_dom_read(struct vn_state *s, const char *name, struct vn_domain_record *r,
                 struct vn_error *err);
+/* Changes record r of an edit (under the host lock); -1 with err refuses the change. */
+typedef int (*vn_dom_edit_fn)(struct vn_state *s, struct vn_domain_record *r, const void *arg,
+                              struct vn_error *err);
+/* Under the host lock of s (waiting up to timeout_ms; what is shown to waiters): reads the
+ * record of name, lets edit change it, writes it back atomically. */
+int vn_dom_edit_in(struct vn_state *s, const char *name, const char *what, int timeout_ms,
+                   vn_dom_edit_fn edit, const void *arg, struct vn_error *err);
+/* The same for the state dir at state_dir (NULL: the default), which must exist. */
+int vn_dom_edit(const char *state_dir, const char *name, const char *what, int timeout_ms,
+                vn_dom_edit_fn edit, const void *arg, struct vn_error *err);
 /* vn_dom_open_existing then vn_dom_read; *s may be left open on failure (close it). */
 int vn_dom_open_read(const char *dir, const char *name, struct vn_state **s,
                      struct vn_domain_record *r, struct vn_error *err);

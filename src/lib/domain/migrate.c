@@ -84,27 +84,32 @@ static void fix_status(struct vn_domain_record *r)
     r->status = moving ? VN_DOMAIN_MIGRATING : VN_DOMAIN_RUNNING;
 }
 
+typedef int (*medit_fn)(struct mctx *c, struct vn_domain_record *r, const void *arg,
+                        struct vn_error *err);
+struct medit {
+    struct mctx *c;
+    medit_fn edit;
+    const void *arg;
+};
+
+static int medit(struct vn_state *s, struct vn_domain_record *r, const void *arg,
+                 struct vn_error *err)
+{
+    (void)s;
+    const struct medit *m = arg;
+    if (!r->placement || m->c->vnode >= r->placement->nvnodes)
+        return vn_error_set(err, "domain '%s': its record has no vnode %d", m->c->name,
+                            m->c->vnode);
+    return m->edit(m->c, r, m->arg, err);
+}
+
 /* Reads the record under the lock, lets edit change it, writes it back. */
-static int update(struct mctx *c,
-                  int (*edit)(struct mctx *c, struct vn_domain_record *r, const void *arg,
-                              struct vn_error *err),
-                  const void *arg, struct vn_error *err)
+static int update(struct mctx *c, medit_fn edit, const void *arg, struct vn_error *err)
 {
     char what[128];
     snprintf(what, sizeof what, "migrate '%s'", c->name);
-    if (vn_state_lock(c->s, LOCK_TIMEOUT_MS, what, err) < 0)
-        return vn_error_prefix(err, "domain '%s': cannot update its record", c->name);
-    struct vn_domain_record r;
-    int rc = vn_dom_read(c->s, c->name, &r, err);
-    if (rc == 0 && (!r.placement || c->vnode >= r.placement->nvnodes))
-        rc = vn_error_set(err, "domain '%s': its record has no vnode %d", c->name, c->vnode);
-    if (rc == 0)
-        rc = edit(c, &r, arg, err);
-    if (rc == 0 && vn_state_write_record(c->s, &r, err) < 0)
-        rc = vn_error_prefix(err, "domain '%s': cannot write its record", c->name);
-    vn_state_unlock(c->s);
-    vn_domain_record_clear(&r);
-    return rc;
+    struct medit m = {c, edit, arg};
+    return vn_dom_edit_in(c->s, c->name, what, LOCK_TIMEOUT_MS, medit, &m, err);
 }
 
 static struct vn_mem_move *move_entry(struct mctx *c, struct vn_domain_record *r,

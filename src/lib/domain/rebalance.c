@@ -93,33 +93,29 @@ int vn_domain_placement_apply(struct vn_domain_record *r,
     return 0;
 }
 
+/* The edit of vn_domain_set_placement: the change, then the one invariant - the new claim
+ * with every other domain's, checked under the lock the write holds (a second re-place for
+ * the same last free node waits and fails). */
+static int replace_edit(struct vn_state *s, struct vn_domain_record *r, const void *arg,
+                        struct vn_error *err)
+{
+    const struct vn_domain_placement_update *u = arg;
+    if (!vn_domain_alive(r) || r->status != VN_DOMAIN_RUNNING)
+        return vn_error_set(err, "domain '%s' is not running (state '%s')", r->name,
+                            vn_dom_state(r));
+    if (vn_domain_placement_apply(r, u, err) < 0)
+        return -1;
+    if (vn_dom_claims_fit(s, u->topo, r->name, vn_domain_claim(r), err) < 0)
+        return vn_error_prefix(err, "domain '%s' cannot be re-placed", r->name);
+    return 0;
+}
+
 int vn_domain_set_placement(const char *state_dir, const char *name,
                             const struct vn_domain_placement_update *u, struct vn_error *err)
 {
-    VN_CLEANUP(vn_state_closep) struct vn_state *s = NULL;
-    if (vn_dom_open_existing(vn_domain_state_dir(state_dir), &s, err) < 0)
-        return -1;
-    if (!s)
-        return vn_error_set(err, "domain '%s' does not exist", name);
     char what[128];
     snprintf(what, sizeof what, "re-place '%s'", name);
-    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0)
-        return vn_error_prefix(err, "domain '%s': cannot update its record", name);
-    struct vn_domain_record r;
-    int rc = vn_dom_read(s, name, &r, err);
-    if (rc == 0 && (!vn_domain_alive(&r) || r.status != VN_DOMAIN_RUNNING))
-        rc = vn_error_set(err, "domain '%s' is not running (state '%s')", name, vn_dom_state(&r));
-    if (rc == 0)
-        rc = vn_domain_placement_apply(&r, u, err);
-    /* The one invariant: the new claim with every other domain's, checked under the lock that
-     * the write below holds (a second re-place for the same last free node waits and fails). */
-    if (rc == 0 && vn_dom_claims_fit(s, u->topo, name, vn_domain_claim(&r), err) < 0)
-        rc = vn_error_prefix(err, "domain '%s' cannot be re-placed", name);
-    if (rc == 0 && vn_state_write_record(s, &r, err) < 0)
-        rc = vn_error_prefix(err, "domain '%s': cannot write its record", name);
-    vn_state_unlock(s);
-    vn_domain_record_clear(&r);
-    return rc;
+    return vn_dom_edit(state_dir, name, what, LOCK_TIMEOUT_MS, replace_edit, u, err);
 }
 
 /* ---- moving memory home in slices -------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/jsondoc.h"
 #include "render_int.h"
 
 struct rd {
@@ -32,16 +33,8 @@ static int only_keys(const struct rd *rd, const char *path, struct json_object *
 {
     if (!json_object_is_type(o, json_type_object))
         return bad(rd, path, "must be an object");
-    json_object_object_foreach(o, key, val)
-    {
-        (void)val;
-        bool known = false;
-        for (int i = 0; keys[i] && !known; i++)
-            known = strcmp(key, keys[i]) == 0;
-        if (!known)
-            return bad(rd, path, "unknown key '%s'", key);
-    }
-    return 0;
+    const char *key = vn_json_unknown_key(o, keys);
+    return key ? bad(rd, path, "unknown key '%s'", key) : 0;
 }
 
 static int member(const struct rd *rd, const char *path, struct json_object *o, const char *key,

@@ -40,6 +40,12 @@ static const char *const known_keys[] = {
     "qemu_pid",       "qemu_start", "creator_pid", "creator_start", "runtime_dir", "qmp_socket",
     "console_socket", "log",        "spec",        "placement",     "extra",       NULL,
 };
+static const char *const v1_keys[] = {
+    "version",     "name",       "status",         "created",     "config",
+    "accel",       "qemu_pid",   "qemu_start",     "creator_pid", "creator_start",
+    "runtime_dir", "qmp_socket", "console_socket", "log",         "spec",
+    "placement",   "extra",      "claim",          NULL,
+};
 static const char *const extra_keys[] = {
     "mem_dir",       "console_log", "accel_reason",  "balance",
     "balance_fixed", "migrations",  "vcpu_affinity", NULL,
@@ -224,16 +230,8 @@ static int only_keys(const struct reader *rd, const char *const *keys)
 {
     if (!json_object_is_type(rd->obj, json_type_object))
         return corrupt(rd, "it is not a JSON object");
-    json_object_object_foreach(rd->obj, key, val)
-    {
-        (void)val;
-        bool known = false;
-        for (int i = 0; keys[i] && !known; i++)
-            known = strcmp(key, keys[i]) == 0;
-        if (!known)
-            return corrupt(rd, "unknown key '%s'", key);
-    }
-    return 0;
+    const char *key = vn_json_unknown_key(rd->obj, keys);
+    return key ? corrupt(rd, "unknown key '%s'", key) : 0;
 }
 
 static int member(const struct reader *rd, const char *key, enum json_type type, bool nullable,
@@ -573,16 +571,9 @@ int vn_record_from_json_(struct json_object *obj, const char *path, const char *
         return corrupt(rd,
                        "version %" PRId64 " is not supported (this vnuma reads versions 1 and %d)",
                        version, VN_RECORD_VERSION);
-    /* Version 1 also had the top-level claim: checked apart, then every other key. */
-    json_object_object_foreach(obj, key, val)
-    {
-        (void)val;
-        bool known = version == 1 && strcmp(key, "claim") == 0;
-        for (size_t i = 0; known_keys[i] && !known; i++)
-            known = strcmp(key, known_keys[i]) == 0;
-        if (!known)
-            return corrupt(rd, "unknown key '%s'", key);
-    }
+    /* Version 1 also had the top-level claim. */
+    if (only_keys(rd, version == 1 ? v1_keys : known_keys) < 0)
+        return -1;
     VN_CLEANUP_FREE char *rname = NULL, *status = NULL, *accel = NULL;
     if (get_str(rd, "name", false, &rname) < 0)
         return -1;

@@ -56,16 +56,8 @@ static const char *jtext(struct json_object *v, char *buf, size_t len)
 static int check_keys(struct jctx *c, struct json_object *obj, const char *path,
                       const char *const *keys, const char *expected)
 {
-    json_object_object_foreach(obj, key, val)
-    {
-        (void)val;
-        bool known = false;
-        for (int i = 0; keys[i] && !known; i++)
-            known = strcmp(key, keys[i]) == 0;
-        if (!known)
-            return jerr(c, path, "unknown key '%s'; expected %s", key, expected);
-    }
-    return 0;
+    const char *key = vn_json_unknown_key(obj, keys);
+    return key ? jerr(c, path, "unknown key '%s'; expected %s", key, expected) : 0;
 }
 
 /* *out = obj[key] as an integer in min..max; -1 when missing (required or not: the caller

@@ -337,3 +337,17 @@ struct json_object *vn_json_int_list(const struct vn_bitmap *b)
     json_object_array_add(a, json_object_new_int(n));
     return a;
 }
+
+const char *vn_json_unknown_key(struct json_object *o, const char *const *keys)
+{
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        bool known = false;
+        for (int i = 0; keys[i] && !known; i++)
+            known = strcmp(key, keys[i]) == 0;
+        if (!known)
+            return key;
+    }
+    return NULL;
+}

@@ -17,6 +17,9 @@ struct json_object;
 struct json_object *vn_json_parse_doc(const char *buf, size_t len, size_t max, int depth,
                                       const char *name, struct vn_error *err);
 
+/* The first member of object o whose name is not in keys (NULL-terminated), or NULL when
+ * every member is known (the strict readers' check). */
+const char *vn_json_unknown_key(struct json_object *o, const char *const *keys);
 /* The members of b as a JSON array of integers, ascending (how records spell node sets). */
 struct json_object *vn_json_int_list(const struct vn_bitmap *b);
 

@@ -142,25 +142,22 @@ static void sample_record(struct vn_domain_record *r, const char *name)
     vn_bitmap_set(&p->soft_nodes, 3);
 }
 
-/* The JSON of a placement or spec, for comparing (NULL for none). */
-static char *placement_text(const struct vn_placement *p)
+/* The text of o, which it consumes, for comparing (NULL for none). */
+static char *json_text(struct json_object *o)
 {
-    if (!p)
-        return NULL;
-    struct json_object *o = vn_render_json(p);
-    char *t = strdup(json_object_to_json_string(o));
+    char *t = o ? strdup(json_object_to_json_string(o)) : NULL;
     json_object_put(o);
     return t;
 }
 
+static char *placement_text(const struct vn_placement *p)
+{
+    return json_text(p ? vn_render_json(p) : NULL);
+}
+
 static char *spec_text(const struct vn_vm_spec *spec)
 {
-    if (!spec)
-        return NULL;
-    struct json_object *o = vn_spec_to_json(spec);
-    char *t = strdup(json_object_to_json_string(o));
-    json_object_put(o);
-    return t;
+    return json_text(spec ? vn_spec_to_json(spec) : NULL);
 }
 
 /* Names of the files in dir, sorted, joined by spaces. */
