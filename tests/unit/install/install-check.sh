@@ -104,6 +104,7 @@ for c in $commands; do
 done
 check "vnuma(1) has an entry for each of the $(wc -w <<<"$commands") commands" \
     "no entry for: ${undocumented[*]-}" [ ${#undocumented[@]} -eq 0 ]
+undocumented=()
 for code in 0 1 2; do
     grep -qE "^       $code$" <<<"$(section "EXIT STATUS" man1/vnuma.1)" || undocumented+=("exit $code")
 done
