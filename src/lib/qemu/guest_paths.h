@@ -2,7 +2,7 @@
  *
  * The kernel is Debian's linux-image-cloud-amd64 (the newest /boot/vmlinuz-*-cloud-amd64);
  * the initramfs is the one guest/ builds into the build directory for a binary run from the
- * build tree, else the installed one (LIBEXECDIR/vnuma).  VNUMA_KERNEL and VNUMA_INITRAMFS
+ * build tree, else the installed one (PREFIX/lib/vnuma).  VNUMA_KERNEL and VNUMA_INITRAMFS
  * override both, for users' own images. */
 #ifndef VN_GUEST_PATHS_H
 #define VN_GUEST_PATHS_H

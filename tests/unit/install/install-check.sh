@@ -67,7 +67,7 @@ check "installed vnuma --version says $VERSION" "$v" [ "$v" = "vnuma $VERSION" ]
 v=$(run "$vnuma" check --no-host "$dest$DOCDIR/examples/demo.cfg" 2>&1)
 check "installed vnuma check accepts the installed demo.cfg" "$v" \
     grep -q "demo.cfg: valid" <<<"$v"
-# The guest image: the installed binary asks for PREFIX/LIBEXECDIR/vnuma (which is in the
+# The guest image: the installed binary asks for PREFIX/lib/vnuma (which is in the
 # destdir, not yet at its final place), never for the build tree's copy.
 state=$tmp/state
 mkdir -m 0700 "$state"
