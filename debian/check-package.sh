@@ -40,7 +40,7 @@ lint=$(lintian --fail-on error "$work"/vnuma_*_amd64.changes 2>&1)
 check "lintian reports no errors" "$lint" eval '! grep -q "^E: " <<<"$lint"'
 contents=$(dpkg-deb -c "$deb" | awk '{print substr($6, 2)}' | grep -v '/$')
 log=$(dpkg -i "$deb" 2>&1)
-check "dpkg -i installs it" "$log" dpkg-query -W -f='${Status}' vnuma
+check "dpkg -i installs it" "$log" eval 'dpkg-query -W -f="${Status}" vnuma | grep -q "install ok installed"'
 check "the installed vnuma is on PATH and man finds its pages" "$(command -v vnuma) $(man -w vnuma.cfg 2>&1)" \
     test "$(command -v vnuma)" = /usr/bin/vnuma -a "$(man -w vnuma.cfg 2>&1)" = /usr/share/man/man5/vnuma.cfg.5.gz
 check "the tmpfiles entry made /run/vnuma 0700" "$(stat -c '%a %U' /run/vnuma 2>&1)" \
