@@ -12,8 +12,9 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '%s\n' "$@" | sed 's/^/#   /'; }
 check() { local what=$1 diag=$2; shift 2; if "$@"; then ok "$what"; else notok "$what" "$diag"; fi; }
+installed() { dpkg-query -W -f='${Status}' vnuma 2>/dev/null | grep -q "install ok installed"; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP dpkg -i needs root"; exit 0; }
-if dpkg-query -W -f='${Status}' vnuma 2>/dev/null | grep -q installed; then
+if installed; then
     echo "1..0 # SKIP a vnuma package is already installed; not replacing it"
     exit 0
 fi
@@ -40,7 +41,7 @@ lint=$(lintian --fail-on error "$work"/vnuma_*_amd64.changes 2>&1)
 check "lintian reports no errors" "$lint" eval '! grep -q "^E: " <<<"$lint"'
 contents=$(dpkg-deb -c "$deb" | awk '{print substr($6, 2)}' | grep -v '/$')
 log=$(dpkg -i "$deb" 2>&1)
-check "dpkg -i installs it" "$log" eval 'dpkg-query -W -f="${Status}" vnuma | grep -q "install ok installed"'
+check "dpkg -i installs it" "$log" installed
 check "the installed vnuma is on PATH and man finds its pages" "$(command -v vnuma) $(man -w vnuma.cfg 2>&1)" \
     test "$(command -v vnuma)" = /usr/bin/vnuma -a "$(man -w vnuma.cfg 2>&1)" = /usr/share/man/man5/vnuma.cfg.5.gz
 check "the tmpfiles entry made /run/vnuma 0700" "$(stat -c '%a %U' /run/vnuma 2>&1)" \
