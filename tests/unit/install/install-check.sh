@@ -95,38 +95,25 @@ section() {
     MANWIDTH=200 man -l "$dest$MANDIR/$2" 2>/dev/null | col -b |
         awk -v t="$1" '/^[A-Z]/ {on = ($0 == t)} on'
 }
+# entries WHAT SECTION_TEXT REGEX NAME...: one case, ok when the section has a line matching
+# REGEX with @ replaced by each NAME (and there are at least 3 names, so an empty list fails).
+entries() {
+    local what=$1 text=$2 re=$3 name missing=()
+    shift 3
+    for name; do grep -qE "${re//@/$name}" <<<"$text" || missing+=("$name"); done
+    check "$what ($# of them)" "no entry for: ${missing[*]-}" test $# -ge 3 -a ${#missing[@]} -eq 0
+}
 commands=$("$vnuma" help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
-check "vnuma help lists commands" "$("$vnuma" help 2>&1)" [ "$(wc -l <<<"$commands")" -ge 10 ]
-cmds_section=$(section COMMANDS man1/vnuma.1)
-undocumented=()
-for c in $commands; do
-    grep -qE "^       $c( |$)" <<<"$cmds_section" || undocumented+=("$c")
-done
-check "vnuma(1) has an entry for each of the $(wc -w <<<"$commands") commands" \
-    "no entry for: ${undocumented[*]-}" [ ${#undocumented[@]} -eq 0 ]
-undocumented=()
-for code in 0 1 2; do
-    grep -qE "^       $code$" <<<"$(section "EXIT STATUS" man1/vnuma.1)" || undocumented+=("exit $code")
-done
-check "vnuma(1) documents exit codes 0, 1 and 2" "missing: ${undocumented[*]-}" \
-    [ ${#undocumented[@]} -eq 0 ]
-keys=$("$print_keys")
-keys_section=$(section KEYS man5/vnuma.cfg.5; section EXTENSIONS man5/vnuma.cfg.5)
-undocumented=()
-for k in $keys; do
-    grep -qE "^       $k = " <<<"$keys_section" || undocumented+=("$k")
-done
-check "vnuma.cfg(5) has an entry for each of the $(wc -w <<<"$keys") keys" \
-    "no entry for: ${undocumented[*]-} (keys: $(wc -w <<<"$keys"))" \
-    test "$(wc -w <<<"$keys")" -ge 20 -a ${#undocumented[@]} -eq 0
-opts=$("$vnumad" --help 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u)
-opts_section=$(section OPTIONS man8/vnumad.8)
-undocumented=()
-for o in $opts; do
-    grep -qE "^       (-[a-z], )?$o( |$)" <<<"$opts_section" || undocumented+=("$o")
-done
-check "vnumad(8) has an entry for each of the $(wc -w <<<"$opts") options of vnumad --help" \
-    "no entry for: ${undocumented[*]-}" [ ${#undocumented[@]} -eq 0 ]
+entries "vnuma(1) has an entry for each command of vnuma help" \
+    "$(section COMMANDS man1/vnuma.1)" '^       @( |$)' $commands
+entries "vnuma(1) documents the exit codes 0, 1 and 2" \
+    "$(section "EXIT STATUS" man1/vnuma.1)" '^       @$' 0 1 2
+entries "vnuma.cfg(5) has an entry for each key of the config key table" \
+    "$(section KEYS man5/vnuma.cfg.5; section EXTENSIONS man5/vnuma.cfg.5)" '^       @ = ' \
+    $("$print_keys")
+entries "vnumad(8) has an entry for each option of vnumad --help" \
+    "$(section OPTIONS man8/vnumad.8)" '^       (-[a-z], )?@( |$)' \
+    $("$vnumad" --help 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u)
 
 # 4. Bash completion, sourced from the installed file in a clean bash.
 mkdir -p "$state/domains"
