@@ -9,6 +9,7 @@ packages=(
   libhwloc-dev hwloc libnuma-dev numactl libjson-c-dev libcmocka-dev
   qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 cpio e2fsprogs
   gnuplot-nox
+  scdoc bash-completion debhelper lintian
 )
 
 missing=()

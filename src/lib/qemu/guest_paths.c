@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../util/cleanup.h"
-#include "qemu/guest_build_config.h" /* generated: VN_GUEST_BUILD_DIR */
+#include "qemu/guest_build_config.h" /* generated: VN_GUEST_BUILD_DIR, VN_GUEST_INSTALL_DIR */
 
 #define KERNEL_PREFIX "vmlinuz-"
 #define KERNEL_SUFFIX "-cloud-amd64"
@@ -75,6 +75,21 @@ int vn_guest_default_kernel(char *buf, size_t len, struct vn_error *err)
     return copy_path(buf, len, env, err);
 }
 
+/* The build tree's guest dir for a binary that runs from the build tree, else the installed
+ * one: an installed vnuma must not depend on a source or build tree that may still exist. */
+static const char *guest_image_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return VN_GUEST_INSTALL_DIR;
+    exe[n] = '\0';
+    size_t root = strlen(VN_BUILD_ROOT);
+    if (strncmp(exe, VN_BUILD_ROOT, root) == 0 && exe[root] == '/')
+        return VN_GUEST_BUILD_DIR;
+    return VN_GUEST_INSTALL_DIR;
+}
+
 int vn_guest_default_initramfs(char *buf, size_t len, struct vn_error *err)
 {
     const char *env = env_path("VNUMA_INITRAMFS");
@@ -84,11 +99,12 @@ int vn_guest_default_initramfs(char *buf, size_t len, struct vn_error *err)
                                 "the guest initramfs '%s' (VNUMA_INITRAMFS) cannot be read", env);
         return copy_path(buf, len, env, err);
     }
-    const char *built = VN_GUEST_BUILD_DIR "/initramfs.cpio.gz";
-    if (access(built, R_OK) != 0)
+    char path[4096];
+    snprintf(path, sizeof path, "%s/initramfs.cpio.gz", guest_image_dir());
+    if (access(path, R_OK) != 0)
         return vn_error_sys(err, errno,
                             "the guest initramfs '%s' cannot be read (build it with 'ninja -C "
-                            "<build dir>', or set VNUMA_INITRAMFS)",
-                            built);
-    return copy_path(buf, len, built, err);
+                            "<build dir>' or install vnuma, or set VNUMA_INITRAMFS)",
+                            path);
+    return copy_path(buf, len, path, err);
 }
