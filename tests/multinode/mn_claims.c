@@ -43,8 +43,8 @@ static double now_s(void)
 }
 
 struct sample {
-    int ndom;                      /* records that hold a claim */
-    uint64_t mib[MAX_NODES];       /* claims per node index */
+    int ndom;                /* records that hold a claim */
+    uint64_t mib[MAX_NODES]; /* claims per node index */
     char names[MAX_DOMAINS][VN_DOMAIN_NAME_MAX + 1];
     struct vn_claim claims[MAX_DOMAINS];
 };
@@ -107,11 +107,20 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
-        case 'd': dir = optarg; break;
-        case 's': seconds = strtod(optarg, NULL); break;
-        case 'i': interval_ms = strtol(optarg, NULL, 10); break;
-        case 'c': csv_path = optarg; break;
-        default: return 2;
+        case 'd':
+            dir = optarg;
+            break;
+        case 's':
+            seconds = strtod(optarg, NULL);
+            break;
+        case 'i':
+            interval_ms = strtol(optarg, NULL, 10);
+            break;
+        case 'c':
+            csv_path = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     if (seconds <= 0 || seconds > 86400 || interval_ms < 10 || interval_ms > 60000) {
@@ -196,8 +205,8 @@ int main(int argc, char **argv)
     if (csv)
         fclose(csv);
     /* The lines inner-stress.sh turns into TAP results. */
-    printf("samples %ld missed %ld seconds %.1f most_domains %ld\n", samples, missed,
-           now_s() - t0, max_dom);
+    printf("samples %ld missed %ld seconds %.1f most_domains %ld\n", samples, missed, now_s() - t0,
+           max_dom);
     for (int j = 0; j < t->nnodes && j < MAX_NODES; j++)
         printf("node %d capacity %llu max %llu ratio %.4f at %.1f\n", t->nodes[j].os_index,
                (unsigned long long)t->nodes[j].mem_mib, (unsigned long long)max_mib[j],

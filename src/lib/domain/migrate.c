@@ -3,7 +3,9 @@
  *
  * Per vnode: find its memory file's mapping in QEMU (/proc/PID/maps) -> check that the targets
  * have room (nothing is recorded or moved when they do not) -> under the host lock: status
- * migrating and an entry extra.migrations["N"] = {state "moving", from, to, claim, pid} ->
+ * migrating, an entry extra.migrations["N"] = {state "moving", from, to, claim, reserved, pid}
+ * and the targets reserved in the claim (the vnode counts on its old and its new nodes while
+ * its pages move, so nobody else can claim the room it is moving into) ->
  * the file's shared policy set to the targets (QEMU's future faults land there) -> the pages
  * moved in bounded batches -> under the lock: the vnode's pnodes and the claim now say the
  * targets, the entry is removed, status running.  When the move stops early (a signal set the
@@ -102,28 +104,70 @@ static struct json_object *vnode_obj(const struct vn_domain_record *r, int vnode
     return json_object_array_get_idx(vnodes, (size_t)vnode);
 }
 
+/* Shares written by shares_json; -1 when a is not an array. */
+static int shares_from_json(struct json_object *a, struct share *out, int max)
+{
+    if (!a || !json_object_is_type(a, json_type_array))
+        return -1;
+    int k = 0;
+    for (size_t i = 0; i < json_object_array_length(a) && k < max; i++) {
+        struct json_object *e = json_object_array_get_idx(a, i);
+        out[k++] =
+            (struct share){(int)vn_dom_get_int(e, "node"), (uint64_t)vn_dom_get_int(e, "mib"), 0};
+    }
+    return k;
+}
+
+static struct json_object *move_entry(const struct vn_domain_record *r, int vnode)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%d", vnode);
+    return vn_dom_get(vn_dom_get(r->extra, "migrations"), key);
+}
+
+/* What a move under way reserves on its targets beyond the vnode's current shares (none when
+ * no move is under way or the entry is from before reservations). */
+static int reserved_shares(const struct vn_domain_record *r, int vnode, struct share *out, int max)
+{
+    int k = shares_from_json(vn_dom_get(move_entry(r, vnode), "reserved"), out, max);
+    return k < 0 ? 0 : k;
+}
+
+/* The reservation for a move from sh to to: what each target gets beyond what the vnode has
+ * counted there already. */
+static int reserve(const struct share *sh, int nsh, const struct share *to, int nto,
+                   struct share *out, int max)
+{
+    int k = 0;
+    for (int i = 0; i < nto && k < max; i++) {
+        uint64_t have = 0;
+        for (int j = 0; j < nsh; j++)
+            if (sh[j].node == to[i].node)
+                have += sh[j].mib;
+        if (to[i].mib > have)
+            out[k++] = (struct share){to[i].node, to[i].mib - have, 0};
+    }
+    return k;
+}
+
 /* Where the record counts vnode's memory now: the split of an unfinished move, else its
  * memory divided over its pnodes. */
 static int current_shares(const struct vn_domain_record *r, int vnode, struct share *out, int max)
 {
-    char key[24];
-    snprintf(key, sizeof key, "%d", vnode);
-    struct json_object *m = vn_dom_get(vn_dom_get(r->extra, "migrations"), key);
-    struct json_object *c = vn_dom_get(m, "claim");
-    if (c && json_object_is_type(c, json_type_array)) {
-        int k = 0;
-        for (size_t i = 0; i < json_object_array_length(c) && k < max; i++) {
-            struct json_object *e = json_object_array_get_idx(c, i);
-            out[k].node = (int)vn_dom_get_int(e, "node");
-            out[k].mib = (uint64_t)vn_dom_get_int(e, "mib");
-            k++;
-        }
+    int k = shares_from_json(vn_dom_get(move_entry(r, vnode), "claim"), out, max);
+    if (k >= 0)
         return k;
-    }
     struct json_object *v = vnode_obj(r, vnode);
     struct vn_bitmap pn;
     list_from_json(vn_dom_get(v, "pnodes"), &pn);
     return split_even(&pn, (uint64_t)vn_dom_get_int(v, "memory_mib"), out, max);
+}
+
+/* The vnode's current shares followed by its move's reservation: all the claim counts for it. */
+static int counted_shares(const struct vn_domain_record *r, int vnode, struct share *out, int max)
+{
+    int k = current_shares(r, vnode, out, max / 2);
+    return k + reserved_shares(r, vnode, out + k, max - k);
 }
 
 /* The claim with the vnode's memory counted at new_sh instead of old_sh; the placement's own
@@ -193,18 +237,24 @@ static int edit_begin(struct mctx *c, struct vn_domain_record *r, void *arg, str
         vn_proc_alive(by, (uint64_t)vn_dom_get_int(old, "pid_start")))
         return vn_error_set(err, "domain '%s': vnode %d is being migrated by pid %d already",
                             c->name, c->vnode, (int)by);
-    struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES];
+    struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES], res[VN_MAX_VNODES], stale[VN_MAX_VNODES];
     int nsh = current_shares(r, c->vnode, sh, VN_MAX_VNODES);
-    /* The invariant, before a page moves: the claim as it will be after the move must fit
-     * beside every other domain's (free memory alone would let it land on claimed memory). */
-    struct vn_domain_record after = *r;
+    /* A move killed while moving left its reservation: this run makes its own. */
+    int nstale = reserved_shares(r, c->vnode, stale, VN_MAX_VNODES);
     int nto =
         split_even(&c->o->nodes, (uint64_t)vn_dom_get_int(vnode_obj(r, c->vnode), "memory_mib"),
                    to_sh, VN_MAX_VNODES);
-    if (vn_claim_move(&after.claim, sh, nsh, to_sh, nto) < 0 ||
+    int nres = reserve(sh, nsh, to_sh, nto, res, VN_MAX_VNODES);
+    /* The invariant, before a page moves: the claim with the targets reserved must fit beside
+     * every other domain's, and it is recorded so, for the whole move: pages arrive on the
+     * targets while others place, and a claim that followed only at the end would be counted
+     * nowhere until then (free memory alone would let it land on claimed memory). */
+    struct vn_domain_record after = *r;
+    if (vn_claim_move(&after.claim, stale, nstale, res, nres) < 0 ||
         vn_dom_claims_fit(c->s, NULL, &after, err) < 0)
         return vn_error_prefix(err, "domain '%s': vnode %d cannot move to host node(s) %s", c->name,
                                c->vnode, c->to_text);
+    claim_move(r, stale, nstale, res, nres);
     struct json_object *e = json_object_new_object();
     struct vn_bitmap from;
     list_from_json(vn_dom_get(vnode_obj(r, c->vnode), "pnodes"), &from);
@@ -212,6 +262,7 @@ static int edit_begin(struct mctx *c, struct vn_domain_record *r, void *arg, str
     json_object_object_add(e, "from", int_list(&from));
     json_object_object_add(e, "to", int_list(&c->o->nodes));
     json_object_object_add(e, "claim", shares_json(sh, nsh));
+    json_object_object_add(e, "reserved", shares_json(res, nres));
     json_object_object_add(e, "pid", json_object_new_int(getpid()));
     uint64_t start = 0;
     struct vn_error ignored = {0};
@@ -228,8 +279,8 @@ static int edit_done(struct mctx *c, struct vn_domain_record *r, void *arg, stru
 {
     (void)arg;
     (void)err;
-    struct share old_sh[VN_MAX_VNODES], new_sh[VN_MAX_VNODES];
-    int nold = current_shares(r, c->vnode, old_sh, VN_MAX_VNODES);
+    struct share old_sh[2 * VN_MAX_VNODES], new_sh[VN_MAX_VNODES];
+    int nold = counted_shares(r, c->vnode, old_sh, 2 * VN_MAX_VNODES);
     struct json_object *v = vnode_obj(r, c->vnode);
     int nnew =
         split_even(&c->o->nodes, (uint64_t)vn_dom_get_int(v, "memory_mib"), new_sh, VN_MAX_VNODES);
@@ -255,11 +306,17 @@ static int edit_undo(struct mctx *c, struct vn_domain_record *r, void *arg, stru
     struct json_object *prev = arg; /* the entry before this run, or NULL */
     char key[24];
     snprintf(key, sizeof key, "%d", c->vnode);
+    /* This run's reservation goes; a stale one it replaced is not counted any more either. */
+    struct share res[VN_MAX_VNODES];
+    int nres = reserved_shares(r, c->vnode, res, VN_MAX_VNODES);
+    claim_move(r, res, nres, NULL, 0);
     struct json_object *m = migrations(r, false);
     if (m) {
-        if (prev)
-            json_object_object_add(m, key, json_object_get(prev));
-        else
+        struct json_object *copy = NULL;
+        if (prev && json_object_deep_copy(prev, &copy, NULL) == 0) {
+            json_object_object_del(copy, "reserved");
+            json_object_object_add(m, key, copy);
+        } else
             json_object_object_del(m, key);
         if (json_object_object_length(m) == 0)
             json_object_object_del(r->extra, "migrations");
@@ -281,8 +338,9 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
     (void)err;
     const struct split_info *si = arg;
     const struct vn_migrate_report *rep = si->rep;
-    struct share old_sh[VN_MAX_VNODES], sh[2 * VN_MAX_VNODES];
+    struct share old_sh[VN_MAX_VNODES], sh[2 * VN_MAX_VNODES], res[VN_MAX_VNODES];
     int nold = current_shares(r, c->vnode, old_sh, VN_MAX_VNODES);
+    int nres = reserved_shares(r, c->vnode, res, VN_MAX_VNODES);
     struct json_object *v = vnode_obj(r, c->vnode);
     uint64_t mem = (uint64_t)vn_dom_get_int(v, "memory_mib");
     double done = rep->p.pages_total ? (double)rep->p.pages_done / (double)rep->p.pages_total : 0;
@@ -303,7 +361,11 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
             sh[n++] = (struct share){old_sh[i].node, 0, 0};
         sh[k].mib += part;
     }
-    claim_move(r, old_sh, nold, sh, n);
+    /* The reservation goes with the old shares: the split is all the vnode counts now. */
+    struct share from[2 * VN_MAX_VNODES];
+    memcpy(from, old_sh, (size_t)nold * sizeof *from);
+    memcpy(from + nold, res, (size_t)nres * sizeof *from);
+    claim_move(r, from, nold + nres, sh, n);
     struct vn_bitmap both;
     list_from_json(vn_dom_get(v, "pnodes"), &both);
     vn_bitmap_or(&both, &c->o->nodes);
@@ -320,6 +382,7 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
     json_object_object_add(e, "state", json_object_new_string("split"));
     json_object_object_add(e, "to", int_list(&c->o->nodes));
     json_object_object_add(e, "claim", shares_json(sh, n));
+    json_object_object_del(e, "reserved");
     json_object_object_add(e, "pages_total", json_object_new_int64((int64_t)rep->p.pages_total));
     json_object_object_add(e, "pages_done", json_object_new_int64((int64_t)rep->p.pages_done));
     json_object_object_add(e, "pages_moved",
