@@ -32,10 +32,10 @@ awk -F, 'NR > 1 && $3 == 0 { n[$2]++ }
     NR == 1 { print "t_s,create,destroy,move,move_stopped,pass"; next }
     NR > 1 { print $1 "," n["create"] + 0 "," n["destroy"] + 0 "," n["move"] + 0 "," \
              n["move-stopped"] + 0 "," n["pass"] + 0 }' "$out/ops.csv" >"$out/ops-cum.csv"
-grep -E '^(ok|not ok)|operations|refusals|^#         |checker:' "$out/summary.txt" || true
+grep -E '^(ok|not ok)|operations|refusals|^# +[0-9]+ |checker:' "$out/summary.txt" || true
 if command -v gnuplot >/dev/null && [ -s "$out/claims.csv" ]; then
     gnuplot <<GP
-set terminal pngcairo size 1000,800
+set terminal pngcairo size 1000,800 noenhanced
 set output "$out/stress.png"
 set datafile separator ","
 set multiplot layout 2,1 title "Races under load: $workers workers for $secs s in the 4-node TCG test host"
