@@ -3,14 +3,17 @@
 # asymmetric distances) whose initramfs is the guest image plus a second cpio with the test
 # programs, runs them on its real 4-node kernel, and relays each inner TAP result.
 #   run.sh BUILD_DIR [TEST...]     tests: migrate sample refuse exit softaff inner inner-vnumad
-#                                  (default: all)
+#                                  inner-stress (default: the first six)
 # "inner" runs the real toolstack inside the test host (tests/multinode/inner.sh), and
 # "inner-vnumad" runs vnumad over two inner guests (tests/multinode/inner-vnumad.sh): vnuma, QEMU
 # with its libraries and firmware, the guest kernel and image and the kvm modules go into a
-# third (uncompressed) archive, and `vnuma create` starts inner guests with KVM.
+# third (uncompressed) archive, and `vnuma create` starts inner guests with KVM.  "inner-stress"
+# races workers creating, destroying and moving inner guests under vnumad while a checker
+# samples the claims (tests/multinode/inner-stress.sh).
 # Environment: VNUMA_KERNEL, VNUMA_QEMU (overrides), VNUMA_MN_TIMEOUT (s, default 420),
 # VNUMA_MN_KEEP=1 keeps the console log and prints its path, VNUMA_MN_EXTRA="PROG..." ships
-# more static programs as /mn/NAME, run when NAME is one of the tests (bench/migrate does).
+# more static programs as /mn/NAME, run when NAME is one of the tests (bench/migrate does),
+# VNUMA_MN_APPEND="ARG..." adds kernel arguments (bench/stress: vnuma.stress=WORKERS,SECONDS).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [TEST...]}
 shift
@@ -67,10 +70,12 @@ cat "$initramfs" "$work/mn.cpio.gz" >"$work/initrd"
 # VGA device) and its TCG module, the guest kernel and image, and the kvm modules of the
 # test host's kernel.  Uncompressed: the TCG test host would take longer to gunzip it.
 case " $tests " in
-*" inner "* | *" inner-vnumad "*)
+*" inner "* | *" inner-vnumad "* | *" inner-stress "*)
     vnuma=$build/src/cli/vnuma vnumad=$build/src/daemon/vnumad
-    [ -x "$vnuma" ] || bail "'$vnuma' is missing: build first (ninja -C $build)"
-    [ -x "$vnumad" ] || bail "'$vnumad' is missing: build first (ninja -C $build)"
+    claims=$build/tests/multinode/mn-claims
+    for f in "$vnuma" "$vnumad" "$claims"; do
+        [ -x "$f" ] || bail "'$f' is missing: build first (ninja -C $build)"
+    done
     {
         for d in /bin /mn /lib /lib64 /lib/x86_64-linux-gnu /usr /usr/bin /usr/share /usr/share/qemu \
             /usr/share/seabios /usr/lib /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/qemu \
@@ -80,6 +85,8 @@ case " $tests " in
         echo "file /mn/inner $here/inner.sh 0755"
         echo "file /mn/inner-lib.sh $here/inner-lib.sh 0644"
         echo "file /mn/inner-vnumad $here/inner-vnumad.sh 0755"
+        echo "file /mn/inner-stress $here/inner-stress.sh 0755"
+        echo "file /mn/mn-claims $claims 0755"
         echo "file /mn/vnuma $vnuma 0755"
         echo "file /mn/vnumad $vnumad 0755"
         echo "file /usr/bin/qemu-system-x86_64 $qemu 0755"
@@ -89,7 +96,7 @@ case " $tests " in
             /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin; do
             echo "file $f $(readlink -f "$f") 0644"
         done
-        ldd "$vnuma" "$vnumad" "$qemu" ${tcg:+"$tcg"} 2>/dev/null | awk '
+        ldd "$vnuma" "$vnumad" "$claims" "$qemu" ${tcg:+"$tcg"} 2>/dev/null | awk '
             $2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u |
             while read -r lib; do
                 echo "file $lib $(readlink -f "$lib") 0755"
@@ -137,7 +144,7 @@ list=$(echo "$tests" | tr ' ' ',')
 echo "# test host: 4 nodes x (2 CPUs, 1 GiB), TCG; tests: $list"
 start=$(date +%s)
 timeout -k 5 "${VNUMA_MN_TIMEOUT:-420}" "$qemu" "$@" -kernel "$kernel" -initrd "$work/initrd" \
-    -append "console=ttyS0 panic=-1 quiet rdinit=/mn/init vnuma.mn=$list" \
+    -append "console=ttyS0 panic=-1 quiet rdinit=/mn/init vnuma.mn=$list ${VNUMA_MN_APPEND:-}" \
     </dev/null >"$work/console.raw" 2>&1
 rc=$?
 tr -d '\r' <"$work/console.raw" >"$work/console"

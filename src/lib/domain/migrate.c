@@ -3,7 +3,9 @@
  *
  * Per vnode: find its memory file's mapping in QEMU (/proc/PID/maps) -> check that the targets
  * have room (nothing is recorded or moved when they do not) -> under the host lock: status
- * migrating and a move entry for the vnode (state "moving", from, to, claim, pid) ->
+ * migrating, a move entry for the vnode (state "moving", from, to, claim, reserved, pid) and the
+ * targets reserved in the claim (the vnode counts on its old and its new nodes while its pages
+ * move, so nobody else can claim the room it is moving into) ->
  * the file's shared policy set to the targets (QEMU's future faults land there) -> the pages
  * moved in bounded batches -> under the lock: the vnode's pnodes and the claim now say the
  * targets, the entry is removed, status running.  When the move stops early (a signal set the
@@ -63,6 +65,33 @@ static int current_shares(const struct vn_domain_record *r, int vnode, struct sh
     }
     const struct vn_place_vnode *v = vnode_of(r, vnode);
     return split_even(&v->pnodes, v->mem_mib, out, max);
+}
+
+/* What a move under way reserves on its targets beyond the vnode's current shares. */
+static int reserved_shares(const struct vn_domain_record *r, int vnode, struct share *out, int max)
+{
+    const struct vn_mem_move *m = vn_domain_move(r, vnode);
+    int k = m ? (m->nreserved < max ? m->nreserved : max) : 0;
+    if (k)
+        memcpy(out, m->reserved, (size_t)k * sizeof *out);
+    return k;
+}
+
+/* The reservation for a move from sh to to: what each target gets beyond what the vnode has
+ * counted there already. */
+static int reserve(const struct share *sh, int nsh, const struct share *to, int nto,
+                   struct share *out, int max)
+{
+    int k = 0;
+    for (int i = 0; i < nto && k < max; i++) {
+        uint64_t have = 0;
+        for (int j = 0; j < nsh; j++)
+            if (sh[j].node == to[i].node)
+                have += sh[j].mib;
+        if (to[i].mib > have)
+            out[k++] = (struct share){to[i].node, to[i].mib - have, 0};
+    }
+    return k;
 }
 
 /* The shares with memory in them, as a move entry keeps them. */
@@ -134,25 +163,33 @@ static int edit_begin(struct mctx *c, struct vn_domain_record *r, const void *ar
         vn_proc_alive(old->pid, old->pid_start))
         return vn_error_set(err, "domain '%s': vnode %d is being migrated by pid %d already",
                             c->name, c->vnode, (int)old->pid);
-    struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES];
+    struct share sh[VN_MAX_VNODES], to_sh[VN_MAX_VNODES], res[VN_MAX_VNODES], stale[VN_MAX_VNODES];
     int nsh = current_shares(r, c->vnode, sh, VN_MAX_VNODES);
-    /* The invariant, before a page moves: the claim as it will be after the move must fit
-     * beside every other domain's (free memory alone would let it land on claimed memory). */
-    struct vn_claim after = r->placement->claim;
+    /* A move killed while moving left its reservation: this run makes its own. */
+    int nstale = reserved_shares(r, c->vnode, stale, VN_MAX_VNODES);
     int nto = split_even(&c->o->nodes, vnode_of(r, c->vnode)->mem_mib, to_sh, VN_MAX_VNODES);
-    if (vn_claim_move(&after, sh, nsh, to_sh, nto) < 0 ||
+    int nres = reserve(sh, nsh, to_sh, nto, res, VN_MAX_VNODES);
+    /* The invariant, before a page moves: the claim with the targets reserved must fit beside
+     * every other domain's, and it is recorded so for the whole move: pages arrive on the
+     * targets while others place, and a claim that followed only at the end would be counted
+     * nowhere until then (free memory alone would let it land on claimed memory). */
+    struct vn_claim after = r->placement->claim;
+    if (vn_claim_move(&after, stale, nstale, res, nres) < 0 ||
         vn_dom_claims_fit(c->s, NULL, c->name, &after, err) < 0)
         return vn_error_prefix(err, "domain '%s': vnode %d cannot move to host node(s) %s", c->name,
                                c->vnode, c->to_text);
     struct vn_mem_move *m = move_entry(c, r, err);
     if (!m)
         return -1;
+    r->placement->claim = after;
     memset(m, 0, sizeof *m);
     m->vnode = c->vnode;
     m->state = VN_MOVE_MOVING;
     m->from = vnode_of(r, c->vnode)->pnodes;
     m->to = c->o->nodes;
     set_move_claim(m, sh, nsh);
+    memcpy(m->reserved, res, (size_t)nres * sizeof *res);
+    m->nreserved = nres;
     m->pid = getpid();
     struct vn_error ignored = {0};
     vn_proc_start_time(getpid(), &m->pid_start, &ignored);
@@ -167,8 +204,11 @@ static int edit_done(struct mctx *c, struct vn_domain_record *r, const void *arg
 {
     (void)arg;
     (void)err;
-    struct share old_sh[VN_MAX_VNODES], new_sh[VN_MAX_VNODES];
+    /* All the claim counts for the vnode (its shares and the move's reservation) goes to the
+     * targets. */
+    struct share old_sh[2 * VN_MAX_VNODES], new_sh[VN_MAX_VNODES];
     int nold = current_shares(r, c->vnode, old_sh, VN_MAX_VNODES);
+    nold += reserved_shares(r, c->vnode, old_sh + nold, VN_MAX_VNODES);
     struct vn_place_vnode *v = vnode_of(r, c->vnode);
     int nnew = split_even(&c->o->nodes, v->mem_mib, new_sh, VN_MAX_VNODES);
     /* A full claim (VN_MAX_VNODES nodes) cannot take a new node: it stays as it was, which
@@ -186,6 +226,10 @@ static int edit_undo(struct mctx *c, struct vn_domain_record *r, const void *arg
                      struct vn_error *err)
 {
     const struct vn_mem_move *prev = arg;
+    /* This run's reservation goes; a stale one it replaced is not counted any more either. */
+    struct share res[VN_MAX_VNODES];
+    int nres = reserved_shares(r, c->vnode, res, VN_MAX_VNODES);
+    vn_claim_move(&r->placement->claim, res, nres, NULL, 0);
     if (!prev) {
         vn_domain_move_remove(r, c->vnode);
     } else {
@@ -193,6 +237,7 @@ static int edit_undo(struct mctx *c, struct vn_domain_record *r, const void *arg
         if (!m)
             return -1;
         *m = *prev;
+        m->nreserved = 0;
     }
     fix_status(r);
     return 0;
@@ -233,7 +278,11 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, const void *ar
             sh[n++] = (struct share){old_sh[i].node, 0, 0};
         sh[k].mib += part;
     }
-    vn_claim_move(&r->placement->claim, old_sh, nold, sh, n);
+    /* The reservation goes with the old shares: the split is all the vnode counts now. */
+    struct share from[2 * VN_MAX_VNODES];
+    memcpy(from, old_sh, (size_t)nold * sizeof *from);
+    int nfrom = nold + reserved_shares(r, c->vnode, from + nold, VN_MAX_VNODES);
+    vn_claim_move(&r->placement->claim, from, nfrom, sh, n);
     vn_bitmap_or(&v->pnodes, &c->o->nodes);
 
     /* The entry "moving" wrote stays (from, pid, started) and says how far it got. */
@@ -241,6 +290,7 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, const void *ar
     if (!m)
         return -1;
     m->state = VN_MOVE_SPLIT;
+    m->nreserved = 0;
     m->to = c->o->nodes;
     set_move_claim(m, sh, n);
     m->pages_total = rep->p.pages_total;

@@ -51,8 +51,8 @@ static const char *const extra_keys[] = {
     "balance_fixed", "migrations",  "vcpu_affinity", NULL,
 };
 static const char *const move_keys[] = {
-    "state",       "from",       "to",          "claim",  "pid",      "pid_start", "started",
-    "pages_total", "pages_done", "pages_moved", "reason", "resident", NULL,
+    "state",   "from",        "to",         "claim",       "reserved", "pid",      "pid_start",
+    "started", "pages_total", "pages_done", "pages_moved", "reason",   "resident", NULL,
 };
 static const char *const pin_keys[] = {"soft", "hard", "soft_nodes", NULL};
 
@@ -99,20 +99,28 @@ static struct json_object *cpulist_or_null(const struct vn_bitmap *b, bool have)
     return json_object_new_string(buf);
 }
 
+/* [{"node", "mib"}]: where a move counts memory. */
+static struct json_object *shares_json(const struct vn_claim_share *sh, int n)
+{
+    struct json_object *c = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        struct json_object *x = json_object_new_object();
+        json_object_object_add(x, "node", json_object_new_int(sh[i].node));
+        json_object_object_add(x, "mib", json_object_new_int64((int64_t)sh[i].mib));
+        json_object_array_add(c, x);
+    }
+    return c;
+}
+
 struct json_object *vn_domain_move_to_json(const struct vn_mem_move *m)
 {
     struct json_object *e = json_object_new_object();
     json_object_object_add(e, "state", json_object_new_string(move_state_names[m->state]));
     json_object_object_add(e, "from", vn_json_int_list(&m->from));
     json_object_object_add(e, "to", vn_json_int_list(&m->to));
-    struct json_object *c = json_object_new_array();
-    for (int i = 0; i < m->nclaim; i++) {
-        struct json_object *x = json_object_new_object();
-        json_object_object_add(x, "node", json_object_new_int(m->claim[i].node));
-        json_object_object_add(x, "mib", json_object_new_int64((int64_t)m->claim[i].mib));
-        json_object_array_add(c, x);
-    }
-    json_object_object_add(e, "claim", c);
+    json_object_object_add(e, "claim", shares_json(m->claim, m->nclaim));
+    if (m->nreserved)
+        json_object_object_add(e, "reserved", shares_json(m->reserved, m->nreserved));
     json_object_object_add(e, "pid", json_object_new_int(m->pid));
     json_object_object_add(e, "pid_start", json_object_new_uint64(m->pid_start));
     json_object_object_add(e, "started", json_object_new_int64(m->started));
@@ -411,6 +419,8 @@ static int get_move(const struct reader *rd, struct vn_mem_move *m)
         return corrupt(rd, "state '%s' is not one of moving, split", st);
     if (get_nodes(rd, "from", &m->from) < 0 || get_nodes(rd, "to", &m->to) < 0 ||
         get_node_mibs(rd, "claim", true, m->claim, NULL, &m->nclaim) < 0 ||
+        (json_object_object_get_ex(rd->obj, "reserved", NULL) &&
+         get_node_mibs(rd, "reserved", true, m->reserved, NULL, &m->nreserved) < 0) ||
         get_int(rd, "pid", 0, INT32_MAX, &pid) < 0 ||
         get_uint(rd, "pid_start", &m->pid_start) < 0 ||
         get_int(rd, "started", 0, INT64_MAX, &started) < 0)

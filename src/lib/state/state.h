@@ -69,6 +69,10 @@ struct vn_mem_move {
     struct vn_bitmap to;   /* its targets */
     int nclaim;            /* where the claim counts the vnode's memory meanwhile */
     struct vn_claim_share claim[VN_MAX_VNODES];
+    /* moving: what the claim holds on the targets beyond claim[], for the whole move, so
+     * nobody else claims the room the pages move into */
+    int nreserved;
+    struct vn_claim_share reserved[VN_MAX_VNODES];
     pid_t pid; /* the process at it, and its start time */
     uint64_t pid_start;
     int64_t started; /* unix time */

@@ -135,6 +135,16 @@ static void sample_record(struct vn_domain_record *r, const char *name)
     snprintf(m->reason, sizeof m->reason, "interrupted");
     m->nresident = 1;
     m->resident[0] = (struct vn_move_resident){2, 511.5};
+    /* vnode 0 moving from node 1 to node 0, the 1024 MiB it moves into reserved there. */
+    m = vn_domain_move_add(r, 0);
+    m->state = VN_MOVE_MOVING;
+    vn_bitmap_set(&m->from, 1);
+    vn_bitmap_set(&m->to, 0);
+    m->nclaim = 1;
+    m->claim[0] = (struct vn_claim_share){1, 1024, 0};
+    m->nreserved = 1;
+    m->reserved[0] = (struct vn_claim_share){0, 1024, 0};
+    m->pid = 4301;
     struct vn_vcpu_pin *p = vn_domain_pin_add(r, 3);
     p->have_soft = true;
     vn_bitmap_set(&p->soft, 6);
