@@ -6,7 +6,7 @@
 # (CPU time is at most that), from its kept corpus fuzz/corpus/NAME and its seeds; with
 # TOTAL_SECONDS each target gets at most an equal share of what is left, so time a fast
 # target does not use goes to the later ones.  FUZZ_TARGETS="synthetic load" picks targets.
-# Then the corpus is minimised again (-merge=1: what adds coverage beyond the seeds),
+# Then the corpus is minimised again (minimise.sh: what adds coverage beyond the seeds),
 # replayed in a coverage build (-fprofile-instr-generate -fcoverage-mapping) and measured
 # with llvm-cov over src/lib.  Writes OUT_DIR/fuzz.csv, fuzz.png and summary.md; logs,
 # new inputs and crash artifacts stay in build-fuzz/campaign/.
@@ -65,36 +65,13 @@ while IFS=$'\t' read -r name fuzzer opts corpus seeds; do
         -artifact_prefix="$w/artifacts/" "$w/new" "$corpus" $seeds >"$w/log" 2>&1 &&
         echo 0 >"$w/rc" || echo $? >"$w/rc"
     echo "$budget" >"$w/budget"
-    # Minimise: start from the seeds (kept where they are), add what brings new coverage
-    # from the old corpus and this run, and keep only those additions in fuzz/corpus/NAME.
-    m=$w/merge
-    mkdir -p "$m"
-    # shellcheck disable=SC2086
-    find $seeds -type f -exec sh -c 'm=$1; shift; for f; do cp "$f" "$m/$(sha1sum <"$f" | cut -c1-40)"; done' \
-        sh "$m" {} +
-    ls "$m" >"$w/seed-names"
-    # shellcheck disable=SC2086
-    nice -n 10 "$fuzzer" $opts -merge=1 "$m" "$corpus" "$w/new" >"$w/merge.log" 2>&1 ||
-        { echo "$name: merge failed, corpus left as it was (see $w/merge.log)"; continue; }
-    find "$corpus" -type f -delete
-    for f in "$m"/*; do
-        grep -qxF "$(basename "$f")" "$w/seed-names" || mv "$f" "$corpus/"
-    done
+    "$here/minimise.sh" "$fuzzer" "$opts" "$corpus" "$seeds" "$w" "$w/new" ||
+        echo "$name: corpus not minimised"
     echo "$(date +%T) $name: rc $(cat "$w/rc"), corpus $(find "$corpus" -type f | wc -l) files"
 done <"$wd/targets.tsv"
 
-# Coverage: replay corpus and seeds once (-runs=0) in the coverage build.
-while IFS=$'\t' read -r name fuzzer opts corpus seeds; do
-    w=$wd/$name
-    bin=$cov/${fuzzer#"$fz"/}
-    rm -f "$w"/*.profraw
-    # shellcheck disable=SC2086
-    LLVM_PROFILE_FILE=$w/cov-%p.profraw nice -n 10 "$bin" $opts -runs=0 "$corpus" $seeds \
-        >"$w/cov.log" 2>&1 || echo "$name: coverage replay failed (see $w/cov.log)"
-    llvm-profdata merge -sparse -o "$w/cov.profdata" "$w"/*.profraw
-    llvm-cov export -summary-only -instr-profile="$w/cov.profdata" "$bin" >"$w/cov.json"
-done <"$wd/targets.tsv"
-
+# Coverage: replay corpus and seeds once in the coverage build.
+"$here/coverage.sh" "$wd" "$fz" "$cov"
 python3 "$here/report.py" "$wd" "$root" "$runs" "$out/fuzz.csv" | tee "$out/summary.md"
 gnuplot -e "csv='$out/fuzz.csv'; png='$out/fuzz.png'" "$here/plot.gp"
 echo "$(date +%T) CSV, PNG and summary are in $out"
