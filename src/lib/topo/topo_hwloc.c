@@ -156,10 +156,9 @@ static void extract_memory(enum vn_topo_src src, hwloc_obj_t *nodes, struct vn_h
 /* The SLIT: hwloc's "NUMALatency" matrix (or another latency one) when there is one.
  * Values are relative; a matrix whose diagonal is not 10 (measured latencies) is scaled so
  * that it is, which is what the kernel does with a SLIT too.  Missing pairs keep the
- * defaults. */
+ * defaults vn_topo_new set. */
 static void extract_distances(hwloc_topology_t topo, struct vn_host_topo *t)
 {
-    vn_topo_set_default_distances(t);
     unsigned nr = 0;
     if (hwloc_distances_get_by_type(topo, HWLOC_OBJ_NUMANODE, &nr, NULL,
                                     HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) < 0 ||

@@ -466,9 +466,10 @@ struct json_object *vn_topo_to_json(const struct vn_host_topo *t)
         json_object_array_add(nodes, o);
     }
     json_object_object_add(doc, "nodes", nodes);
-    struct json_object *dist = json_object_new_array();
+    /* Sized up front: a 1024-node matrix is a million values, no need to grow each row. */
+    struct json_object *dist = json_object_new_array_ext(t->nnodes);
     for (int i = 0; i < t->nnodes; i++) {
-        struct json_object *row = json_object_new_array();
+        struct json_object *row = json_object_new_array_ext(t->nnodes);
         for (int j = 0; j < t->nnodes; j++)
             json_object_array_add(row, json_object_new_int(vn_topo_distance(t, i, j)));
         json_object_array_add(dist, row);
