@@ -24,6 +24,7 @@
 #include "../render/render.h"
 #include "../topo/topo.h"
 #include "../util/cleanup.h"
+#include "../util/fault.h"
 #include "domain_int.h"
 
 #define LOCK_TIMEOUT_MS 30000
@@ -334,6 +335,8 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, void *arg, str
 static void on_progress(const struct vn_migrate_progress *p, void *opaque)
 {
     struct mctx *c = opaque;
+    if (p->pages_done < p->pages_total)
+        vn_fault_point("mem-move.moving");
     if (c->o->progress)
         c->o->progress(c->o->progress_ctx, c->vnode, p);
 }
@@ -406,8 +409,14 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
     char key[24];
     snprintf(key, sizeof key, "%d", c->vnode);
     struct json_object *prev = vn_dom_get(vn_dom_get(r->extra, "migrations"), key);
+    if (prev)
+        snprintf(res->found, sizeof res->found, "%s by pid %d towards host node(s) %s",
+                 json_object_get_string(vn_dom_get(prev, "state")),
+                 (int)vn_dom_get_int(prev, "pid"),
+                 json_object_to_json_string_ext(vn_dom_get(prev, "to"), JSON_C_TO_STRING_PLAIN));
     if (update(c, edit_begin, NULL, err) < 0)
         return -1;
+    vn_fault_point("mem-move.marked");
     struct vn_error e2 = {0};
     for (int i = 0; i < nmaps; i++)
         if (vn_shared_policy_set(c->file, maps[i].offset, maps[i].end - maps[i].start, &o->nodes,
@@ -432,6 +441,7 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
     if (rc == 0) {
         if (update(c, edit_done, NULL, err) < 0)
             return -1;
+        vn_fault_point("mem-move.committed");
         res->done = true;
         return 0;
     }

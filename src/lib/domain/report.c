@@ -55,6 +55,47 @@ static struct json_object *claim_nodes(const struct vn_claim *c)
     return a;
 }
 
+/* A vnode move whose mover is gone (SIGKILL, a crash) or that stopped early: the state says
+ * "split" and "unfinished" says how to finish it. */
+static void add_unfinished(struct json_object *o, const struct vn_domain_record *r)
+{
+    struct json_object *moves = vn_dom_get(r->extra, "migrations");
+    if (!moves || !json_object_is_type(moves, json_type_object))
+        return;
+    char text[1024] = "";
+    size_t used = 0;
+    bool live = false;
+    json_object_object_foreach(moves, key, m)
+    {
+        const char *st = json_object_get_string(vn_dom_get(m, "state"));
+        pid_t by = (pid_t)vn_dom_get_int(m, "pid");
+        if (st && strcmp(st, "moving") == 0 &&
+            vn_proc_alive(by, (uint64_t)vn_dom_get_int(m, "pid_start"))) {
+            live = true;
+            continue;
+        }
+        char to[256] = "";
+        struct json_object *t = vn_dom_get(m, "to");
+        for (size_t k = 0, u = 0; t && k < json_object_array_length(t) && u < sizeof to; k++)
+            u += (size_t)snprintf(to + u, sizeof to - u, "%s%d", k ? "," : "",
+                                  json_object_get_int(json_object_array_get_idx(t, k)));
+        if (used < sizeof text)
+            used += (size_t)snprintf(
+                text + used, sizeof text - used,
+                "%sdomain '%s': the move of vnode %s to host node(s) %s was left unfinished "
+                "(%s by pid %d%s); 'vnuma mem-move %s --vnode %s --to %s' finishes it, as "
+                "vnumad does when it starts",
+                used ? "; " : "", r->name, key, to,
+                st && strcmp(st, "moving") == 0 ? "moving" : "stopped early", (int)by,
+                st && strcmp(st, "moving") == 0 ? ", which is gone" : "", r->name, key, to);
+    }
+    if (!text[0])
+        return;
+    if (!live)
+        json_object_object_add(o, "state", json_object_new_string("split"));
+    json_object_object_add(o, "unfinished", json_object_new_string(text));
+}
+
 /* Fields list and info share. */
 static struct json_object *summary(const struct vn_domain_record *r)
 {
@@ -74,6 +115,8 @@ static struct json_object *summary(const struct vn_domain_record *r)
     json_object_object_add(
         o, "accel",
         json_object_new_string(r->accel == VN_ACCEL_AUTO ? "auto" : vn_accel_name(r->accel)));
+    if (running)
+        add_unfinished(o, r);
     int64_t up = (int64_t)time(NULL) - r->created;
     json_object_object_add(o, "uptime_s", running && up >= 0 ? json_object_new_int64(up) : NULL);
     return o;
@@ -299,7 +342,9 @@ static void add_vnodes(struct json_object *o, const struct vn_domain_record *r, 
                                        (uint64_t)vn_dom_get_int(m, "pid_start"));
             if (gone) {
                 json_object_put(mc);
-                json_object_deep_copy(m, &mc, NULL);
+                mc = NULL; /* json_object_deep_copy writes only into a NULL target */
+                if (json_object_deep_copy(m, &mc, NULL) < 0)
+                    mc = json_object_new_object();
                 json_object_object_add(mc, "state", json_object_new_string("split"));
                 json_object_object_add(mc, "reason",
                                        json_object_new_string("the migrating process is gone"));
