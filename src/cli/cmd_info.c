@@ -112,8 +112,9 @@ static void print_text(struct json_object *o)
                    vn_cli_json_str(m, "pid", "?"));
         else
             printf("  vnode %zu: split between host node(s) %s and %s (%s; claimed: %s); "
-                   "'vnuma mem-move --vnode %zu --to %s' finishes it, '--to %s' reverses it\n",
-                   i, from, to, vn_cli_json_str(m, "reason", "stopped"), claim, i, to, from);
+                   "'vnuma mem-move %s --vnode %zu --to %s' finishes it, '--to %s' reverses it\n",
+                   i, from, to, vn_cli_json_str(m, "reason", "stopped"), claim,
+                   vn_cli_json_str(o, "name", "?"), i, to, from);
     }
 
     printf("\nvCPUs:\n");

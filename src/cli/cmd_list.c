@@ -79,6 +79,8 @@ int vn_cmd_list(int argc, char **argv)
             fprintf(stderr, "vnuma list: warning: %s\n", vn_cli_json_str(d, "error", ""));
         if (vn_cli_json_get(d, "orphan"))
             fprintf(stderr, "vnuma list: warning: %s\n", vn_cli_json_str(d, "orphan", ""));
+        if (vn_cli_json_get(d, "unfinished"))
+            fprintf(stderr, "vnuma list: warning: %s\n", vn_cli_json_str(d, "unfinished", ""));
     }
     return VN_EXIT_OK;
 }

@@ -64,6 +64,9 @@ static int parse_double(const char *opt, const char *s, double min, double *out)
 static void summary(const char *name, const struct vn_domain_migrate_vnode *v, const char *to)
 {
     const struct vn_migrate_progress *p = &v->rep.p;
+    if (v->found[0])
+        printf("domain '%s': vnode %d: took over an unfinished move (%s)\n", name, v->vnode,
+               v->found);
     printf(
         "domain '%s': vnode %d: %s %llu of %llu pages to host node(s) %s (%llu on the target, %llu "
         "not yet touched, %llu could not move) in %.2f s, %.1f MiB/s; longest call %.1f ms, "

@@ -160,6 +160,7 @@ int main(int argc, char **argv)
             vnd_fini(&v);
             return 1;
         }
+        vnd_recover(&v); /* half-done moves first, as a starting vnumad does */
         struct vnd_request rq = {.cmd = VND_CMD_ONCE};
         char *r = vnd_handle(&v, &rq);
         vnd_jobs_finish(&v); /* the pass's moves, before exiting */

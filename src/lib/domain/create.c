@@ -346,6 +346,8 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
     if (mem_fd < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
     c->mem_made = true;
+    if (vn_dom_memdir_check_room(mem_fd, c->paths.memdir.path, c->p->mem_mib, err) < 0)
+        return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
     if (vn_dom_memdir_make_files(mem_fd, c->paths.memdir.path, c->p->nvnodes, err) < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */

@@ -95,8 +95,9 @@ struct vn_domain_migrate_opts {
 
 struct vn_domain_migrate_vnode {
     int vnode;
-    bool done;  /* every page handled, the record says the targets */
-    bool split; /* stopped early, the record says split */
+    bool done;       /* every page handled, the record says the targets */
+    bool split;      /* stopped early, the record says split */
+    char found[256]; /* an unfinished move of the vnode this one took over, or "" */
     struct vn_migrate_report rep;
 };
 

@@ -68,6 +68,8 @@ int vn_dom_memdir_for(const char *state_dir, const char *name, struct vn_dom_mem
 int vn_dom_memdir_open(const struct vn_dom_memdir *m, bool create, struct vn_error *err);
 /* Replaces any vnodeN files of the open dir with nvnodes empty ones, 0600, O_EXCL. */
 int vn_dom_memdir_make_files(int dirfd, const char *path, int nvnodes, struct vn_error *err);
+/* Fails, naming the dir, when its file system has less than need_mib free (unlimited: 0). */
+int vn_dom_memdir_check_room(int dirfd, const char *path, uint64_t need_mib, struct vn_error *err);
 /* Removes the vnodeN files of m and its last level (missing is fine). */
 int vn_dom_memdir_remove(const struct vn_dom_memdir *m, struct vn_error *err);
 /* Where releases before the keyed layout put name's files (which 0 or 1); -1 when none. */

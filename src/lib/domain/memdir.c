@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -203,6 +204,25 @@ int vn_dom_memdir_make_files(int dirfd, const char *path, int nvnodes, struct vn
             return vn_error_sys(err, errno, "cannot create the memory file '%s/%s'", path, f);
         close(fd);
     }
+    return 0;
+}
+
+int vn_dom_memdir_check_room(int dirfd, const char *path, uint64_t need_mib, struct vn_error *err)
+{
+    /* QEMU maps sparse files: without room the guest dies of SIGBUS at its first touch of the
+     * missing memory, long after create said "started". */
+    struct statvfs st;
+    if (fstatvfs(dirfd, &st) < 0)
+        return vn_error_sys(err, errno, "cannot read the free space of the memory directory '%s'",
+                            path);
+    if (st.f_blocks == 0) /* no size limit (tmpfs with size=0) */
+        return 0;
+    uint64_t free_mib = (uint64_t)st.f_bavail * st.f_frsize >> 20;
+    if (free_mib < need_mib)
+        return vn_error_set(err,
+                            "the memory directory '%s' has %llu MiB free on its file system, the "
+                            "guest's memory needs %llu MiB",
+                            path, (unsigned long long)free_mib, (unsigned long long)need_mib);
     return 0;
 }
 

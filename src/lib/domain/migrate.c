@@ -25,6 +25,7 @@
 #include "../render/render.h"
 #include "../topo/topo.h"
 #include "../util/cleanup.h"
+#include "../util/fault.h"
 #include "domain_int.h"
 
 #define LOCK_TIMEOUT_MS 30000
@@ -309,6 +310,8 @@ static int edit_split(struct mctx *c, struct vn_domain_record *r, const void *ar
 static void on_progress(const struct vn_migrate_progress *p, void *opaque)
 {
     struct mctx *c = opaque;
+    if (p->pages_done < p->pages_total)
+        vn_fault_point("mem-move.moving");
     if (c->o->progress)
         c->o->progress(c->o->progress_ctx, c->vnode, p);
 }
@@ -381,10 +384,16 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
     /* The entry as it was, so that a move that does not start leaves the record unchanged. */
     struct vn_mem_move prev_copy;
     const struct vn_mem_move *prev = vn_domain_move(r, c->vnode);
-    if (prev)
+    if (prev) {
         prev_copy = *prev;
+        char to[256];
+        vn_bitmap_format_list(&prev->to, to, sizeof to);
+        snprintf(res->found, sizeof res->found, "%s by pid %d towards host node(s) %.64s",
+                 prev->state == VN_MOVE_MOVING ? "moving" : "split", (int)prev->pid, to);
+    }
     if (update(c, edit_begin, NULL, err) < 0)
         return -1;
+    vn_fault_point("mem-move.marked");
     struct vn_error e2 = {0};
     for (int i = 0; i < nmaps; i++)
         if (vn_shared_policy_set(c->file, maps[i].offset, maps[i].end - maps[i].start, &o->nodes,
@@ -409,6 +418,7 @@ static int migrate_vnode(struct mctx *c, const struct vn_domain_record *r,
     if (rc == 0) {
         if (update(c, edit_done, NULL, err) < 0)
             return -1;
+        vn_fault_point("mem-move.committed");
         res->done = true;
         return 0;
     }

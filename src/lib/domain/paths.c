@@ -171,7 +171,8 @@ const char *vn_dom_state(const struct vn_domain_record *r)
 {
     if (r->status == VN_DOMAIN_CREATING)
         return vn_domain_holds_claim(r) ? "creating" : "dead";
-    if (r->qemu_pid > 0 && vn_domain_alive(r))
+    /* pid and start time can match a process that is not ours (a forged or stale record). */
+    if (r->qemu_pid > 0 && vn_domain_alive(r) && vn_dom_is_own_qemu(r))
         return vn_domain_status_name(r->status);
     return "dead";
 }

@@ -56,6 +56,38 @@ static struct json_object *claim_nodes(const struct vn_claim *c)
     return a;
 }
 
+/* A vnode move whose mover is gone (SIGKILL, a crash) or that stopped early: the state says
+ * "split" and "unfinished" says how to finish it. */
+static void add_unfinished(struct json_object *o, const struct vn_domain_record *r)
+{
+    char text[1024] = "";
+    size_t used = 0;
+    bool live = false;
+    for (int i = 0; i < r->nmoves; i++) {
+        const struct vn_mem_move *m = &r->moves[i];
+        bool moving = m->state == VN_MOVE_MOVING;
+        if (moving && vn_proc_alive(m->pid, m->pid_start)) {
+            live = true;
+            continue;
+        }
+        char to[256];
+        vn_bitmap_format_list(&m->to, to, sizeof to);
+        if (used < sizeof text)
+            used += (size_t)snprintf(
+                text + used, sizeof text - used,
+                "%sdomain '%s': the move of vnode %d to host node(s) %s was left unfinished "
+                "(%s by pid %d%s); 'vnuma mem-move %s --vnode %d --to %s' finishes it, as "
+                "vnumad does when it starts",
+                used ? "; " : "", r->name, m->vnode, to, moving ? "moving" : "stopped early",
+                (int)m->pid, moving ? ", which is gone" : "", r->name, m->vnode, to);
+    }
+    if (!text[0])
+        return;
+    if (!live)
+        json_object_object_add(o, "state", json_object_new_string("split"));
+    json_object_object_add(o, "unfinished", json_object_new_string(text));
+}
+
 /* Fields list and info share. */
 static struct json_object *summary(const struct vn_domain_record *r)
 {
@@ -73,6 +105,8 @@ static struct json_object *summary(const struct vn_domain_record *r)
     json_object_object_add(
         o, "accel",
         json_object_new_string(r->accel == VN_ACCEL_AUTO ? "auto" : vn_accel_name(r->accel)));
+    if (running)
+        add_unfinished(o, r);
     int64_t up = (int64_t)time(NULL) - r->created;
     json_object_object_add(o, "uptime_s", running && up >= 0 ? json_object_new_int64(up) : NULL);
     return o;

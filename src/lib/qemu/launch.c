@@ -207,9 +207,22 @@ int vn_qemu_release(struct vn_qemu_proc *p, const char *binary, struct vn_error 
 {
     char go = 1;
     ssize_t w;
+    /* A held child that was killed closes the gate: EPIPE is an error here, not SIGPIPE's
+     * silent death of the caller, which would leave the record and files behind. */
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_set, &old);
     do
         w = write(p->gate_fd, &go, 1);
     while (w < 0 && errno == EINTR);
+    int werr = errno;
+    if (w < 0 && werr == EPIPE && !sigismember(&old, SIGPIPE)) {
+        struct timespec now = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &now); /* ours, raised by the write */
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = werr;
     close(p->gate_fd);
     p->gate_fd = -1;
     VN_CLEANUP_CLOSE int rd = p->report_fd;
