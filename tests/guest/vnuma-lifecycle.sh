@@ -42,6 +42,11 @@ pid=$(echo "$VT_OUT" | sed -n "s/^domain 'life' started (pid \([0-9]*\))$/\1/p")
 vt_check "life: create prints \"domain 'life' started (pid N)\"" [ -n "$pid" ]
 vt_check "life: create prints the accelerator and why" \
     grep -Eq '^accelerator: (kvm|tcg) - .+' <<<"$VT_OUT"
+vt_check "life: create prints the CPU model it gave QEMU" \
+    grep -Eqx 'cpu model: (host|host,-arch-capabilities|max)' <<<"$VT_OUT"
+model=$(sed -n 's/^cpu model: //p' <<<"$VT_OUT")
+qemu_cpu=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -x -A1 -- -cpu | tail -n 1)
+vt_check "life: QEMU runs with that CPU model ('$qemu_cpu')" [ "${qemu_cpu:-none}" = "${model:-missing}" ]
 # The host nodes of life's vnodes, from the host: a host with one node (this machine) has only
 # that one to give, whatever its number; on a host with several the record's placement says
 # which, and every view below must agree with it.

@@ -52,7 +52,7 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d)
 }
 
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
-                        const struct vn_placement *p, enum vn_accel accel,
+                        const struct vn_placement *p, const struct vn_accel_result *accel,
                         const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
                         const char *cmdline, struct vn_error *err)
 {
@@ -65,7 +65,9 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "%s,debug-threads=on", spec->name);
     vn_strv_addf(&a, "-machine");
     vn_strv_addf(&a, "q35");
-    for (const char *const *x = vn_accel_qemu_args(accel); *x; x++)
+    const char *acc[5];
+    vn_accel_qemu_args(accel, acc);
+    for (const char **x = acc; *x; x++)
         vn_strv_addf(&a, "%s", *x);
     for (char **x = numa; *x; x++)
         vn_strv_addf(&a, "%s", *x);

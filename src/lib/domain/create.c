@@ -350,9 +350,9 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */
     snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);
-    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
-                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
-                                   c->cmdline, err);
+    char **argv =
+        vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->kernel[0] ? c->kernel : NULL,
+                         c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
     if (!argv)
         return vn_error_prefix(err, "domain '%s'", c->name);
     *argv_out = argv;
@@ -435,6 +435,7 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
         return -1;
     res->accel = c->accel.accel;
     snprintf(res->accel_reason, sizeof res->accel_reason, "%s", c->accel.reason);
+    snprintf(res->accel_cpu, sizeof res->accel_cpu, "%s", vn_accel_cpu(&c->accel));
     char qemu[4096];
     if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
@@ -472,7 +473,7 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
 
     if (c->opts->dry_run) {
-        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
+        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths,
                                      c->kernel[0] ? c->kernel : NULL,
                                      c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
         if (!res->argv)

@@ -45,7 +45,8 @@ struct vn_domain_create_result {
     struct vn_placement *placement; /* owned */
     enum vn_accel accel;            /* kvm or tcg, never auto */
     char accel_reason[700];
-    char **argv; /* the QEMU argv, NULL-terminated, owned */
+    char accel_cpu[32]; /* QEMU's -cpu model */
+    char **argv;        /* the QEMU argv, NULL-terminated, owned */
     pid_t qemu_pid;
     char runtime_dir[4096];
     char mem_dir[4096];

@@ -10,6 +10,7 @@
 
 #include "../config/spec.h"
 #include "../place/place.h"
+#include "../qemu/accel.h"
 #include "../qemu/qmp.h"
 #include "../state/state.h"
 #include "../topo/topo.h"
@@ -112,10 +113,11 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p,
 int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
                        struct vn_error *err);
 
-/* The complete QEMU argv (binary first, "-S" last); kernel/initrd/cmdline are the resolved
- * ones (may be NULL).  NULL-terminated, free with vn_argv_free. */
+/* The complete QEMU argv (binary first, "-S" last) with accel's accelerator and CPU model;
+ * kernel/initrd/cmdline are the resolved ones (may be NULL).  NULL-terminated, free with
+ * vn_argv_free. */
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
-                        const struct vn_placement *p, enum vn_accel accel,
+                        const struct vn_placement *p, const struct vn_accel_result *accel,
                         const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
                         const char *cmdline, struct vn_error *err);
 
