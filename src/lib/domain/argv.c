@@ -51,6 +51,20 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d)
     free(fmt);
 }
 
+/* VNC as the spec asks: the runtime dir's socket or loopback TCP; password=on makes QEMU
+ * refuse clients until create sets the password over QMP (never on the command line). */
+static void add_vnc(struct vn_strv *a, const struct vn_vnc *v, const struct vn_dom_paths *paths)
+{
+    if (!v->enabled)
+        return;
+    const char *auth = v->has_password ? ",password=on" : "";
+    vn_strv_addf(a, "-vnc");
+    if (v->listen)
+        vn_strv_addf(a, "%s:%d%s", v->listen, v->display, auth);
+    else
+        vn_strv_addf(a, "unix:%s%s", paths->vnc, auth);
+}
+
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
                         const struct vn_placement *p, const struct vn_accel_result *accel,
                         const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
@@ -74,6 +88,7 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_argv_free(numa);
     vn_strv_addf(&a, "-display");
     vn_strv_addf(&a, "none");
+    add_vnc(&a, &spec->vnc, paths);
     vn_strv_addf(&a, "-monitor");
     vn_strv_addf(&a, "none");
     vn_strv_addf(&a, "-chardev");

@@ -385,6 +385,8 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         vn_error_prefix(err, "domain '%s'", c->name);
         return explain_qemu_death(c, err);
     }
+    if (vn_dom_vnc_set_password(q, c->name, &c->spec->vnc, QMP_TIMEOUT_MS, err) < 0)
+        return explain_qemu_death(c, err);
     struct json_object *r = vn_qmp_command(q, "cont", NULL, QMP_TIMEOUT_MS, err);
     if (!r)
         return explain_qemu_death(c, err);

@@ -218,6 +218,11 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
 int vn_domain_numainfo(const char *state_dir, const char *host_spec, struct json_object **out,
                        struct vn_error *err);
 
+/* Where a VNC viewer connects to a running domain, into buf: its socket path, or
+ * ADDRESS:PORT for a TCP display; an error when the domain has no VNC. */
+int vn_domain_vnc_address(const char *state_dir, const char *name, char *buf, size_t len,
+                          struct vn_error *err);
+
 /* The console socket of a domain that exists and runs, into buf. */
 int vn_domain_console_path(const char *state_dir, const char *name, char *buf, size_t len,
                            struct vn_error *err);
