@@ -80,7 +80,14 @@ static int check_keys_opt(struct rd *r, struct json_object *o, const char *const
             return fail(r, what, msg);
         }
     if ((size_t)json_object_object_length(o) != nkeys) {
-        const char *key = vn_json_unknown_key(o, keys);
+        /* The allowed names with the optional one, so that it is not taken for unknown. */
+        const char *all[64];
+        size_t n = 0;
+        for (; keys[n] && n < 62; n++)
+            all[n] = keys[n];
+        all[n++] = optional;
+        all[n] = NULL;
+        const char *key = vn_json_unknown_key(o, all);
         if (key) {
             char msg[128];
             snprintf(msg, sizeof msg, "has an unknown member '%.60s'", key);
