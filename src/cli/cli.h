@@ -78,6 +78,7 @@ int vn_cmd_list(int argc, char **argv);
 int vn_cmd_info(int argc, char **argv);
 int vn_cmd_numainfo(int argc, char **argv);
 int vn_cmd_console(int argc, char **argv);
+int vn_cmd_vnc(int argc, char **argv);
 int vn_cmd_destroy(int argc, char **argv);
 int vn_cmd_sim(int argc, char **argv);
 int vn_cmd_mem_move(int argc, char **argv);

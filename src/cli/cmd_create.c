@@ -128,6 +128,7 @@ int vn_cmd_create(int argc, char **argv)
     printf("domain '%s': placement (%s)\n", res.name, vn_place_algo_name(res.placement->algo));
     vn_cli_print_vnodes(res.placement, false);
     printf("accelerator: %s - %s\n", vn_accel_name(res.accel), res.accel_reason);
+    printf("cpu model: %s\n", res.accel_cpu);
     printf("domain '%s' started (pid %d)\n", res.name, (int)res.qemu_pid);
     fflush(stdout);
     char sock[4200];

@@ -27,6 +27,8 @@ static const struct vn_command commands[] = {
      "show free memory per host node and every domain's memory on it", vn_cmd_numainfo},
     {"console", "[--state-dir DIR] DOMAIN", "attach to a domain's serial console (detach: ^])",
      vn_cmd_console},
+    {"vnc", "[--state-dir DIR] DOMAIN", "print where a VNC viewer connects to a domain",
+     vn_cmd_vnc},
     {"destroy", "[--state-dir DIR] DOMAIN", "stop a domain and remove its files and claim",
      vn_cmd_destroy},
     {"mem-move",

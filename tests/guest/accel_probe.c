@@ -58,8 +58,10 @@ int main(int argc, char **argv)
     if (vn_accel_probe(kernel, initramfs, cache_dir, &r, &err) < 0)
         goto fail;
     printf("%s\n", vn_accel_name(r.accel));
-    for (const char *const *a = vn_accel_qemu_args(r.accel); *a; a++)
-        printf("%s%s", a == vn_accel_qemu_args(r.accel) ? "" : " ", *a);
+    const char *args[5];
+    vn_accel_qemu_args(&r, args);
+    for (const char **a = args; *a; a++)
+        printf("%s%s", a == args ? "" : " ", *a);
     printf("\n%s%s\n", r.reason, r.from_cache ? " (cached verdict)" : "");
     return 0;
 fail:

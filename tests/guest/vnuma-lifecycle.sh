@@ -31,6 +31,8 @@ vcpus = 2
 vnuma = [ [ "pnode=auto", "size=256", "vcpus=0", "vdistances=10,21" ],
           [ "pnode=auto", "size=256", "vcpus=1", "vdistances=21,10" ] ]
 on_reboot = "destroy"
+vnc = 1
+vncpasswd = "vt-pw"
 EOF_CFG
 vt_create "$cfg"
 if [ $VT_RC -eq 0 ]; then
@@ -42,6 +44,11 @@ pid=$(echo "$VT_OUT" | sed -n "s/^domain 'life' started (pid \([0-9]*\))$/\1/p")
 vt_check "life: create prints \"domain 'life' started (pid N)\"" [ -n "$pid" ]
 vt_check "life: create prints the accelerator and why" \
     grep -Eq '^accelerator: (kvm|tcg) - .+' <<<"$VT_OUT"
+vt_check "life: create prints the CPU model it gave QEMU" \
+    grep -Eqx 'cpu model: (host|host,-arch-capabilities|max)' <<<"$VT_OUT"
+model=$(sed -n 's/^cpu model: //p' <<<"$VT_OUT")
+qemu_cpu=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -x -A1 -- -cpu | tail -n 1)
+vt_check "life: QEMU runs with that CPU model ('$qemu_cpu')" [ "${qemu_cpu:-none}" = "${model:-missing}" ]
 # The host nodes of life's vnodes, from the host: a host with one node (this machine) has only
 # that one to give, whatever its number; on a host with several the record's placement says
 # which, and every view below must agree with it.
@@ -92,6 +99,18 @@ vt_check_eq "life: numainfo --json: host node $hn0 with free memory, life's memo
 out=$( (echo 'echo console-says-$((6*7))'; sleep 3) | timeout 20 "$VNUMA" console --state-dir "$VT_STATE" life 2>&1)
 vt_check "life: console relays piped input and the guest's answer" grep -q 'console-says-42' <<<"$out"
 vt_check "life: console says how to detach" grep -q "Connected to domain 'life'. Escape character is ^]" <<<"$out"
+
+# VNC: the socket in the runtime dir, a VNC server on it that asks for the password (VNC
+# authentication, security type 2), and the password nowhere on QEMU's command line.
+vnc=$("$VNUMA" vnc --state-dir "$VT_STATE" life 2>&1)
+vt_check "life: vnuma vnc prints a socket named vnc.sock ('$vnc')" [ -S "$vnc" -a "${vnc##*/}" = vnc.sock ]
+rfb=$(timeout 10 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+v = s.recv(12); s.sendall(v); n = s.recv(1)[0]
+print(v.decode().strip(), list(s.recv(n)))' "$vnc" 2>&1)
+vt_check_eq "life: the VNC server speaks RFB and asks for the password" "$rfb" "RFB 003.008 [2]"
+vt_check_eq "life: the VNC password is not on QEMU's command line" \
+    "$(tr '\0' ' ' <"/proc/$pid/cmdline" | grep -c vt-pw)" 0
 
 vt_create "$cfg"
 vt_check "life: a second create of the same name fails: already exists" \

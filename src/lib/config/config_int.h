@@ -132,6 +132,8 @@ struct vn_build {
     const struct vn_setting *vnuma;                                              /* Xen 4.5 form */
     const struct vn_setting *vnodes, *vnumamem, *vdistance, *vcpumap, *vnodemap; /* original */
     bool memory_set, maxmem_set, vcpus_set, maxvcpus_set;
+    /* the VNC keys, combined by vn_build_vnc */
+    const struct vn_setting *vnc, *vnclisten, *vncdisplay, *vncpasswd, *vnc_remote;
     /* the vNUMA description fixed these counts (vn_build_vnuma) */
     bool vnuma_gave_memory, vnuma_gave_vcpus;
 };
@@ -161,6 +163,12 @@ void vn_build_vnuma(struct vn_build *b);
 /* Completes the original form once the counts are final: splits memory evenly when there is
  * no vnumamem and spreads vCPUs over vnodes in blocks when there is no vnuma_vcpumap. */
 void vn_build_vnuma_finish(struct vn_build *b);
+
+/* ---- vnc_keys.c ---- */
+/* Handler for vnc, vnclisten, vncdisplay, vncpasswd and vnc_remote: only collects them. */
+void vn_build_vnc_key(struct vn_build *b, const struct vn_setting *s);
+/* Checks the collected VNC keys together and fills spec->vnc.  Runs after every key. */
+void vn_build_vnc(struct vn_build *b);
 
 /* ---- cpus.c ---- */
 

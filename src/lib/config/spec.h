@@ -87,6 +87,18 @@ struct vn_affinity {
     bool resolved;
 };
 
+/* VNC (xl's vnc, vnclisten, vncdisplay, vncpasswd, and vnuma's vnc_remote).  Off unless
+ * vnc = 1; then a UNIX socket in the runtime dir, or TCP on listen:5900+display. */
+struct vn_vnc {
+    bool enabled;
+    char *listen;      /* IPv4 address for TCP; NULL: the UNIX socket */
+    int display;       /* TCP port 5900 + display */
+    bool remote;       /* vnc_remote = 1: a non-loopback listen address was asked for */
+    char *password;    /* vncpasswd (1..8 characters) or NULL; never in the spec's JSON */
+    bool has_password; /* a password was set (the JSON keeps this, not the password) */
+    struct vn_loc loc; /* the vnc key */
+};
+
 struct vn_vm_spec {
     char *file; /* config path, for messages */
     char *name;
@@ -120,6 +132,7 @@ struct vn_vm_spec {
     enum vn_accel accel;
     enum vn_mempolicy mempolicy;
     bool balance; /* vnumad may move this VM (default true) */
+    struct vn_vnc vnc;
 
     /* where scalar keys were written */
     struct {

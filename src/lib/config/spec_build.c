@@ -395,6 +395,11 @@ static const struct {
     {"affinity_group", key_affinity_group},
     {"anti_affinity_group", key_anti_affinity_group},
     {"balance", key_balance},
+    {"vnc", vn_build_vnc_key},
+    {"vnclisten", vn_build_vnc_key},
+    {"vncdisplay", vn_build_vnc_key},
+    {"vncpasswd", vn_build_vnc_key},
+    {"vnc_remote", vn_build_vnc_key},
 };
 
 const char *vn_known_key_name(size_t i)
@@ -534,6 +539,7 @@ static struct vn_vm_spec *parse_any(const char *buf, size_t len, const char *nam
     build_defaults(&b);
     vn_build_vnuma_finish(&b);
     build_cmdline(&b);
+    vn_build_vnc(&b);
     spec->parse_bad = b.bad;
     vn_settings_free(&settings);
     return spec;
@@ -643,6 +649,8 @@ void vn_spec_free(struct vn_vm_spec *spec)
     free(spec->pci);
     free(spec->affinity_group);
     free(spec->anti_affinity_group);
+    free(spec->vnc.listen);
+    free(spec->vnc.password);
     free(spec);
 }
 

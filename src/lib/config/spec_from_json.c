@@ -51,6 +51,7 @@ static const char *const set_keys[] = {"text", "cpus", NULL};
 static const char *const vnuma_keys[] = {"form", "vnodes", NULL};
 static const char *const vnode_keys[] = {"vnode", "memory_mib", "pnode",
                                          "vcpus", "distances",  NULL};
+static const char *const vnc_keys[] = {"listen", "display", "remote", "password", NULL};
 static const char *const disk_keys[] = {"spec",     "target", "vdev", "format",
                                         "readonly", "cdrom",  NULL};
 
@@ -65,21 +66,28 @@ static int fail(struct rd *r, const char *what, const char *problem)
                         problem);
 }
 
-/* o is an object with exactly the members keys. */
-static int check_keys(struct rd *r, struct json_object *o, const char *const *keys,
-                      const char *what)
+/* o is an object with exactly the members keys, and optional (NULL: none) if it is there. */
+static int check_keys_opt(struct rd *r, struct json_object *o, const char *const *keys,
+                          const char *optional, const char *what)
 {
     if (!o || !json_object_is_type(o, json_type_object))
         return fail(r, what, "is not an object");
-    size_t nkeys = 0;
-    for (; keys[nkeys]; nkeys++)
-        if (!json_object_object_get_ex(o, keys[nkeys], NULL)) {
+    size_t nkeys = optional && json_object_object_get_ex(o, optional, NULL) ? 1 : 0;
+    for (size_t i = 0; keys[i]; i++, nkeys++)
+        if (!json_object_object_get_ex(o, keys[i], NULL)) {
             char msg[128];
-            snprintf(msg, sizeof msg, "lacks the member '%s'", keys[nkeys]);
+            snprintf(msg, sizeof msg, "lacks the member '%s'", keys[i]);
             return fail(r, what, msg);
         }
     if ((size_t)json_object_object_length(o) != nkeys) {
-        const char *key = vn_json_unknown_key(o, keys);
+        /* The allowed names with the optional one, so that it is not taken for unknown. */
+        const char *all[64];
+        size_t n = 0;
+        for (; keys[n] && n < 62; n++)
+            all[n] = keys[n];
+        all[n++] = optional;
+        all[n] = NULL;
+        const char *key = vn_json_unknown_key(o, all);
         if (key) {
             char msg[128];
             snprintf(msg, sizeof msg, "has an unknown member '%.60s'", key);
@@ -88,6 +96,12 @@ static int check_keys(struct rd *r, struct json_object *o, const char *const *ke
         return fail(r, what, "has a duplicate member");
     }
     return 0;
+}
+
+static int check_keys(struct rd *r, struct json_object *o, const char *const *keys,
+                      const char *what)
+{
+    return check_keys_opt(r, o, keys, NULL, what);
 }
 
 static struct json_object *member(struct json_object *o, const char *key)
@@ -336,9 +350,28 @@ static int disks(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
     return 0;
 }
 
+/* The optional "vnc" member (absent: no VNC, as in records from before it existed).  The
+ * password itself is never in the JSON, only whether there is one. */
+static int vnc(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
+{
+    struct json_object *v = member(o, "vnc");
+    if (!v)
+        return 0;
+    int64_t d;
+    if (check_keys(r, v, vnc_keys, "vnc") < 0 ||
+        get_str(r, v, "listen", true, &spec->vnc.listen) < 0 ||
+        get_int(r, v, "display", 0, 65535 - 5900, &d) < 0 ||
+        get_bool(r, v, "remote", &spec->vnc.remote) < 0 ||
+        get_bool(r, v, "password", &spec->vnc.has_password) < 0)
+        return -1;
+    spec->vnc.enabled = true;
+    spec->vnc.display = (int)d;
+    return 0;
+}
+
 static int read_spec(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
 {
-    if (check_keys(r, o, top_keys, "the spec") < 0)
+    if (check_keys_opt(r, o, top_keys, "vnc", "the spec") < 0 || vnc(r, o, spec) < 0)
         return -1;
     int64_t x;
     int e1, e2, e3, acc, mp;

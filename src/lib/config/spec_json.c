@@ -94,6 +94,19 @@ static struct json_object *vnuma(const struct vn_vm_spec *spec)
     return o;
 }
 
+/* Only when VNC is on, so specs and records without it keep their JSON. */
+static void vnc(struct json_object *o, const struct vn_vnc *v)
+{
+    if (!v->enabled)
+        return;
+    struct json_object *x = json_object_new_object();
+    json_object_object_add(x, "listen", str_or_null(v->listen));
+    json_object_object_add(x, "display", json_object_new_int(v->display));
+    json_object_object_add(x, "remote", json_object_new_boolean(v->remote));
+    json_object_object_add(x, "password", json_object_new_boolean(v->has_password));
+    json_object_object_add(o, "vnc", x);
+}
+
 struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec)
 {
     struct json_object *o = json_object_new_object();
@@ -122,5 +135,6 @@ struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec)
     json_object_object_add(o, "affinity_group", str_or_null(spec->affinity_group));
     json_object_object_add(o, "anti_affinity_group", str_or_null(spec->anti_affinity_group));
     json_object_object_add(o, "balance", json_object_new_boolean(spec->balance));
+    vnc(o, &spec->vnc);
     return o;
 }

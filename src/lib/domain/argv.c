@@ -51,8 +51,22 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d)
     free(fmt);
 }
 
+/* VNC as the spec asks: the runtime dir's socket or loopback TCP; password=on makes QEMU
+ * refuse clients until create sets the password over QMP (never on the command line). */
+static void add_vnc(struct vn_strv *a, const struct vn_vnc *v, const struct vn_dom_paths *paths)
+{
+    if (!v->enabled)
+        return;
+    const char *auth = v->has_password ? ",password=on" : "";
+    vn_strv_addf(a, "-vnc");
+    if (v->listen)
+        vn_strv_addf(a, "%s:%d%s", v->listen, v->display, auth);
+    else
+        vn_strv_addf(a, "unix:%s%s", paths->vnc, auth);
+}
+
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
-                        const struct vn_placement *p, enum vn_accel accel,
+                        const struct vn_placement *p, const struct vn_accel_result *accel,
                         const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
                         const char *cmdline, struct vn_error *err)
 {
@@ -65,13 +79,16 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "%s,debug-threads=on", spec->name);
     vn_strv_addf(&a, "-machine");
     vn_strv_addf(&a, "q35");
-    for (const char *const *x = vn_accel_qemu_args(accel); *x; x++)
+    const char *acc[5];
+    vn_accel_qemu_args(accel, acc);
+    for (const char **x = acc; *x; x++)
         vn_strv_addf(&a, "%s", *x);
     for (char **x = numa; *x; x++)
         vn_strv_addf(&a, "%s", *x);
     vn_argv_free(numa);
     vn_strv_addf(&a, "-display");
     vn_strv_addf(&a, "none");
+    add_vnc(&a, &spec->vnc, paths);
     vn_strv_addf(&a, "-monitor");
     vn_strv_addf(&a, "none");
     vn_strv_addf(&a, "-chardev");

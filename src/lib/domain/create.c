@@ -352,9 +352,9 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */
     snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);
-    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
-                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
-                                   c->cmdline, err);
+    char **argv =
+        vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->kernel[0] ? c->kernel : NULL,
+                         c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
     if (!argv)
         return vn_error_prefix(err, "domain '%s'", c->name);
     *argv_out = argv;
@@ -387,6 +387,8 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         vn_error_prefix(err, "domain '%s'", c->name);
         return explain_qemu_death(c, err);
     }
+    if (vn_dom_vnc_set_password(q, c->name, &c->spec->vnc, QMP_TIMEOUT_MS, err) < 0)
+        return explain_qemu_death(c, err);
     struct json_object *r = vn_qmp_command(q, "cont", NULL, QMP_TIMEOUT_MS, err);
     if (!r)
         return explain_qemu_death(c, err);
@@ -437,6 +439,7 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
         return -1;
     res->accel = c->accel.accel;
     snprintf(res->accel_reason, sizeof res->accel_reason, "%s", c->accel.reason);
+    snprintf(res->accel_cpu, sizeof res->accel_cpu, "%s", vn_accel_cpu(&c->accel));
     char qemu[4096];
     if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
@@ -474,7 +477,7 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
 
     if (c->opts->dry_run) {
-        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, c->accel.accel, &c->paths,
+        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths,
                                      c->kernel[0] ? c->kernel : NULL,
                                      c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
         if (!res->argv)

@@ -45,7 +45,8 @@ struct vn_domain_create_result {
     struct vn_placement *placement; /* owned */
     enum vn_accel accel;            /* kvm or tcg, never auto */
     char accel_reason[700];
-    char **argv; /* the QEMU argv, NULL-terminated, owned */
+    char accel_cpu[32]; /* QEMU's -cpu model */
+    char **argv;        /* the QEMU argv, NULL-terminated, owned */
     pid_t qemu_pid;
     char runtime_dir[4096];
     char mem_dir[4096];
@@ -217,6 +218,11 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
  * memory per host node and its vnode -> pnode map.  host_spec as for create. */
 int vn_domain_numainfo(const char *state_dir, const char *host_spec, struct json_object **out,
                        struct vn_error *err);
+
+/* Where a VNC viewer connects to a running domain, into buf: its socket path, or
+ * ADDRESS:PORT for a TCP display; an error when the domain has no VNC. */
+int vn_domain_vnc_address(const char *state_dir, const char *name, char *buf, size_t len,
+                          struct vn_error *err);
 
 /* The console socket of a domain that exists and runs, into buf. */
 int vn_domain_console_path(const char *state_dir, const char *name, char *buf, size_t len,

@@ -10,6 +10,7 @@
 
 #include "../config/spec.h"
 #include "../place/place.h"
+#include "../qemu/accel.h"
 #include "../qemu/qmp.h"
 #include "../state/state.h"
 #include "../topo/topo.h"
@@ -105,6 +106,7 @@ struct vn_dom_paths {
     char mem[4096]; /* memory files dir as QEMU opens it: memdir.path, or /proc/self/fd/N */
     struct vn_dom_memdir memdir;
     char qmp[4096], console[4096], console_log[4096], log[4096];
+    char vnc[4096]; /* the VNC socket, used when the spec has VNC without vnclisten */
 };
 /* Fills the runtime paths of name under the state dir (not created). */
 int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p,
@@ -114,12 +116,17 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p,
 int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
                        struct vn_error *err);
 
-/* The complete QEMU argv (binary first, "-S" last); kernel/initrd/cmdline are the resolved
- * ones (may be NULL).  NULL-terminated, free with vn_argv_free. */
+/* The complete QEMU argv (binary first, "-S" last) with accel's accelerator and CPU model;
+ * kernel/initrd/cmdline are the resolved ones (may be NULL).  NULL-terminated, free with
+ * vn_argv_free. */
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
-                        const struct vn_placement *p, enum vn_accel accel,
+                        const struct vn_placement *p, const struct vn_accel_result *accel,
                         const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
                         const char *cmdline, struct vn_error *err);
+
+/* Hands the spec's VNC password to QEMU (change-vnc-password); nothing without one. */
+int vn_dom_vnc_set_password(struct vn_qmp *q, const char *name, const struct vn_vnc *v,
+                            int timeout_ms, struct vn_error *err);
 
 /* Puts every vCPU thread on its soft (within hard) or hard CPUs and every other thread of
  * QEMU on the CPUs of the VM's host nodes. */

@@ -136,7 +136,8 @@ static int fill_paths(const char *dir, const char *name, struct vn_dom_paths *p,
             0 ||
         vn_state_runtime_path_in(dir, name, "console.log", p->console_log, sizeof p->console_log,
                                  err) < 0 ||
-        vn_state_runtime_path_in(dir, name, "qemu.log", p->log, sizeof p->log, err) < 0)
+        vn_state_runtime_path_in(dir, name, "qemu.log", p->log, sizeof p->log, err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "vnc.sock", p->vnc, sizeof p->vnc, err) < 0)
         return -1;
     if (vn_dom_memdir_for(dir, name, &p->memdir, err) < 0)
         return -1;
@@ -150,6 +151,7 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, s
         return -1;
     if (check_qemu_path("QMP socket path", p->qmp, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("console socket path", p->console, SOCKET_PATH_MAX, err) < 0 ||
+        check_qemu_path("VNC socket path", p->vnc, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("console log path", p->console_log, 4000, err) < 0 ||
         check_qemu_path("memory directory", p->mem, 4000, err) < 0)
         return -1;

@@ -18,14 +18,30 @@
 
 #define PROBE_MARK    "VNUMA-PROBE-JSON:"
 #define PROBE_POLL_MS 50
-#define CACHE_FORMAT  "vnuma-accel-cache 1"
+/* 2: the verdict carries its CPU model. */
+#define CACHE_FORMAT "vnuma-accel-cache 2"
+/* What QEMU 7.2 prints before its assertion when the host kernel refuses the write. */
+#define MSR_ARCH_CAPS_FAILURE "failed to set MSR 0x10a"
 
-static const char *const kvm_args[] = {"-enable-kvm", "-cpu", "host", NULL};
-static const char *const tcg_args[] = {"-accel", "tcg,thread=multi", "-cpu", "max", NULL};
-
-const char *const *vn_accel_qemu_args(enum vn_accel accel)
+const char *vn_accel_cpu(const struct vn_accel_result *r)
 {
-    return accel == VN_ACCEL_KVM ? kvm_args : tcg_args;
+    if (r->cpu[0])
+        return r->cpu;
+    return r->accel == VN_ACCEL_KVM ? "host" : "max";
+}
+
+void vn_accel_qemu_args(const struct vn_accel_result *r, const char *out[5])
+{
+    int n = 0;
+    if (r->accel == VN_ACCEL_KVM) {
+        out[n++] = "-enable-kvm";
+    } else {
+        out[n++] = "-accel";
+        out[n++] = "tcg,thread=multi";
+    }
+    out[n++] = "-cpu";
+    out[n++] = vn_accel_cpu(r);
+    out[n] = NULL;
 }
 
 const char *vn_accel_name(enum vn_accel accel)
@@ -141,7 +157,7 @@ static bool cache_read(int dir, const char *name, const char *key, struct vn_acc
         return false;
     }
     char line[2048];
-    bool format = false, key_ok = false, accel_ok = false, reason_ok = false;
+    bool format = false, key_ok = false, accel_ok = false, cpu_ok = false, reason_ok = false;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         if (strcmp(line, CACHE_FORMAT) == 0)
@@ -151,12 +167,15 @@ static bool cache_read(int dir, const char *name, const char *key, struct vn_acc
         else if (strcmp(line, "accel=kvm") == 0 || strcmp(line, "accel=tcg") == 0) {
             out->accel = line[6] == 'k' ? VN_ACCEL_KVM : VN_ACCEL_TCG;
             accel_ok = true;
+        } else if (strncmp(line, "cpu=", 4) == 0 && strlen(line + 4) < sizeof out->cpu) {
+            snprintf(out->cpu, sizeof out->cpu, "%s", line + 4);
+            cpu_ok = true;
         } else if (strncmp(line, "reason=", 7) == 0) {
             set_reason(out, "%s", line + 7);
             reason_ok = true;
         }
     }
-    return format && key_ok && accel_ok && reason_ok;
+    return format && key_ok && accel_ok && cpu_ok && reason_ok;
 }
 
 /* Writes text as dir/name atomically: a new file of ours (O_EXCL, 0600, never through a
@@ -204,8 +223,8 @@ static void cache_write(int dir, const char *cache_dir, const char *name, const 
                         struct vn_accel_result *r)
 {
     char text[4096];
-    int n = snprintf(text, sizeof text, CACHE_FORMAT "\nkey=%s\naccel=%s\nreason=%s\n", key,
-                     vn_accel_name(r->accel), r->reason);
+    int n = snprintf(text, sizeof text, CACHE_FORMAT "\nkey=%s\naccel=%s\ncpu=%s\nreason=%s\n", key,
+                     vn_accel_name(r->accel), vn_accel_cpu(r), r->reason);
     int saved = 0;
     if (n < 0 || (size_t)n >= sizeof text)
         saved = ENAMETOOLONG;
@@ -257,13 +276,15 @@ static void probe_dir_remove(struct probe_dir *d)
     errno = saved;
 }
 
-/* Boots the probe guest with KVM, QEMU's output in log; fills r with the verdict, naming kept
- * (where the log will be kept, "" for nowhere).  -1 only when QEMU did not start. */
-static int probe_boot(const char *qemu, const char *kernel, const char *initramfs, const char *log,
-                      const char *kept, struct vn_accel_result *r, struct vn_error *err)
+/* Boots the probe guest with KVM and -cpu cpu, QEMU's output in log; fills r with the
+ * verdict, naming kept (where the log will be kept, "" for nowhere).  -1 only when QEMU did
+ * not start. */
+static int probe_boot(const char *qemu, const char *kernel, const char *initramfs, const char *cpu,
+                      const char *log, const char *kept, struct vn_accel_result *r,
+                      struct vn_error *err)
 {
     const char *argv[] = {
-        qemu,       "-enable-kvm", "-cpu",       "host",
+        qemu,       "-enable-kvm", "-cpu",       cpu,
         "-machine", "q35",         "-m",         "256M",
         "-smp",     "1",           "-nographic", "-no-reboot",
         "-nic",     "none",        "-kernel",    kernel,
@@ -294,9 +315,12 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
     char where[4300] = "";
     if (*kept)
         snprintf(where, sizeof where, " (log '%s')", kept);
+    r->cpu[0] = '\0';
     if (answered) {
         r->accel = VN_ACCEL_KVM;
-        set_reason(r, "A KVM probe guest reached its userspace in %.1f s; using KVM.", secs);
+        snprintf(r->cpu, sizeof r->cpu, "%s", cpu);
+        set_reason(r, "A KVM probe guest reached its userspace in %.1f s; using KVM with -cpu %s.",
+                   secs, cpu);
     } else if (exited == 1) {
         char how[128];
         vn_qemu_describe_status(status, how, sizeof how);
@@ -367,8 +391,25 @@ int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_
     snprintf(log, sizeof log, "%s/qemu.log", pd.path);
     if (cdir >= 0)
         snprintf(kept, sizeof kept, "%s/accel-probe.log", cache_dir);
-    if (probe_boot(qemu, kernel, initramfs, log, kept, out, err) < 0)
+    if (probe_boot(qemu, kernel, initramfs, "host", log, kept, out, err) < 0)
         return -1;
+    /* QEMU 7.2 asserts when the host kernel refuses the guest's IA32_ARCH_CAPABILITIES; the
+     * same KVM works without that MSR, so one more probe tries the model that drops it. */
+    if (out->accel != VN_ACCEL_KVM && file_contains(log, MSR_ARCH_CAPS_FAILURE)) {
+        snprintf(log, sizeof log, "%s/qemu-retry.log", pd.path);
+        struct vn_accel_result retry = {0};
+        if (probe_boot(qemu, kernel, initramfs, VN_ACCEL_CPU_NO_ARCH_CAPS, log, kept, &retry, err) <
+            0)
+            return -1;
+        out->accel = retry.accel;
+        snprintf(out->cpu, sizeof out->cpu, "%s", retry.cpu);
+        set_reason(
+            out,
+            "With -cpu host QEMU failed to set MSR 0x10a (the host kernel refuses "
+            "IA32_ARCH_CAPABILITIES), so the probe was retried with -cpu " VN_ACCEL_CPU_NO_ARCH_CAPS
+            ". %s",
+            retry.reason);
+    }
     if (cdir >= 0 && out->accel != VN_ACCEL_KVM && !keep_log(log, cdir, "accel-probe.log")) {
         size_t n = strlen(out->reason);
         snprintf(out->reason + n, sizeof out->reason - n,

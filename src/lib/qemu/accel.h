@@ -18,25 +18,36 @@
 struct vn_accel_result {
     enum vn_accel accel;
     bool from_cache;  /* the verdict came from the cache file, no probe ran */
-    char reason[640]; /* one sentence: why this accelerator */
+    char cpu[32];     /* QEMU's -cpu model; "" for the accelerator's default */
+    char reason[640]; /* one sentence: why this accelerator (and CPU model) */
 };
+
+/* The KVM CPU model used when "-cpu host" makes QEMU abort with "failed to set MSR 0x10a":
+ * host kernels that reject the guest's IA32_ARCH_CAPABILITIES write. */
+#define VN_ACCEL_CPU_NO_ARCH_CAPS "host,-arch-capabilities"
 
 /* Seconds a probe guest gets to print its JSON line before KVM is declared unusable. */
 #define VN_ACCEL_PROBE_DEADLINE_MS 20000
 
-/* Decides KVM or TCG (probe boot of kernel + initramfs with vnuma.probe=json); caches the
- * verdict in cache_dir (NULL: no cache; created 0700; used only when it is a directory of the
- * caller's that nobody else can write), with the log of a failed probe as accel-probe.log.
- * The probe's QEMU writes into a private $TMPDIR/vnuma-accel-probe.XXXXXX, removed on every
- * path.  -1 when QEMU cannot run at all or the probe's files cannot be read or created. */
+/* Decides KVM or TCG (probe boot of kernel + initramfs with vnuma.probe=json) and the CPU
+ * model: "host", or VN_ACCEL_CPU_NO_ARCH_CAPS when the "-cpu host" probe died of the MSR
+ * 0x10a assertion and a second probe with that model booted.  Caches the verdict in cache_dir
+ * (NULL: no cache; created 0700; used only when it is a directory of the caller's that nobody else
+ * can write), with the log of a failed probe as accel-probe.log. The probe's QEMU writes into a
+ * private $TMPDIR/vnuma-accel-probe.XXXXXX, removed on every path.  -1 when QEMU cannot run at all
+ * or the probe's files cannot be read or created. */
 int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_dir,
                    struct vn_accel_result *out, struct vn_error *err);
 
-/* QEMU's arguments for accel, NULL-terminated and static:
- * KVM "-enable-kvm -cpu host", TCG "-accel tcg,thread=multi -cpu max". */
-const char *const *vn_accel_qemu_args(enum vn_accel accel);
+/* QEMU's arguments for a verdict into out, NULL-terminated, pointing into r or to static
+ * text: KVM "-enable-kvm -cpu MODEL" (r->cpu, default "host"), TCG "-accel tcg,thread=multi
+ * -cpu max". */
+void vn_accel_qemu_args(const struct vn_accel_result *r, const char *out[5]);
 
 /* "kvm" or "tcg". */
 const char *vn_accel_name(enum vn_accel accel);
+
+/* The -cpu model r stands for: r->cpu, else "host" for KVM and "max" for TCG. */
+const char *vn_accel_cpu(const struct vn_accel_result *r);
 
 #endif

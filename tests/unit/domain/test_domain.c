@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "../../../src/lib/domain/domain_int.h"
+#include "config/config.h"
 #include "render/render.h"
 #include "../testrecord.h"
 #include "topo/topo.h"
@@ -311,10 +312,86 @@ static void test_vcpu_result_holds_every_vcpu(void **state)
     assert_true(sizeof res->v / sizeof res->v[0] >= VN_MAX_VCPUS);
 }
 
+/* The whole QEMU argv of a domain for a config's text, one argument per line, compared with
+ * tests/data/golden/NAME (VNUMA_REGEN=1 writes it).  Fixed paths, so the golden is stable. */
+static void argv_golden(const char *name, const char *cfg, const struct vn_accel_result *accel)
+{
+    struct vn_diags diags;
+    vn_diags_init(&diags, name);
+    struct vn_vm_spec *spec = vn_config_parse_buf(cfg, strlen(cfg), name, &diags);
+    if (!spec)
+        fail_msg("config for %s does not parse", name);
+    vn_diags_free(&diags);
+    struct vn_placement *p = tr_placement(1, (int[]){0}, (uint64_t[]){256}, 1, (int[]){0});
+    struct vn_dom_paths paths = {0};
+    snprintf(paths.run, sizeof paths.run, "/RUN/g");
+    snprintf(paths.mem, sizeof paths.mem, "/MEM/g");
+    snprintf(paths.qmp, sizeof paths.qmp, "/RUN/g/qmp.sock");
+    snprintf(paths.console, sizeof paths.console, "/RUN/g/console.sock");
+    snprintf(paths.console_log, sizeof paths.console_log, "/RUN/g/console.log");
+    snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
+    struct vn_error err = {0};
+    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, "/boot/vmlinuz",
+                                   NULL, "console=ttyS0", &err);
+    if (!argv)
+        fail_msg("%s", err.msg);
+    size_t len = 1;
+    for (char **a = argv; *a; a++)
+        len += strlen(*a) + 1;
+    char *text = calloc(1, len);
+    for (char **a = argv; *a; a++) {
+        strcat(text, *a);
+        strcat(text, "\n");
+    }
+    const char *root = getenv("VNUMA_SRCDIR");
+    assert_non_null(root);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/golden/%s", root, name);
+    if (getenv("VNUMA_REGEN")) {
+        write_file(path, text);
+    } else {
+        static char want[16384];
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            fail_msg("golden file '%s' is missing; run with VNUMA_REGEN=1 to create it", path);
+        want[fread(want, 1, sizeof want - 1, fp)] = '\0';
+        fclose(fp);
+        if (strcmp(want, text) != 0) {
+            print_error("--- %s\n%s\n+++ got\n%s\n", path, want, text);
+            fail_msg("the argv differs from golden file '%s'", path);
+        }
+    }
+    free(text);
+    vn_argv_free(argv);
+    free(p);
+    vn_spec_free(spec);
+}
+
+/* VNC in the argv: the runtime dir's socket by default, loopback TCP with vnclisten, and
+ * password=on (the password itself never on the command line); the accelerator's CPU model. */
+static void test_argv_vnc_and_cpu_model(void **state)
+{
+    const char *base = "name = \"g\"\nmemory = 256\nvcpus = 1\nkernel = \"/boot/vmlinuz\"\n";
+    char cfg[512];
+    struct vn_accel_result tcg = {.accel = VN_ACCEL_TCG};
+    struct vn_accel_result kvm = {.accel = VN_ACCEL_KVM, .cpu = VN_ACCEL_CPU_NO_ARCH_CAPS};
+    snprintf(cfg, sizeof cfg, "%svnc = 1\nvncpasswd = \"s3cret\"\n", base);
+    argv_golden("argv-vnc-unix.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg, "%svnc = 1\nvnclisten = \"127.0.0.1:3\"\n", base);
+    argv_golden("argv-vnc-tcp.qemu", cfg, &kvm);
+    snprintf(cfg, sizeof cfg,
+             "%svnc = 1\nvnclisten = \"0.0.0.0\"\nvnc_remote = 1\nvncpasswd = \"pw\"\n", base);
+    argv_golden("argv-vnc-remote.qemu", cfg, &tcg);
+    /* Without vnc = 1 there is no -vnc at all. */
+    snprintf(cfg, sizeof cfg, "%svnclisten = \"127.0.0.1\"\n", base);
+    argv_golden("argv-novnc.qemu", cfg, &tcg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vcpu_result_holds_every_vcpu),
+        cmocka_unit_test(test_argv_vnc_and_cpu_model),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,

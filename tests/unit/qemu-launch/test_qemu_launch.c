@@ -260,16 +260,26 @@ static void test_qemu_version(void **state)
 
 static void test_accel_args(void **state)
 {
-    const char *const *a = vn_accel_qemu_args(VN_ACCEL_TCG);
+    const char *a[5];
+    struct vn_accel_result r = {.accel = VN_ACCEL_TCG};
+    vn_accel_qemu_args(&r, a);
     assert_string_equal(a[0], "-accel");
     assert_string_equal(a[1], "tcg,thread=multi");
     assert_string_equal(a[2], "-cpu");
     assert_string_equal(a[3], "max");
     assert_null(a[4]);
-    a = vn_accel_qemu_args(VN_ACCEL_KVM);
+    r.accel = VN_ACCEL_KVM;
+    vn_accel_qemu_args(&r, a);
     assert_string_equal(a[0], "-enable-kvm");
     assert_string_equal(a[2], "host");
     assert_null(a[3]);
+    /* The probe's model, when it chose one, is what QEMU gets. */
+    snprintf(r.cpu, sizeof r.cpu, "%s", VN_ACCEL_CPU_NO_ARCH_CAPS);
+    vn_accel_qemu_args(&r, a);
+    assert_string_equal(a[1], "-cpu");
+    assert_string_equal(a[2], "host,-arch-capabilities");
+    assert_null(a[3]);
+    assert_string_equal(vn_accel_cpu(&r), "host,-arch-capabilities");
     assert_string_equal(vn_accel_name(VN_ACCEL_KVM), "kvm");
     assert_string_equal(vn_accel_name(VN_ACCEL_TCG), "tcg");
 }
@@ -314,13 +324,13 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     struct vn_accel_result r;
     struct vn_error err = {0};
 
-    write_fake_qemu(fake, "echo 'qemu: error: failed to set MSR 0x10a'; exit 1");
+    write_fake_qemu(fake, "echo 'qemu: error: failed to initialize kvm'; exit 1");
     assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
     assert_int_equal(r.accel, VN_ACCEL_TCG);
     assert_false(r.from_cache);
     /* Without a cache no log is kept, so none is named; QEMU's last words are in the reason. */
     assert_string_equal(r.reason, "KVM probe boot failed: QEMU exited with status 1: qemu: "
-                                  "error: failed to set MSR 0x10a; using TCG.");
+                                  "error: failed to initialize kvm; using TCG.");
     /* With a cache the failed probe's log is kept there, and named. */
     char keptlog[600], want[1200];
     snprintf(keptlog, sizeof keptlog, "%s/accel-probe.log", cache);
@@ -329,13 +339,13 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     assert_int_equal(vn_accel_probe(kernel, kernel, cache2, &r, &err), 0);
     snprintf(keptlog, sizeof keptlog, "%s/accel-probe.log", cache2);
     snprintf(want, sizeof want,
-             "KVM probe boot failed: QEMU exited with status 1: qemu: error: failed to set MSR "
-             "0x10a (log '%s'); using TCG.",
+             "KVM probe boot failed: QEMU exited with status 1: qemu: error: failed to "
+             "initialize kvm (log '%s'); using TCG.",
              keptlog);
     assert_string_equal(r.reason, want);
     char text[256];
     read_file(keptlog, text, sizeof text);
-    assert_string_equal(text, "qemu: error: failed to set MSR 0x10a\n");
+    assert_string_equal(text, "qemu: error: failed to initialize kvm\n");
     struct stat st;
     assert_int_equal(stat(keptlog, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -347,6 +357,8 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     assert_int_equal(r.accel, VN_ACCEL_KVM);
     assert_false(r.from_cache);
     assert_non_null(strstr(r.reason, "A KVM probe guest reached its userspace in "));
+    assert_non_null(strstr(r.reason, "; using KVM with -cpu host."));
+    assert_string_equal(r.cpu, "host");
     /* Same kernel, QEMU version and /dev/kvm: the cached verdict, without a boot. */
     write_fake_qemu(fake, "exit 1");
     assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
@@ -361,6 +373,104 @@ static void test_accel_probe_verdicts_and_cache(void **state)
     assert_int_equal(vn_accel_probe("/nonexistent/vmlinuz", kernel, cache, &r, &err), -1);
     assert_string_equal(err.msg, "cannot probe KVM: the guest kernel '/nonexistent/vmlinuz' "
                                  "cannot be read: No such file or directory");
+    unsetenv("VNUMA_QEMU");
+    assert_no_children();
+}
+
+/* A stand-in for QEMU 7.2 on a host kernel that refuses IA32_ARCH_CAPABILITIES: "-cpu host"
+ * prints the MSR error and the assertion, then aborts; "-cpu host,-arch-capabilities" boots
+ * when ok_model is true.  Every run appends its -cpu value to calls. */
+static void write_msr_fake_qemu(const char *path, const char *calls, bool ok_model)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "ulimit -c 0\ncpu=\n"
+             "while [ $# -gt 0 ]; do [ \"$1\" = -cpu ] && cpu=$2; shift; done\n"
+             "echo \"$cpu\" >>'%s'\n"
+             "if [ \"$cpu\" = host ] || [ %d = 0 ]; then\n"
+             "  echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x2000000001e72eb'\n"
+             "  echo \"qemu-system-x86_64: ../target/i386/kvm/kvm.c:2980: kvm_buf_set_msrs: "
+             "Assertion \\`ret == cpu->kvm_msr_buf->nmsrs' failed.\"\n"
+             "  kill -s ABRT $$\nfi\n"
+             "[ \"$cpu\" = host,-arch-capabilities ] && { echo 'VNUMA-PROBE-JSON: {}'; exit 0; }\n"
+             "exit 2",
+             calls, ok_model ? 1 : 0);
+    write_fake_qemu(path, body);
+}
+
+/* The MSR 0x10a abort with -cpu host: the probe retries with -cpu host,-arch-capabilities,
+ * says so, and the verdict (cached with its model) puts that model on QEMU's command line. */
+static void test_accel_probe_retries_without_arch_capabilities(void **state)
+{
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0) {
+        print_message("# SKIP: /dev/kvm cannot be opened, so the probe boots nothing\n");
+        skip();
+    }
+    close(kvm);
+    char fake[512], cache[512], kernel[512], calls[512], text[256];
+    tmp_path(fake, sizeof fake, "fake-qemu-msr");
+    tmp_path(cache, sizeof cache, "accel-cache-msr");
+    tmp_path(kernel, sizeof kernel, "vmlinuz-msr");
+    tmp_path(calls, sizeof calls, "msr-calls");
+    write_file(kernel, "k");
+    setenv("VNUMA_QEMU", fake, 1);
+    struct vn_accel_result r;
+    struct vn_error err = {0};
+    const char *retried = "With -cpu host QEMU failed to set MSR 0x10a (the host kernel refuses "
+                          "IA32_ARCH_CAPABILITIES), so the probe was retried with -cpu "
+                          "host,-arch-capabilities. ";
+
+    write_msr_fake_qemu(fake, calls, true);
+    write_file(calls, "");
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_KVM);
+    assert_false(r.from_cache);
+    assert_string_equal(r.cpu, "host,-arch-capabilities");
+    read_file(calls, text, sizeof text);
+    assert_string_equal(text, "host\nhost,-arch-capabilities\n");
+    assert_memory_equal(r.reason, retried, strlen(retried));
+    assert_non_null(strstr(r.reason, "A KVM probe guest reached its userspace in "));
+    assert_non_null(strstr(r.reason, "; using KVM with -cpu host,-arch-capabilities."));
+    const char *a[5];
+    vn_accel_qemu_args(&r, a);
+    assert_string_equal(a[0], "-enable-kvm");
+    assert_string_equal(a[1], "-cpu");
+    assert_string_equal(a[2], "host,-arch-capabilities");
+    assert_null(a[3]);
+
+    /* The cached verdict keeps the model, without a boot. */
+    write_file(calls, "");
+    struct vn_accel_result c;
+    assert_int_equal(vn_accel_probe(kernel, kernel, cache, &c, &err), 0);
+    assert_true(c.from_cache);
+    assert_int_equal(c.accel, VN_ACCEL_KVM);
+    assert_string_equal(c.cpu, "host,-arch-capabilities");
+    assert_string_equal(c.reason, r.reason);
+    read_file(calls, text, sizeof text);
+    assert_string_equal(text, "");
+
+    /* The retry aborts too: TCG, and the reason tells both. */
+    write_msr_fake_qemu(fake, calls, false);
+    assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+    assert_string_equal(vn_accel_cpu(&r), "max");
+    read_file(calls, text, sizeof text);
+    assert_string_equal(text, "host\nhost,-arch-capabilities\n");
+    assert_memory_equal(r.reason, retried, strlen(retried));
+    assert_non_null(strstr(r.reason, "KVM probe boot failed: QEMU was killed by signal 6 ("));
+    assert_non_null(strstr(r.reason, "Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.; using "
+                                     "TCG."));
+
+    /* Any other failure is not retried. */
+    write_file(calls, "");
+    write_fake_qemu(fake, "echo \"$*\" >>\"$(dirname \"$0\")/msr-calls\"\n"
+                          "echo 'qemu: error: failed to initialize kvm'; exit 1");
+    assert_int_equal(vn_accel_probe(kernel, kernel, NULL, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+    read_file(calls, text, sizeof text);
+    assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text)); /* one line: one run */
+    assert_null(strstr(r.reason, "retried"));
     unsetenv("VNUMA_QEMU");
     assert_no_children();
 }
@@ -681,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_accel_args),
         cmocka_unit_test(test_accel_probe_without_qemu),
         cmocka_unit_test(test_accel_probe_verdicts_and_cache),
+        cmocka_unit_test(test_accel_probe_retries_without_arch_capabilities),
         cmocka_unit_test(test_accel_probe_leaves_no_temp_files),
         cmocka_unit_test(test_accel_cache_is_private),
         cmocka_unit_test(test_newest_kernel),
