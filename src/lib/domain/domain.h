@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "../config/config.h"
+#include "../config/hostconf.h"
 #include "../config/spec.h"
 #include "../numa/migrate.h"
 #include "../place/place.h"
@@ -54,6 +55,10 @@ struct vn_domain_create_result {
 
 /* The state dir to use: dir when not NULL, else $VNUMA_STATE_DIR, else the default. */
 const char *vn_domain_state_dir(const char *dir);
+
+/* The host config of $VNUMA_HOST_CONF, else VN_HOST_CONF_DEFAULT_PATH (defaults when it is
+ * missing); -1 with err naming FILE:LINE:COLUMN and the key when it does not parse. */
+int vn_host_conf_load(struct vn_host_conf *out, struct vn_error *err);
 
 /* Creates and starts the domain of config_path (see above).  Config problems go to diags
  * (err then says how many); everything else to err, naming the domain and the step. */
