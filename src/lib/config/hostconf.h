@@ -6,7 +6,8 @@
  *
  * A missing file means the defaults.  A key vnuma does not know, or a value of the wrong
  * kind, is an error naming FILE:LINE:COLUMN and the key, so a typo is never silently
- * ignored. */
+ * ignored.  vn_host_conf_load() (domain/domain.h) reads the file $VNUMA_HOST_CONF names, else
+ * VN_HOST_CONF_DEFAULT_PATH: callers outside the pure modules use that. */
 #ifndef VN_HOSTCONF_H
 #define VN_HOSTCONF_H
 
