@@ -1,6 +1,8 @@
 # shellcheck shell=sh
 # /mn/inner-lib.sh: helpers shared by the inner test scripts (sourced; busybox sh).
-# The caller defines ok and notok (how a result is printed).
+# ok and notok print a TAP result line and also send it to the console as it happens
+# (MN-DBG:), for a run that does not finish; notok counts $fails.  A caller that wants
+# plain lines redefines them after sourcing.
 res() { # res DESCRIPTION: the result of the command just before
     if [ $? = 0 ]; then ok "$1"; else notok "$1"; fi
 }
@@ -10,6 +12,16 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok "$d"; else notok "$d"; fi
 }
 now() { cut -d' ' -f1 /proc/uptime; }
+dbg() { echo "MN-DBG: $(now) $*" >/dev/console 2>/dev/null; }
+ok() {
+    echo "ok - $*"
+    dbg "ok - $*"
+}
+notok() {
+    echo "not ok - $*"
+    dbg "not ok - $*"
+    fails=$((fails + 1))
+}
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 wait_for() { # wait_for SECONDS COMMAND...: polls every $poll s (0.2), bounded by the clock
     wf_end=$(awk -v a="$(now)" -v t="$1" 'BEGIN { print a + t }')

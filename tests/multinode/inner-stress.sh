@@ -38,16 +38,6 @@ ck=
 
 # shellcheck source=tests/multinode/inner-lib.sh
 . /mn/inner-lib.sh
-dbg() { echo "MN-DBG: $(now) $*" >/dev/console 2>/dev/null; }
-ok() {
-    echo "ok - $*"
-    dbg "ok - $*"
-}
-notok() {
-    echo "not ok - $*"
-    dbg "not ok - $*"
-    fails=$((fails + 1))
-}
 uptime_s() {
     read -r up _ </proc/uptime
     echo "${up%.*}"

@@ -27,19 +27,8 @@ fails=0
 vd=
 hogs=
 
-# Progress also goes to the console as it happens (MN-DBG:), for a run that does not finish.
 # shellcheck source=tests/multinode/inner-lib.sh
 . /mn/inner-lib.sh
-dbg() { echo "MN-DBG: $(now) $*" >/dev/console 2>/dev/null; }
-ok() {
-    echo "ok - $*"
-    dbg "ok - $*"
-}
-notok() {
-    echo "not ok - $*"
-    dbg "not ok - $*"
-    fails=$((fails + 1))
-}
 beats() {
     n=$(grep -c 'VNUMA-WORKLOAD: vnode=0 ' "$S/run/a/console.log" 2>/dev/null)
     echo "${n:-0}"
