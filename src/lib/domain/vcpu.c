@@ -39,6 +39,35 @@ static bool record_set(const struct vn_domain_record *r, int v, bool hard, struc
     return true;
 }
 
+struct record_pins {
+    const struct vn_domain_vcpu_result *res;
+    const struct vn_domain_vcpu_opts *opts;
+};
+
+/* vn_dom_edit callback: the affinity just set, as vcpu-pin entries of the record. */
+static int record_pins(struct vn_state *s, struct vn_domain_record *w, const void *arg,
+                       struct vn_error *err)
+{
+    (void)s;
+    const struct record_pins *a = arg;
+    for (int i = 0; i < a->res->n; i++) {
+        const struct vn_domain_vcpu_one *one = &a->res->v[i];
+        struct vn_vcpu_pin *pin = vn_domain_pin_add(w, one->vcpu);
+        if (!pin)
+            return vn_error_sys(err, ENOMEM, "domain '%s': no memory for its record", w->name);
+        pin->have_soft = one->have_soft;
+        pin->soft = one->soft;
+        pin->have_hard = one->have_hard;
+        pin->hard = one->hard;
+        /* The nodes --soft named stay until a new --soft names others. */
+        if (a->opts->set_soft) {
+            pin->have_soft_nodes = true;
+            pin->soft_nodes = a->opts->soft_nodes;
+        }
+    }
+    return 0;
+}
+
 int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
                             const struct vn_domain_vcpu_opts *o, struct vn_domain_vcpu_result *res,
                             struct vn_error *err)
@@ -134,37 +163,11 @@ int vn_domain_vcpu_affinity(const char *state_dir, const char *name,
     /* The record follows, under the lock. */
     char what[128];
     snprintf(what, sizeof what, "vcpu-affinity '%s'", name);
-    if (vn_state_lock(s, LOCK_TIMEOUT_MS, what, err) < 0) {
-        vn_error_prefix(err, "domain '%s': the affinity is set but not recorded", name);
-        goto out;
-    }
-    struct vn_domain_record w;
-    if (vn_dom_read(s, name, &w, err) == 0) {
-        int i = 0;
-        for (; i < res->n; i++) {
-            const struct vn_domain_vcpu_one *one = &res->v[i];
-            struct vn_vcpu_pin *pin = vn_domain_pin_add(&w, one->vcpu);
-            if (!pin)
-                break;
-            pin->have_soft = one->have_soft;
-            pin->soft = one->soft;
-            pin->have_hard = one->have_hard;
-            pin->hard = one->hard;
-            /* The nodes --soft named stay until a new --soft names others. */
-            if (o->set_soft) {
-                pin->have_soft_nodes = true;
-                pin->soft_nodes = o->soft_nodes;
-            }
-        }
-        if (i < res->n)
-            vn_error_sys(err, ENOMEM, "domain '%s': the affinity is set but not recorded", name);
-        else if (vn_state_write_record(s, &w, err) == 0)
-            rc = 0;
-        else
-            vn_error_prefix(err, "domain '%s': the affinity is set but not recorded", name);
-    }
-    vn_domain_record_clear(&w);
-    vn_state_unlock(s);
+    struct record_pins arg = {.res = res, .opts = o};
+    if (vn_dom_edit_in(s, name, what, LOCK_TIMEOUT_MS, record_pins, &arg, err) < 0)
+        vn_error_prefix(err, "the affinity is set but not recorded");
+    else
+        rc = 0;
 out:
     vn_domain_record_clear(&r);
     return rc;
