@@ -184,6 +184,9 @@ for t in $tests; do
     end=$(sed -n "s/^MN-END $t //p" "$work/console")
     if [ -z "$end" ]; then
         tap "not ok" "$t: did not finish"
+        # Its results so far reached the console as they happened (inner-lib.sh's dbg).
+        echo "#   results before it stopped (uptime, result):"
+        grep -E '^MN-DBG: [0-9.]+ (ok|not ok) - ' "$work/console" | sed 's/^MN-DBG: /#     /'
         console_tail
     elif [ "$end" != 0 ] && [ $failed = 0 ]; then
         tap "not ok" "$t: mn-test exited with status $end"
