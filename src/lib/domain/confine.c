@@ -107,8 +107,7 @@ static int open_for_search(const char *dir, gid_t gid, struct vn_error *err)
     return 0;
 }
 
-int vn_dom_confine_state_dir(struct vn_state *s, const struct vn_qemu_cred *c,
-                             struct vn_error *err)
+int vn_dom_confine_state_dir(struct vn_state *s, const struct vn_qemu_cred *c, struct vn_error *err)
 {
     if (!vn_dom_confined(c))
         return 0;

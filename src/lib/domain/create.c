@@ -43,7 +43,7 @@ struct ctx {
     const char *cmdline;
     struct vn_accel_result accel;
     struct vn_qemu_cred cred; /* who QEMU runs as */
-    bool recorded; /* a record exists that undo() must remove */
+    bool recorded;            /* a record exists that undo() must remove */
     bool mem_made;
     struct vn_qemu_proc proc;
 };
@@ -389,9 +389,8 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
     if (vn_dom_memdir_make_files(mem_fd, c->paths.memdir.path, c->p->nvnodes, err) < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* Confined: the files (0600) and their dir are the QEMU user's, which opens them. */
-    if (vn_dom_confined(&c->cred) &&
-        vn_dom_memdir_give(mem_fd, c->paths.memdir.path, c->p->nvnodes, c->cred.uid, c->cred.gid,
-                           err) < 0)
+    if (vn_dom_confined(&c->cred) && vn_dom_memdir_give(mem_fd, c->paths.memdir.path, c->p->nvnodes,
+                                                        c->cred.uid, c->cred.gid, err) < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */
     snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);

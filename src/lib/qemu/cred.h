@@ -16,12 +16,12 @@
 #define VN_QEMU_CRED_MAX_GROUPS 64
 
 struct vn_qemu_cred {
-    bool change;     /* false: QEMU keeps the caller's credentials */
-    uid_t uid;       /* the user QEMU runs as (when change) */
-    gid_t gid;       /* its primary group */
-    int ngroups;     /* its supplementary groups (gid included) */
+    bool change; /* false: QEMU keeps the caller's credentials */
+    uid_t uid;   /* the user QEMU runs as (when change) */
+    gid_t gid;   /* its primary group */
+    int ngroups; /* its supplementary groups (gid included) */
     gid_t groups[VN_QEMU_CRED_MAX_GROUPS];
-    char user[64];   /* names, for messages */
+    char user[64]; /* names, for messages */
     char group[64];
 };
 
