@@ -81,10 +81,9 @@ int vn_dom_confine_check(const char *name, const struct vn_qemu_cred *c, const c
     }
     const char *what = modes[bad] & W_OK ? "read and write" : modes[bad] & X_OK ? "reach" : "read";
     return vn_error_set(err,
-                        "domain '%s': QEMU runs as user '%s' (uid %u), which cannot %s the '%s' "
-                        "%s '%s' (%s); give that user access or set qemu_user in the host config",
-                        name, c->user, (unsigned)c->uid, what, keys[bad],
-                        modes[bad] & X_OK ? "directory" : "file", paths[bad],
+                        "domain '%s': QEMU runs as user '%s' (uid %u), which cannot %s %s '%s' "
+                        "(%s); give that user access or set qemu_user in the host config",
+                        name, c->user, (unsigned)c->uid, what, keys[bad], paths[bad],
                         strerror(e2.errnum ? e2.errnum : EACCES));
 }
 

@@ -121,12 +121,12 @@ static int check_confined_access(struct ctx *c, struct vn_error *err)
         return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
     int k = 0;
     if (c->kernel[0])
-        paths[k] = c->kernel, keys[k] = "kernel", modes[k++] = R_OK;
+        paths[k] = c->kernel, keys[k] = "the 'kernel' file", modes[k++] = R_OK;
     if (c->initrd[0])
-        paths[k] = c->initrd, keys[k] = "ramdisk", modes[k++] = R_OK;
+        paths[k] = c->initrd, keys[k] = "the 'ramdisk' file", modes[k++] = R_OK;
     for (int i = 0; i < s->ndisks; i++)
         if (s->disks[i].target)
-            paths[k] = s->disks[i].target, keys[k] = "disk",
+            paths[k] = s->disks[i].target, keys[k] = "the 'disk' file",
             modes[k++] = s->disks[i].readonly || s->disks[i].cdrom ? R_OK : R_OK | W_OK;
     /* QEMU makes its sockets in STATE/run/NAME: it must get through the state dir's parents
      * (vnuma opens the state dir and run/ to it itself). */
@@ -139,7 +139,7 @@ static int check_confined_access(struct ctx *c, struct vn_error *err)
         parent[1] = '\0';
     else
         *slash = '\0';
-    paths[k] = parent, keys[k] = "state directory's parent", modes[k++] = X_OK;
+    paths[k] = parent, keys[k] = "the state directory's parent", modes[k++] = X_OK;
     return vn_dom_confine_check(c->name, &c->cred, paths, keys, modes, k, err);
 }
 

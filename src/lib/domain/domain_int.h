@@ -111,8 +111,8 @@ int vn_dom_qemu_cred_for(const struct vn_host_conf *hc, uid_t euid, struct vn_qe
 int vn_dom_qemu_cred(struct vn_qemu_cred *out, struct vn_error *err);
 /* Does QEMU run as a user other than vnuma's own? */
 bool vn_dom_confined(const struct vn_qemu_cred *c);
-/* When confined: can c open each of the n paths with modes[i]?  -1 naming the domain, the
- * config key keys[i], the path and the user when one cannot. */
+/* When confined: can c open each of the n paths with modes[i]?  -1 naming the domain, what
+ * the path is (keys[i], "the 'kernel' file"), the path and the user when one cannot. */
 int vn_dom_confine_check(const char *name, const struct vn_qemu_cred *c, const char *const *paths,
                          const char *const *keys, const int *modes, int n, struct vn_error *err);
 /* When confined: the state dir and its run/ become searchable (g+x, not readable) by c's group. */
