@@ -489,6 +489,17 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     if (resolve_boot(c, err) < 0 || check_confined_access(c, err) < 0 || open_state(c, err) < 0 ||
         choose_accel(c, err) < 0)
         return -1;
+    /* KVM chosen (probed as root, or asked for): the QEMU user must open /dev/kvm too. */
+    if (c->accel.accel == VN_ACCEL_KVM) {
+        const char *kvm[] = {"/dev/kvm"}, *what[] = {"the KVM device"};
+        int rw[] = {R_OK | W_OK};
+        struct vn_error e2 = {0};
+        if (vn_dom_confine_check(c->name, &c->cred, kvm, what, rw, 1, &e2) < 0)
+            return vn_error_set(err,
+                                "%s; for KVM it must be in the group 'kvm' (scripts/setup.sh "
+                                "adds it)",
+                                e2.msg);
+    }
     res->accel = c->accel.accel;
     snprintf(res->accel_reason, sizeof res->accel_reason, "%s", c->accel.reason);
     snprintf(res->accel_cpu, sizeof res->accel_cpu, "%s", vn_accel_cpu(&c->accel));

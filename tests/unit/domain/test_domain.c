@@ -539,6 +539,23 @@ static void test_create_confined_checks(void **state)
         fail_msg("%s", f->err.msg);
     vn_domain_create_result_clear(&res);
     vn_diags_free(&diags);
+    /* KVM asked for: nobody is not in the group kvm, so /dev/kvm is out of its reach. */
+    struct stat kst;
+    if (stat("/dev/kvm", &kst) == 0 && !(kst.st_mode & 006)) {
+        snprintf(text, sizeof text,
+                 "name = \"c\"\nmemory = 16\nvcpus = 1\naccel = \"kvm\"\nkernel = \"%s\"\n",
+                 kernel);
+        write_file(cfg, text);
+        assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+        vn_diags_free(&diags);
+        if (!strstr(f->err.msg, "which cannot read and write the KVM device '/dev/kvm'") ||
+            !strstr(f->err.msg, "group 'kvm'"))
+            fail_msg("%s", f->err.msg);
+        snprintf(text, sizeof text,
+                 "name = \"c\"\nmemory = 16\nvcpus = 1\naccel = \"tcg\"\nkernel = \"%s\"\n",
+                 kernel);
+        write_file(cfg, text);
+    }
     /* Readable by root only again: refused, naming it. */
     assert_int_equal(chmod(kernel, 0600), 0);
     assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
