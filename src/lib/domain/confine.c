@@ -79,7 +79,12 @@ int vn_dom_confine_check(const char *name, const struct vn_qemu_cred *c, const c
         *err = e2;
         return vn_error_prefix(err, "domain '%s'", name);
     }
-    const char *what = modes[bad] & W_OK ? "read and write" : modes[bad] & X_OK ? "reach" : "read";
+    /* X_OK is "reach" for a directory, "execute" for a file. */
+    struct stat st;
+    bool dir = stat(paths[bad], &st) == 0 && S_ISDIR(st.st_mode);
+    const char *what = modes[bad] & W_OK   ? "read and write"
+                       : modes[bad] & X_OK ? (dir ? "reach" : "execute")
+                                           : "read";
     return vn_error_set(err,
                         "domain '%s': QEMU runs as user '%s' (uid %u), which cannot %s %s '%s' "
                         "(%s); give that user access or set qemu_user in the host config",

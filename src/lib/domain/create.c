@@ -506,6 +506,9 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     char qemu[4096];
     if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    const char *bin[] = {qemu}, *bin_what[] = {"the QEMU binary"};
+    if (vn_dom_confine_check(c->name, &c->cred, bin, bin_what, (int[]){X_OK}, 1, err) < 0)
+        return -1;
 
     c->p = calloc(1, sizeof *c->p);
     if (!c->p)

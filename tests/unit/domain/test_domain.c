@@ -539,6 +539,18 @@ static void test_create_confined_checks(void **state)
         fail_msg("%s", f->err.msg);
     vn_domain_create_result_clear(&res);
     vn_diags_free(&diags);
+    /* A QEMU binary only root may execute. */
+    char bin[200];
+    snprintf(bin, sizeof bin, "%s/qemu", f->dir);
+    write_file(bin, "#!/bin/sh\nexit 1\n");
+    assert_int_equal(chmod(bin, 0700), 0);
+    setenv("VNUMA_QEMU", bin, 1);
+    int qrc = vn_domain_create(cfg, &o, &res, &diags, &f->err);
+    unsetenv("VNUMA_QEMU");
+    vn_diags_free(&diags);
+    assert_int_equal(qrc, -1);
+    if (!strstr(f->err.msg, "which cannot execute the QEMU binary") || !strstr(f->err.msg, bin))
+        fail_msg("%s", f->err.msg);
     /* KVM asked for: nobody is not in the group kvm, so /dev/kvm is out of its reach. */
     struct stat kst;
     if (stat("/dev/kvm", &kst) == 0 && !(kst.st_mode & 006)) {
