@@ -139,7 +139,10 @@ static int check_confined_access(struct ctx *c, struct vn_error *err)
         parent[1] = '\0';
     else
         *slash = '\0';
-    paths[k] = parent, keys[k] = "the state directory's parent", modes[k++] = X_OK;
+    /* A parent that is missing or not a directory is vn_state_open's error to give. */
+    struct stat pst;
+    if (stat(parent, &pst) == 0 && S_ISDIR(pst.st_mode))
+        paths[k] = parent, keys[k] = "the state directory's parent", modes[k++] = X_OK;
     return vn_dom_confine_check(c->name, &c->cred, paths, keys, modes, k, err);
 }
 
