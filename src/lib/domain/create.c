@@ -180,7 +180,8 @@ static int choose_accel(struct ctx *c, struct vn_error *err)
     char cache[4096];
     cache_dir(c, cache, sizeof cache);
     progress(c, "choosing the accelerator (the first KVM probe boot may take up to 20 s)...");
-    if (vn_accel_probe(kernel, initrd, cache[0] ? cache : NULL, &c->accel, err) < 0)
+    /* As QEMU's own user: KVM counts only if that user can use it. */
+    if (vn_accel_probe_as(kernel, initrd, cache[0] ? cache : NULL, &c->cred, &c->accel, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot choose an accelerator", c->name);
     return 0;
 }

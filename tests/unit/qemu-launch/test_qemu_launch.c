@@ -497,7 +497,7 @@ static void test_accel_probe_retries_without_arch_capabilities(void **state)
         skip();
     }
     close(kvm);
-    char fake[512], cache[512], kernel[512], calls[512], text[256];
+    char fake[512], cache[512], kernel[512], calls[512], text[1024];
     tmp_path(fake, sizeof fake, "fake-qemu-msr");
     tmp_path(cache, sizeof cache, "accel-cache-msr");
     tmp_path(kernel, sizeof kernel, "vmlinuz-msr");
@@ -561,6 +561,36 @@ static void test_accel_probe_retries_without_arch_capabilities(void **state)
     assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text)); /* one line: one run */
     assert_null(strstr(r.reason, "retried"));
     unsetenv("VNUMA_QEMU");
+    assert_no_children();
+}
+
+/* The probe as QEMU's user: a /dev/kvm that user cannot open means TCG, saying why, with no
+ * boot at all. */
+static void test_accel_probe_as_user_without_kvm(void **state)
+{
+    struct stat st;
+    if (geteuid() != 0 || !getpwnam("nobody") || stat("/dev/kvm", &st) < 0 || (st.st_mode & 006) ||
+        !have_qemu) {
+        skip();
+        return;
+    }
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0) {
+        skip();
+        return;
+    }
+    close(kvm);
+    struct vn_qemu_cred c;
+    struct vn_error err = {0};
+    assert_int_equal(vn_qemu_cred_resolve("nobody", NULL, &c, &err), 0);
+    char kernel[512];
+    tmp_path(kernel, sizeof kernel, "vmlinuz-as");
+    write_file(kernel, "k");
+    struct vn_accel_result r;
+    assert_int_equal(vn_accel_probe_as(kernel, kernel, NULL, &c, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+    assert_non_null(strstr(r.reason, "'/dev/kvm' cannot be opened by QEMU's user 'nobody': "
+                                     "Permission denied (add it to the group 'kvm'); using TCG."));
     assert_no_children();
 }
 
@@ -884,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_accel_probe_verdicts_and_cache),
         cmocka_unit_test(test_accel_probe_retries_without_arch_capabilities),
         cmocka_unit_test(test_accel_probe_leaves_no_temp_files),
+        cmocka_unit_test(test_accel_probe_as_user_without_kvm),
         cmocka_unit_test(test_accel_cache_is_private),
         cmocka_unit_test(test_newest_kernel),
         cmocka_unit_test(test_default_paths_env),
