@@ -27,7 +27,9 @@ int vn_dom_qemu_cred_for(const struct vn_host_conf *hc, uid_t euid, struct vn_qe
     }
     struct vn_error e2 = {0};
     if (vn_qemu_cred_resolve(hc->qemu_user, hc->qemu_group, out, &e2) < 0) {
-        if (hc->qemu_group && strstr(e2.msg, "group")) {
+        /* Which key was at fault: the resolver's messages name "the QEMU group" for it. */
+        if (hc->qemu_group && (strncmp(e2.msg, "the QEMU group", 14) == 0 ||
+                               strncmp(e2.msg, "cannot look up the QEMU group", 29) == 0)) {
             at = &hc->loc.qemu_group;
             key = "qemu_group";
         }
