@@ -19,6 +19,8 @@ if installed; then
     exit 0
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/vnuma-deb.XXXXXX")
+# The demo's QEMU runs as vnuma-qemu, which must get through to the state dir in here.
+chmod 0711 "$work"
 state=""
 cleanup() {
     [ -n "$state" ] && timeout 30 vnuma destroy --state-dir "$state" demo >/dev/null 2>&1
@@ -26,7 +28,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-echo "1..9"
+echo "1..11"
 
 mkdir "$work/vnuma-0.1.0"
 git -C "$src" archive HEAD | tar -x -C "$work/vnuma-0.1.0"
@@ -47,6 +49,9 @@ check "the installed vnuma is on PATH and man finds its pages" "$(command -v vnu
 check "the tmpfiles entry made /run/vnuma 0700" "$(stat -c '%a %U' /run/vnuma 2>&1)" \
     test "$(stat -c %a /run/vnuma 2>/dev/null)" = 700
 
+check "the postinst created the system user vnuma-qemu" "$(getent passwd vnuma-qemu)" \
+    eval 'getent passwd vnuma-qemu | grep -q ":/usr/sbin/nologin$"'
+
 # The demo with the installed binaries: a private state dir, the installed guest image.
 state=$work/state
 out=$(cd / && env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root \
@@ -60,6 +65,9 @@ for _ in $(seq 300); do
 done
 check "the guest prints its 4 vnodes (available: 4 nodes)" "$(tail -n 20 "$console" 2>&1)" \
     grep -aq 'available: 4 nodes' "$console"
+qpid=$(pgrep -f -- "unix:$state/run/demo/qmp.sock" | head -n 1)
+check "the demo's QEMU runs as vnuma-qemu under seccomp" "$(grep -E '^(Uid|Seccomp):' "/proc/${qpid:-0}/status" 2>&1)" \
+    eval '[ "$(awk "\$1 == \"Uid:\" {print \$2}" "/proc/${qpid:-0}/status")" = "$(id -u vnuma-qemu)" ] && grep -Eq "^Seccomp:[[:space:]]+2" "/proc/${qpid:-0}/status"'
 timeout 60 vnuma destroy --state-dir "$state" demo >/dev/null 2>&1
 state=""
 

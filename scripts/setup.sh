@@ -27,6 +27,22 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The unprivileged system user QEMU runs as when vnuma runs as root (docs/CONFIG.md, "The host
+# config"), in the kvm group when the host has KVM.  Every name is one argv element.
+qemu_user=vnuma-qemu
+as_root=()
+[[ $(id -u) -eq 0 ]] || as_root=(sudo)
+if ! getent passwd "$qemu_user" >/dev/null; then
+  echo "setup: creating the system user $qemu_user"
+  "${as_root[@]}" useradd --system --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$qemu_user"
+fi
+if [[ -e /dev/kvm ]] && getent group kvm >/dev/null &&
+  ! id -nG "$qemu_user" | tr ' ' '\n' | grep -qx kvm; then
+  echo "setup: adding $qemu_user to the group kvm (/dev/kvm)"
+  "${as_root[@]}" usermod --append --groups kvm "$qemu_user"
+fi
+
 werror=false
 [[ ${CI:-} == true ]] && werror=true
 if [[ ! -f build/build.ninja ]]; then

@@ -100,6 +100,15 @@ vt_cpuless_limit() {
     fi
 }
 
+# vt_give PATH...: files a test hands to QEMU (disk images) become the QEMU user's and the work
+# dir searchable: a root vnuma runs QEMU as its qemu_user (README "Confinement"), which must
+# read and write them.  Nothing when not root (QEMU then runs as the test's user).
+vt_give() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    chmod 0711 "$VT_WORK"
+    chown "${VT_QEMU_USER:-vnuma-qemu}" "$@"
+}
+
 # vt_create CONFIG [ARGS...]: runs `vnuma create`, output in $VT_OUT, status in $VT_RC.
 vt_create() {
     local cfg=$1

@@ -238,6 +238,7 @@ fail_case noqemu "QEMU binary missing" "the QEMU binary '/nonexistent/qemu' (VNU
 
 # A disk image QEMU cannot open as qcow2: QEMU exits at start.
 printf 'not a qcow2 image' >"$VT_WORK/bad.qcow2"
+vt_give "$VT_WORK/bad.qcow2"
 cfg=$(mkcfg qemudies 1 256 "disk = [ 'format=qcow2,vdev=xvda,access=rw,target=$VT_WORK/bad.qcow2' ]" \
     "kernel = \"$(ls /boot/vmlinuz-*-cloud-amd64 | sort -V | tail -n 1)\"")
 vt_create "$cfg"

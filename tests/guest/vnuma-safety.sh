@@ -22,6 +22,12 @@ mem_file() {
     awk '$6 ~ /\/vnode0( \(deleted\))?$/ {print $6, $7; exit}' "/proc/$1/maps" 2>/dev/null
 }
 
+# qemu_uid PID: the uid QEMU PID runs as (a root vnuma's qemu_user, docs/CONFIG.md), which owns
+# its memory files.
+qemu_uid() {
+    awk '$1 == "Uid:" {print $2; exit}' "/proc/$1/status" 2>/dev/null
+}
+
 # wait_gone NAME CONFIG SECONDS: waits until no QEMU of NAME runs and no process still carries
 # the create's command line (a held child is a fork of `vnuma create CONFIG`); 0 when none is.
 wait_gone() {
@@ -78,7 +84,7 @@ if [ $can_switch_user = yes ]; then
             read -r file deleted < <(mem_file "$pid")
             if [ -z "$file" ] ||
                 setpriv --reuid $other --regid $other --clear-groups head -c 1 "$file" >/dev/null 2>&1 ||
-                [ "$(stat -c '%u %a' "$file" 2>/dev/null)" != "0 600" ]; then
+                [ "$(stat -c '%u %a' "$file" 2>/dev/null)" != "$(qemu_uid "$pid") 600" ]; then
                 won=$((won + 1))
                 echo "# ram$try: memory file '$file' $(stat -c '%U %a' "$file" 2>&1)"
             fi

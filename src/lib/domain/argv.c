@@ -58,6 +58,9 @@ static void add_vnc(struct vn_strv *a, const struct vn_vnc *v, const struct vn_d
     if (!v->enabled)
         return;
     const char *auth = v->has_password ? ",password=on" : "";
+    /* -nodefaults took the default VGA: a VNC display needs one. */
+    vn_strv_addf(a, "-vga");
+    vn_strv_addf(a, "std");
     vn_strv_addf(a, "-vnc");
     if (v->listen)
         vn_strv_addf(a, "%s:%d%s", v->listen, v->display, auth);
@@ -79,6 +82,13 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "%s,debug-threads=on", spec->name);
     vn_strv_addf(&a, "-machine");
     vn_strv_addf(&a, "q35");
+    /* Confined: a seccomp filter that refuses obsolete calls, privilege changes, spawning
+     * (fork/exec) and its own affinity/priority (vnuma sets those from outside); no device
+     * and no config file vnuma did not ask for. */
+    vn_strv_addf(&a, "-sandbox");
+    vn_strv_addf(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    vn_strv_addf(&a, "-nodefaults");
+    vn_strv_addf(&a, "-no-user-config");
     const char *acc[5];
     vn_accel_qemu_args(accel, acc);
     for (const char **x = acc; *x; x++)

@@ -42,7 +42,8 @@ struct ctx {
     char kernel[4096], initrd[4096];
     const char *cmdline;
     struct vn_accel_result accel;
-    bool recorded; /* a record exists that undo() must remove */
+    struct vn_qemu_cred cred; /* who QEMU runs as */
+    bool recorded;            /* a record exists that undo() must remove */
     bool mem_made;
     struct vn_qemu_proc proc;
 };
@@ -105,6 +106,46 @@ static int resolve_boot(struct ctx *c, struct vn_error *err)
     return 0;
 }
 
+/* Confined: the user QEMU runs as can read the boot files and disks (and write the writable
+ * ones) and reach the state dir, checked as that user before anything is touched. */
+static int check_confined_access(struct ctx *c, struct vn_error *err)
+{
+    if (!vn_dom_confined(&c->cred))
+        return 0;
+    const struct vn_vm_spec *s = c->spec;
+    int n = s->ndisks + 3;
+    VN_CLEANUP_FREE const char **paths = calloc((size_t)n, sizeof *paths);
+    VN_CLEANUP_FREE const char **keys = calloc((size_t)n, sizeof *keys);
+    VN_CLEANUP_FREE int *modes = calloc((size_t)n, sizeof *modes);
+    if (!paths || !keys || !modes)
+        return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
+    int k = 0;
+    if (c->kernel[0])
+        paths[k] = c->kernel, keys[k] = "the 'kernel' file", modes[k++] = R_OK;
+    if (c->initrd[0])
+        paths[k] = c->initrd, keys[k] = "the 'ramdisk' file", modes[k++] = R_OK;
+    for (int i = 0; i < s->ndisks; i++)
+        if (s->disks[i].target)
+            paths[k] = s->disks[i].target, keys[k] = "the 'disk' file",
+            modes[k++] = s->disks[i].readonly || s->disks[i].cdrom ? R_OK : R_OK | W_OK;
+    /* QEMU makes its sockets in STATE/run/NAME: it must get through the state dir's parents
+     * (vnuma opens the state dir and run/ to it itself). */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", vn_domain_state_dir(c->opts->state_dir));
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = '\0';
+    else
+        *slash = '\0';
+    /* A parent that is missing or not a directory is vn_state_open's error to give. */
+    struct stat pst;
+    if (stat(parent, &pst) == 0 && S_ISDIR(pst.st_mode))
+        paths[k] = parent, keys[k] = "the state directory's parent", modes[k++] = X_OK;
+    return vn_dom_confine_check(c->name, &c->cred, paths, keys, modes, k, err);
+}
+
 /* Where the accelerator verdict is cached: $XDG_CACHE_HOME/vnuma, else STATE_DIR/cache. */
 static void cache_dir(const struct ctx *c, char *buf, size_t len)
 {
@@ -139,7 +180,8 @@ static int choose_accel(struct ctx *c, struct vn_error *err)
     char cache[4096];
     cache_dir(c, cache, sizeof cache);
     progress(c, "choosing the accelerator (the first KVM probe boot may take up to 20 s)...");
-    if (vn_accel_probe(kernel, initrd, cache[0] ? cache : NULL, &c->accel, err) < 0)
+    /* As QEMU's own user: KVM counts only if that user can use it. */
+    if (vn_accel_probe_as(kernel, initrd, cache[0] ? cache : NULL, &c->cred, &c->accel, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot choose an accelerator", c->name);
     return 0;
 }
@@ -350,6 +392,10 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
     if (vn_dom_memdir_make_files(mem_fd, c->paths.memdir.path, c->p->nvnodes, err) < 0)
         return vn_error_prefix(err, "domain '%s'", c->name);
+    /* Confined: the files (0600) and their dir are the QEMU user's, which opens them. */
+    if (vn_dom_confined(&c->cred) && vn_dom_memdir_give(mem_fd, c->paths.memdir.path, c->p->nvnodes,
+                                                        c->cred.uid, c->cred.gid, err) < 0)
+        return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */
     snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);
     char **argv =
@@ -359,8 +405,15 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         return vn_error_prefix(err, "domain '%s'", c->name);
     *argv_out = argv;
 
-    if (vn_qemu_spawn_held((const char *const *)argv, c->paths.log, &mem_fd, 1, &c->proc, err) < 0)
+    if (vn_qemu_spawn_held_as((const char *const *)argv, c->paths.log, &mem_fd, 1, &c->cred,
+                              &c->proc, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    /* The log is open (root's, 0600, QEMU writes to the inherited fd): now the dir where QEMU
+     * makes its sockets becomes its user's. */
+    if (vn_dom_confine_runtime_dir(c->name, c->paths.run, &c->cred, err) < 0) {
+        vn_qemu_abandon(&c->proc);
+        return -1;
+    }
     vn_fault_point("create.held");
     /* The pid goes into the record before QEMU may run: a crash before this line leaves a
      * held child that exits on its own, one after it a QEMU that `destroy` can find. */
@@ -435,14 +488,31 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     if (vn_domain_name_check(c->name, err) < 0)
         return vn_error_prefix(err, "config '%s'", config_path);
     snprintf(res->name, sizeof res->name, "%s", c->name);
-    if (resolve_boot(c, err) < 0 || open_state(c, err) < 0 || choose_accel(c, err) < 0)
+    if (vn_dom_qemu_cred(&c->cred, err) < 0)
+        return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
+    if (resolve_boot(c, err) < 0 || check_confined_access(c, err) < 0 || open_state(c, err) < 0 ||
+        choose_accel(c, err) < 0)
         return -1;
+    /* KVM chosen (probed as root, or asked for): the QEMU user must open /dev/kvm too. */
+    if (c->accel.accel == VN_ACCEL_KVM) {
+        const char *kvm[] = {"/dev/kvm"}, *what[] = {"the KVM device"};
+        int rw[] = {R_OK | W_OK};
+        struct vn_error e2 = {0};
+        if (vn_dom_confine_check(c->name, &c->cred, kvm, what, rw, 1, &e2) < 0)
+            return vn_error_set(err,
+                                "%s; for KVM it must be in the group 'kvm' (scripts/setup.sh "
+                                "adds it)",
+                                e2.msg);
+    }
     res->accel = c->accel.accel;
     snprintf(res->accel_reason, sizeof res->accel_reason, "%s", c->accel.reason);
     snprintf(res->accel_cpu, sizeof res->accel_cpu, "%s", vn_accel_cpu(&c->accel));
     char qemu[4096];
     if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    const char *bin[] = {qemu}, *bin_what[] = {"the QEMU binary"};
+    if (vn_dom_confine_check(c->name, &c->cred, bin, bin_what, (int[]){X_OK}, 1, err) < 0)
+        return -1;
 
     c->p = calloc(1, sizeof *c->p);
     if (!c->p)
@@ -462,6 +532,8 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     } else {
         if (vn_dom_paths(c->state, c->name, &c->paths, err) < 0)
             return vn_error_prefix(err, "domain '%s'", c->name);
+        if (vn_dom_confine_state_dir(c->state, &c->cred, err) < 0)
+            return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
         char what[128];
         snprintf(what, sizeof what, "create '%s'", c->name);
         if (vn_state_lock(c->state, LOCK_TIMEOUT_MS, what, err) < 0)

@@ -11,6 +11,7 @@
 #include "../config/spec.h"
 #include "../place/place.h"
 #include "../qemu/accel.h"
+#include "../qemu/cred.h"
 #include "../qemu/qmp.h"
 #include "../state/state.h"
 #include "../topo/topo.h"
@@ -69,6 +70,10 @@ int vn_dom_memdir_for(const char *state_dir, const char *name, struct vn_dom_mem
 int vn_dom_memdir_open(const struct vn_dom_memdir *m, bool create, struct vn_error *err);
 /* Replaces any vnodeN files of the open dir with nvnodes empty ones, 0600, O_EXCL. */
 int vn_dom_memdir_make_files(int dirfd, const char *path, int nvnodes, struct vn_error *err);
+/* Gives the nvnodes vnodeN files of the open dir (0600) and the dir itself (0700) to uid:gid,
+ * the user QEMU runs as; every file opened with O_NOFOLLOW, changed through its fd. */
+int vn_dom_memdir_give(int dirfd, const char *path, int nvnodes, uid_t uid, gid_t gid,
+                       struct vn_error *err);
 /* Fails, naming the dir, when its file system has less than need_mib free (unlimited: 0). */
 int vn_dom_memdir_check_room(int dirfd, const char *path, uint64_t need_mib, struct vn_error *err);
 /* Removes the vnodeN files of m and its last level (missing is fine). */
@@ -96,6 +101,27 @@ int vn_dom_remove_record_mem_dir(struct vn_state *s, const struct vn_domain_reco
  * each node of topo (NULL: the live host).  -1 with the node and the figures when they do not. */
 int vn_dom_claims_fit(struct vn_state *s, const struct vn_host_topo *topo, const char *name,
                       const struct vn_claim *claim, struct vn_error *err);
+
+/* Who QEMU runs as under host config hc for a vnuma of effective uid euid (confine.c): root
+ * takes qemu_user/qemu_group (a missing user says to run setup or set qemu_user); any other
+ * user keeps its own, and a qemu_user naming someone else is an error with FILE:LINE:COL. */
+int vn_dom_qemu_cred_for(const struct vn_host_conf *hc, uid_t euid, struct vn_qemu_cred *out,
+                         struct vn_error *err);
+/* The same for the host config vn_host_conf_load() reads and the real effective uid. */
+int vn_dom_qemu_cred(struct vn_qemu_cred *out, struct vn_error *err);
+/* Does QEMU run as a user other than vnuma's own? */
+bool vn_dom_confined(const struct vn_qemu_cred *c);
+/* When confined: can c open each of the n paths with modes[i]?  -1 naming the domain, what
+ * the path is (keys[i], "the 'kernel' file"), the path and the user when one cannot. */
+int vn_dom_confine_check(const char *name, const struct vn_qemu_cred *c, const char *const *paths,
+                         const char *const *keys, const int *modes, int n, struct vn_error *err);
+/* When confined: the state dir and its run/ become searchable (g+x, not readable) by c's group. */
+int vn_dom_confine_state_dir(struct vn_state *s, const struct vn_qemu_cred *c,
+                             struct vn_error *err);
+/* When confined: the domain's runtime dir run becomes c's own, 0700 (QEMU makes its sockets
+ * there). */
+int vn_dom_confine_runtime_dir(const char *name, const char *run, const struct vn_qemu_cred *c,
+                               struct vn_error *err);
 
 /* What a record's domain is doing now: running, dead, creating, stopping... */
 const char *vn_dom_state(const struct vn_domain_record *r);

@@ -85,8 +85,10 @@ int vn_dom_memdir_legacy(const char *name, char *buf, size_t len, int which)
 }
 
 /* Opens (creating 0700 when create) the dir name under parent without following a link, and
- * checks it is a directory of ours that no one else can write. */
-static int open_level(int parent, const char *shown, const char *level, bool create,
+ * checks it is a directory of ours that no one else can write.  given: it may instead belong
+ * to another user (the domain's own dir, which create gives to the QEMU user), because its
+ * parent is ours and closed to others, so only we can have made it. */
+static int open_level(int parent, const char *shown, const char *level, bool create, bool given,
                       struct vn_error *err)
 {
     if (create && mkdirat(parent, level, 0700) < 0 && errno != EEXIST)
@@ -106,7 +108,7 @@ static int open_level(int parent, const char *shown, const char *level, bool cre
         close(fd);
         return vn_error_sys(err, e, "cannot inspect the memory directory '%s/%s'", shown, level);
     }
-    if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+    if ((st.st_uid != geteuid() && !given) || (st.st_mode & 022)) {
         close(fd);
         return vn_error_set(err,
                             "the memory directory '%s/%s' belongs to uid %u or is writable by "
@@ -125,8 +127,12 @@ static int open_chain(const struct vn_dom_memdir *m, bool create, struct vn_erro
         return vn_error_sys(err, errno, "cannot open the memory root '%s'", m->root);
     char shown[4096];
     snprintf(shown, sizeof shown, "%s", m->root);
+    /* Every level below the first was checked ours and closed; the root only when it is. */
+    struct stat rs;
+    bool parent_closed = fstat(fd, &rs) == 0 && rs.st_uid == geteuid() && !(rs.st_mode & 022);
     for (int i = 0; i < m->nlevels; i++) {
-        int next = open_level(fd, shown, m->level[i], create, err);
+        bool given = i == m->nlevels - 1 && (i > 0 || parent_closed);
+        int next = open_level(fd, shown, m->level[i], create, given, err);
         close(fd);
         if (next < 0)
             return -1;
@@ -204,6 +210,33 @@ int vn_dom_memdir_make_files(int dirfd, const char *path, int nvnodes, struct vn
             return vn_error_sys(err, errno, "cannot create the memory file '%s/%s'", path, f);
         close(fd);
     }
+    return 0;
+}
+
+int vn_dom_memdir_give(int dirfd, const char *path, int nvnodes, uid_t uid, gid_t gid,
+                       struct vn_error *err)
+{
+    for (int i = 0; i < nvnodes; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "vnode%d", i);
+        int fd = openat(dirfd, f, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return vn_error_sys(err, errno, "cannot open the memory file '%s/%s'", path, f);
+        struct stat st;
+        int rc = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fchown(fd, uid, gid) < 0 ||
+                         fchmod(fd, 0600) < 0
+                     ? -1
+                     : 0;
+        int e = errno;
+        close(fd);
+        if (rc < 0)
+            return vn_error_sys(err, e ? e : EINVAL,
+                                "cannot give the memory file '%s/%s' to uid %u", path, f,
+                                (unsigned)uid);
+    }
+    if (fchown(dirfd, uid, gid) < 0 || fchmod(dirfd, 0700) < 0)
+        return vn_error_sys(err, errno, "cannot give the memory directory '%s' to uid %u", path,
+                            (unsigned)uid);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../util/cleanup.h"
+#include "cred.h"
 #include "launch.h"
 
 #define PROBE_MARK    "VNUMA-PROBE-JSON:"
@@ -81,8 +82,8 @@ static bool file_contains(const char *path, const char *needle)
 }
 
 /* Everything the verdict depends on; a change in any of them runs the probe again. */
-static int cache_key(const char *qemu, const char *kernel, const struct stat *kvm, char *key,
-                     size_t len, struct vn_error *err)
+static int cache_key(const char *qemu, const char *kernel, const struct stat *kvm, uid_t uid,
+                     char *key, size_t len, struct vn_error *err)
 {
     char version[256];
     if (vn_qemu_version(qemu, version, sizeof version, err) < 0)
@@ -93,9 +94,10 @@ static int cache_key(const char *qemu, const char *kernel, const struct stat *kv
         return vn_error_sys(err, errno, "cannot read the guest kernel '%s'", kernel);
     struct utsname u;
     uname(&u);
-    int n = snprintf(key, len, "kernel=%s:%lld:%lld qemu=%s:%s kvm=%llx host=%s %s", kernel,
+    /* The user QEMU runs as counts: /dev/kvm may be open to root and not to it. */
+    int n = snprintf(key, len, "kernel=%s:%lld:%lld qemu=%s:%s kvm=%llx host=%s %s uid=%u", kernel,
                      (long long)ks.st_size, (long long)ks.st_mtime, qemu, version,
-                     (unsigned long long)kvm->st_rdev, u.release, u.version);
+                     (unsigned long long)kvm->st_rdev, u.release, u.version, (unsigned)uid);
     if (n < 0 || (size_t)n >= len)
         return vn_error_set(
             err, "the paths of QEMU '%s' and of the guest kernel '%s' are too long.", qemu, kernel);
@@ -280,18 +282,36 @@ static void probe_dir_remove(struct probe_dir *d)
  * verdict, naming kept (where the log will be kept, "" for nowhere).  -1 only when QEMU did
  * not start. */
 static int probe_boot(const char *qemu, const char *kernel, const char *initramfs, const char *cpu,
-                      const char *log, const char *kept, struct vn_accel_result *r,
-                      struct vn_error *err)
+                      const char *log, const char *kept, const struct vn_qemu_cred *cred,
+                      struct vn_accel_result *r, struct vn_error *err)
 {
-    const char *argv[] = {
-        qemu,       "-enable-kvm", "-cpu",       cpu,
-        "-machine", "q35",         "-m",         "256M",
-        "-smp",     "1",           "-nographic", "-no-reboot",
-        "-nic",     "none",        "-kernel",    kernel,
-        "-initrd",  initramfs,     "-append",    "console=ttyS0 panic=-1 quiet vnuma.probe=json",
-        NULL};
+    /* The domain's sandbox (domain/argv.c): the probe tells what that QEMU can do. */
+    const char *argv[] = {qemu,
+                          "-sandbox",
+                          "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+                          "-enable-kvm",
+                          "-cpu",
+                          cpu,
+                          "-machine",
+                          "q35",
+                          "-m",
+                          "256M",
+                          "-smp",
+                          "1",
+                          "-nographic",
+                          "-no-reboot",
+                          "-nic",
+                          "none",
+                          "-kernel",
+                          kernel,
+                          "-initrd",
+                          initramfs,
+                          "-append",
+                          "console=ttyS0 panic=-1 quiet vnuma.probe=json",
+                          NULL};
     struct vn_qemu_proc proc;
-    if (vn_qemu_spawn(argv, log, &proc, err) < 0)
+    if (vn_qemu_spawn_held_as(argv, log, NULL, 0, cred, &proc, err) < 0 ||
+        vn_qemu_release(&proc, qemu, err) < 0)
         return vn_error_prefix(err, "cannot run the KVM probe guest");
 
     long long start = now_ms(), deadline = start + VN_ACCEL_PROBE_DEADLINE_MS;
@@ -340,7 +360,15 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
 int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_dir,
                    struct vn_accel_result *out, struct vn_error *err)
 {
+    return vn_accel_probe_as(kernel, initramfs, cache_dir, NULL, out, err);
+}
+
+int vn_accel_probe_as(const char *kernel, const char *initramfs, const char *cache_dir,
+                      const struct vn_qemu_cred *cred, struct vn_accel_result *out,
+                      struct vn_error *err)
+{
     memset(out, 0, sizeof *out);
+    bool as_other = cred && cred->change && cred->uid != geteuid();
     char qemu[4096];
     if (vn_qemu_find_binary(qemu, sizeof qemu, err) < 0)
         return -1;
@@ -353,6 +381,28 @@ int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_
         set_reason(out, "'/dev/kvm' cannot be opened: %s; using TCG.", strerror(errno));
         return 0;
     }
+    /* What counts is whether QEMU's own user can open it (and read the probe's files). */
+    if (as_other) {
+        const char *paths[] = {"/dev/kvm", kernel, initramfs};
+        int modes[] = {R_OK | W_OK, R_OK, R_OK}, bad = -1;
+        struct vn_error e2 = {0};
+        if (vn_qemu_cred_access(cred, paths, modes, 3, &bad, &e2) < 0) {
+            if (bad == 0) {
+                out->accel = VN_ACCEL_TCG;
+                set_reason(out,
+                           "'/dev/kvm' cannot be opened by QEMU's user '%s': %s (add it to the "
+                           "group 'kvm'); using TCG.",
+                           cred->user, strerror(e2.errnum));
+                return 0;
+            }
+            if (bad > 0)
+                return vn_error_sys(err, e2.errnum,
+                                    "cannot probe KVM: QEMU's user '%s' cannot read '%s'",
+                                    cred->user, paths[bad]);
+            *err = e2;
+            return vn_error_prefix(err, "cannot probe KVM");
+        }
+    }
 
     /* A probe that fails for want of its files would wrongly condemn KVM, and be cached. */
     if (access(kernel, R_OK) < 0)
@@ -362,7 +412,7 @@ int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_
         return vn_error_sys(err, errno, "cannot probe KVM: the guest initramfs '%s' cannot be read",
                             initramfs);
     char key[2048];
-    if (cache_key(qemu, kernel, &kvm, key, sizeof key, err) < 0)
+    if (cache_key(qemu, kernel, &kvm, as_other ? cred->uid : geteuid(), key, sizeof key, err) < 0)
         return vn_error_prefix(err, "cannot probe KVM");
     char cname[64] = "";
     VN_CLEANUP_CLOSE int cdir = -1;
@@ -391,15 +441,15 @@ int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_
     snprintf(log, sizeof log, "%s/qemu.log", pd.path);
     if (cdir >= 0)
         snprintf(kept, sizeof kept, "%s/accel-probe.log", cache_dir);
-    if (probe_boot(qemu, kernel, initramfs, "host", log, kept, out, err) < 0)
+    if (probe_boot(qemu, kernel, initramfs, "host", log, kept, cred, out, err) < 0)
         return -1;
     /* QEMU 7.2 asserts when the host kernel refuses the guest's IA32_ARCH_CAPABILITIES; the
      * same KVM works without that MSR, so one more probe tries the model that drops it. */
     if (out->accel != VN_ACCEL_KVM && file_contains(log, MSR_ARCH_CAPS_FAILURE)) {
         snprintf(log, sizeof log, "%s/qemu-retry.log", pd.path);
         struct vn_accel_result retry = {0};
-        if (probe_boot(qemu, kernel, initramfs, VN_ACCEL_CPU_NO_ARCH_CAPS, log, kept, &retry, err) <
-            0)
+        if (probe_boot(qemu, kernel, initramfs, VN_ACCEL_CPU_NO_ARCH_CAPS, log, kept, cred, &retry,
+                       err) < 0)
             return -1;
         out->accel = retry.accel;
         snprintf(out->cpu, sizeof out->cpu, "%s", retry.cpu);

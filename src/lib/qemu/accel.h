@@ -39,6 +39,14 @@ struct vn_accel_result {
 int vn_accel_probe(const char *kernel, const char *initramfs, const char *cache_dir,
                    struct vn_accel_result *out, struct vn_error *err);
 
+struct vn_qemu_cred;
+/* vn_accel_probe with the probe's QEMU run as cred (NULL or !change: the caller), under the
+ * same -sandbox as a domain's: a /dev/kvm that user cannot open means TCG, and the verdict is
+ * cached per user. */
+int vn_accel_probe_as(const char *kernel, const char *initramfs, const char *cache_dir,
+                      const struct vn_qemu_cred *cred, struct vn_accel_result *out,
+                      struct vn_error *err);
+
 /* QEMU's arguments for a verdict into out, NULL-terminated, pointing into r or to static
  * text: KVM "-enable-kvm -cpu MODEL" (r->cpu, default "host"), TCG "-accel tcg,thread=multi
  * -cpu max". */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "../util/cleanup.h"
+#include "cred.h"
 
 #define DEFAULT_QEMU  "qemu-system-x86_64"
 #define POLL_MS       10
@@ -23,7 +25,7 @@
 extern char **environ;
 
 /* What the child tells the parent through the CLOEXEC pipe when it cannot exec. */
-enum child_step { STEP_SETSID = 1, STEP_STDIO, STEP_FDS, STEP_EXEC, STEP_GATE };
+enum child_step { STEP_SETSID = 1, STEP_STDIO, STEP_FDS, STEP_EXEC, STEP_GATE, STEP_CRED };
 
 struct child_report {
     int step;
@@ -87,7 +89,7 @@ int vn_qemu_find_binary(char *buf, size_t len, struct vn_error *err)
 /* Runs in the forked child: only async-signal-safe calls, because the parent may have other
  * threads (vnumad) whose locks were copied in whatever state they were in. */
 static void child_exec(const char *const *argv, int null_fd, int log_fd, int report_fd, int gate_fd,
-                       const int *keep, int nkeep, int max_fd)
+                       const int *keep, int nkeep, int max_fd, const struct vn_qemu_cred *cred)
 {
     struct child_report rep = {0, 0};
     sigset_t none;
@@ -136,6 +138,18 @@ static void child_exec(const char *const *argv, int null_fd, int log_fd, int rep
             _exit(126);
         close(gate_fd);
     }
+    /* What QEMU creates (sockets, the console log) is its user's alone; no exec may gain
+     * privileges (QEMU's -sandbox sets this too); then the unprivileged user, verified. */
+    umask(077);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        rep = (struct child_report){STEP_CRED, errno};
+        goto report;
+    }
+    int cred_err = vn_qemu_cred_apply(cred);
+    if (cred_err) {
+        rep = (struct child_report){STEP_CRED, cred_err};
+        goto report;
+    }
     execve(argv[0], (char *const *)argv, environ);
     rep = (struct child_report){STEP_EXEC, errno};
 report:;
@@ -156,6 +170,13 @@ static pid_t waitpid_eintr(pid_t pid, int *status, int flags)
 int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int *keep_fds,
                        int nkeep, struct vn_qemu_proc *out, struct vn_error *err)
 {
+    return vn_qemu_spawn_held_as(argv, log_path, keep_fds, nkeep, NULL, out, err);
+}
+
+int vn_qemu_spawn_held_as(const char *const *argv, const char *log_path, const int *keep_fds,
+                          int nkeep, const struct vn_qemu_cred *cred, struct vn_qemu_proc *out,
+                          struct vn_error *err)
+{
     if (!argv || !argv[0] || !strchr(argv[0], '/'))
         return vn_error_set(err, "the QEMU binary '%s' must be given as a path.",
                             argv && argv[0] ? argv[0] : "");
@@ -163,6 +184,11 @@ int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int 
     out->gate_fd = out->report_fd = -1;
     if (snprintf(out->log_path, sizeof out->log_path, "%s", log_path) >= (int)sizeof out->log_path)
         return vn_error_set(err, "log path '%s' is too long.", log_path);
+    out->uid = cred && cred->change ? cred->uid : geteuid();
+    if (cred && cred->change)
+        snprintf(out->user, sizeof out->user, "%s", cred->user);
+    else
+        out->user[0] = '\0';
     for (int i = 0; i < nkeep; i++)
         if (keep_fds[i] < 3)
             return vn_error_set(err, "descriptor %d cannot be passed to QEMU.", keep_fds[i]);
@@ -195,7 +221,7 @@ int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int 
         return vn_error_sys(err, errno, "cannot fork to start QEMU '%s'", argv[0]);
     if (pid == 0) {
         close(gate_wr); /* only the parent may hold the go end, or EOF never comes */
-        child_exec(argv, null_fd, log_fd, wr, gate_rd, keep_fds, nkeep, max_fd);
+        child_exec(argv, null_fd, log_fd, wr, gate_rd, keep_fds, nkeep, max_fd, cred);
     }
     out->pid = pid;
     out->gate_fd = VN_STEAL_FD(gate_wr);
@@ -260,6 +286,9 @@ int vn_qemu_release(struct vn_qemu_proc *p, const char *binary, struct vn_error 
         return vn_error_sys(err, rep.errnum, "cannot redirect QEMU's output to '%s'", p->log_path);
     case STEP_FDS:
         return vn_error_sys(err, rep.errnum, "cannot pass descriptors to QEMU '%s'", binary);
+    case STEP_CRED:
+        return vn_error_sys(err, rep.errnum, "cannot run QEMU '%s' as user '%s' (uid %u)", binary,
+                            p->user[0] ? p->user : "(caller)", (unsigned)p->uid);
     default:
         return vn_error_sys(err, rep.errnum, "cannot execute QEMU '%s'", binary);
     }

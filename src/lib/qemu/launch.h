@@ -17,7 +17,11 @@ struct vn_qemu_proc {
     char log_path[4096]; /* where its stdout and stderr go */
     int gate_fd;         /* held child: the go end of its gate, else -1 */
     int report_fd;       /* held child: where an exec failure is reported, else -1 */
+    uid_t uid;           /* the user QEMU runs as */
+    char user[64];       /* its name when the launcher dropped to it, else "" */
 };
+
+struct vn_qemu_cred;
 
 /* $VNUMA_QEMU (a path, or a name looked up on PATH), else qemu-system-x86_64 on PATH. */
 int vn_qemu_find_binary(char *buf, size_t len, struct vn_error *err);
@@ -32,6 +36,12 @@ int vn_qemu_spawn(const char *const *argv, const char *log_path, struct vn_qemu_
  * keep_fds (each >= 3) are inherited by QEMU under the same numbers. */
 int vn_qemu_spawn_held(const char *const *argv, const char *log_path, const int *keep_fds,
                        int nkeep, struct vn_qemu_proc *out, struct vn_error *err);
+
+/* vn_qemu_spawn_held, and the child takes on cred (NULL or !change: the caller's own) after
+ * the gate and before execve, with umask 077 and no_new_privs; a failure is the release's. */
+int vn_qemu_spawn_held_as(const char *const *argv, const char *log_path, const int *keep_fds,
+                          int nkeep, const struct vn_qemu_cred *cred, struct vn_qemu_proc *out,
+                          struct vn_error *err);
 
 /* Lets a held child exec; an exec failure is an error and the child is reaped (pid 0). */
 int vn_qemu_release(struct vn_qemu_proc *p, const char *binary, struct vn_error *err);

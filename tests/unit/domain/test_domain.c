@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <pwd.h>
 
 #include "../../../src/lib/domain/domain_int.h"
 #include "config/config.h"
@@ -56,6 +57,7 @@ static void rm_tree(const char *path)
 static int fx_teardown(void **state)
 {
     struct fx *f = *state;
+    unsetenv("VNUMA_HOST_CONF");
     vn_state_close(f->s);
     rm_tree(f->dir);
     free(f);
@@ -162,6 +164,25 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
+/* Points VNUMA_HOST_CONF at a host config in the scratch dir with text (unset at teardown). */
+static void use_host_conf(struct fx *f, const char *text)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/vnuma.conf", f->dir);
+    write_file(path, text);
+    setenv("VNUMA_HOST_CONF", path, 1);
+}
+
+/* A host config in which QEMU runs as the user running the tests (not confined). */
+static void use_own_user(struct fx *f)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    assert_non_null(pw);
+    char text[200];
+    snprintf(text, sizeof text, "qemu_user = \"%s\"\n", pw->pw_name);
+    use_host_conf(f, text);
+}
+
 /* The reliability issue's "resident memory counted twice": a 16 MiB VM fits beside a running
  * domain only when the part of its claim already resident is not subtracted a second time. */
 static void test_create_counts_resident_once(void **state)
@@ -177,6 +198,7 @@ static void test_create_counts_resident_once(void **state)
                      "{\"cpu\":1,\"node\":0,\"package\":0,\"core\":1,\"smt\":0}]}");
     snprintf(kernel, sizeof kernel, "%s/kernel", f->dir);
     write_file(kernel, "not really a kernel: a dry run only checks it is readable\n");
+    use_own_user(f);
     snprintf(cfg, sizeof cfg, "%s/p2.cfg", f->dir);
     char text[600];
     snprintf(text, sizeof text,
@@ -387,11 +409,180 @@ static void test_argv_vnc_and_cpu_model(void **state)
     argv_golden("argv-novnc.qemu", cfg, &tcg);
 }
 
+/* Who QEMU runs as for a host config's text and an effective uid: rc, and err containing want. */
+static void cred_case(const char *text, const char *user_override, uid_t euid, int want_rc,
+                      const char *want, struct vn_qemu_cred *c)
+{
+    struct vn_host_conf hc = {0};
+    struct vn_error err = {0};
+    if (vn_host_conf_parse_buf(text, strlen(text), "h.conf", &hc, &err) < 0)
+        fail_msg("host config does not parse: %s", err.msg);
+    if (user_override) {
+        free(hc.qemu_user);
+        hc.qemu_user = strdup(user_override);
+    }
+    int rc = vn_dom_qemu_cred_for(&hc, euid, c, &err);
+    vn_host_conf_clear(&hc);
+    if (rc != want_rc)
+        fail_msg("'%s' as uid %u: rc %d, want %d (%s)", text, (unsigned)euid, rc, want_rc, err.msg);
+    if (want && !strstr(err.msg, want))
+        fail_msg("'%s': error '%s' does not contain '%s'", text, err.msg, want);
+}
+
+/* Credential resolution: root takes qemu_user/qemu_group; a missing user says how to make it;
+ * a written key is named at FILE:LINE:COL; a non-root vnuma keeps its own user. */
+static void test_qemu_cred_resolution(void **state)
+{
+    (void)state;
+    struct vn_qemu_cred c;
+    /* The default user, not on this host. */
+    cred_case("", "vn-nosuch-user", 0, -1,
+              "the QEMU user 'vn-nosuch-user' does not exist (QEMU runs as it when vnuma is "
+              "root); run scripts/setup.sh (or install the vnuma package) to create it, or set "
+              "qemu_user in h.conf",
+              &c);
+    cred_case("qemu_user = \"vn-nosuch-user\"\n", NULL, 0, -1,
+              "h.conf:1:13: qemu_user: the QEMU user 'vn-nosuch-user' does not exist; create it "
+              "or change qemu_user",
+              &c);
+    cred_case("qemu_user = \"root\"\nqemu_group = \"vn-nosuch-group\"\n", NULL, 0, -1,
+              "h.conf:2:14: qemu_group: the QEMU group 'vn-nosuch-group' does not exist", &c);
+    /* Not root: another user is refused, no qemu_user means the invoking user. */
+    cred_case("qemu_user = \"root\"\n", NULL, 4242, -1,
+              "h.conf:1:13: qemu_user: 'root' (uid 0) is not the user vnuma runs as (uid 4242): "
+              "only root can start QEMU as another user",
+              &c);
+    cred_case("", "vn-nosuch-user", 4242, 0, NULL, &c);
+    assert_false(c.change);
+    /* Root with a user that exists: its uid, primary group, and that group first. */
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw) {
+        print_message("# no user 'nobody' here: the resolution of a real user is not checked\n");
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    cred_case("qemu_user = \"nobody\"\n", NULL, 0, 0, NULL, &c);
+    assert_true(c.change);
+    assert_int_equal(c.uid, uid);
+    assert_int_equal(c.gid, gid);
+    assert_true(c.ngroups >= 1);
+    assert_int_equal(c.groups[0], gid);
+    assert_string_equal(c.user, "nobody");
+    cred_case("qemu_user = \"nobody\"\nqemu_group = \"root\"\n", NULL, 0, 0, NULL, &c);
+    assert_int_equal(c.gid, 0);
+    assert_int_equal(c.groups[0], 0);
+    assert_string_equal(c.group, "root");
+}
+
+/* A create fails before anything starts when the QEMU user is missing (no state dir made), and
+ * names the file and the user when that user cannot read the kernel (root only: as anyone
+ * else QEMU runs as the caller). */
+static void test_create_confined_checks(void **state)
+{
+    struct fx *f = *state;
+    char host[200], cfg[200], kernel[200], fresh[200], text[600];
+    snprintf(host, sizeof host, "%s/host.json", f->dir);
+    write_file(host, "{\"name\":\"tiny\",\"nodes\":[{\"node\":0,\"package\":0,\"memory_mib\":64,"
+                     "\"free_mib\":64,\"cpus\":\"0\"}],\"distances\":[[10]],\"pci\":[],"
+                     "\"cpus\":[{\"cpu\":0,\"node\":0,\"package\":0,\"core\":0,\"smt\":0}]}");
+    snprintf(kernel, sizeof kernel, "%s/kernel", f->dir);
+    write_file(kernel, "not really a kernel\n");
+    snprintf(cfg, sizeof cfg, "%s/c.cfg", f->dir);
+    snprintf(text, sizeof text,
+             "name = \"c\"\nmemory = 16\nvcpus = 1\naccel = \"tcg\"\nkernel = \"%s\"\n", kernel);
+    write_file(cfg, text);
+    snprintf(fresh, sizeof fresh, "%s/fresh-state", f->dir);
+
+    struct vn_domain_create_opts o = {.state_dir = fresh, .host_spec = host};
+    struct vn_domain_create_result res;
+    struct vn_diags diags = {0};
+    struct stat st;
+    if (geteuid() == 0) {
+        use_host_conf(f, "qemu_user = \"vn-nosuch-user\"\n");
+        assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+        vn_diags_free(&diags);
+        assert_non_null(strstr(f->err.msg, "domain 'c' cannot be created: "));
+        assert_non_null(strstr(f->err.msg, "qemu_user: the QEMU user 'vn-nosuch-user' does not"));
+        assert_int_equal(stat(fresh, &st), -1);
+    } else {
+        /* Not root: naming another user is refused just as early. */
+        use_host_conf(f, "qemu_user = \"root\"\n");
+        assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+        vn_diags_free(&diags);
+        assert_non_null(strstr(f->err.msg, "only root can start QEMU as another user"));
+        assert_int_equal(stat(fresh, &st), -1);
+        return;
+    }
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw) {
+        print_message("# no user 'nobody' here: the access check is not run\n");
+        return;
+    }
+    use_host_conf(f, "qemu_user = \"nobody\"\n");
+    o.dry_run = true;
+    /* The scratch dir is 0700: nobody cannot get to the kernel in it. */
+    assert_int_equal(chmod(f->dir, 0700), 0);
+    assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+    vn_diags_free(&diags);
+    char want[600];
+    snprintf(want, sizeof want,
+             "domain 'c': QEMU runs as user 'nobody' (uid %u), which cannot read the 'kernel' "
+             "file '%s' (Permission denied)",
+             (unsigned)pw->pw_uid, kernel);
+    if (!strstr(f->err.msg, want))
+        fail_msg("'%s' does not contain '%s'", f->err.msg, want);
+    /* Reachable and readable: the dry run goes through. */
+    assert_int_equal(chmod(f->dir, 0711), 0);
+    assert_int_equal(chmod(kernel, 0644), 0);
+    if (vn_domain_create(cfg, &o, &res, &diags, &f->err) < 0)
+        fail_msg("%s", f->err.msg);
+    vn_domain_create_result_clear(&res);
+    vn_diags_free(&diags);
+    /* A QEMU binary only root may execute. */
+    char bin[200];
+    snprintf(bin, sizeof bin, "%s/qemu", f->dir);
+    write_file(bin, "#!/bin/sh\nexit 1\n");
+    assert_int_equal(chmod(bin, 0700), 0);
+    setenv("VNUMA_QEMU", bin, 1);
+    int qrc = vn_domain_create(cfg, &o, &res, &diags, &f->err);
+    unsetenv("VNUMA_QEMU");
+    vn_diags_free(&diags);
+    assert_int_equal(qrc, -1);
+    if (!strstr(f->err.msg, "which cannot execute the QEMU binary") || !strstr(f->err.msg, bin))
+        fail_msg("%s", f->err.msg);
+    /* KVM asked for: nobody is not in the group kvm, so /dev/kvm is out of its reach. */
+    struct stat kst;
+    if (stat("/dev/kvm", &kst) == 0 && !(kst.st_mode & 006)) {
+        snprintf(text, sizeof text,
+                 "name = \"c\"\nmemory = 16\nvcpus = 1\naccel = \"kvm\"\nkernel = \"%s\"\n",
+                 kernel);
+        write_file(cfg, text);
+        assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+        vn_diags_free(&diags);
+        if (!strstr(f->err.msg, "which cannot read and write the KVM device '/dev/kvm'") ||
+            !strstr(f->err.msg, "group 'kvm'"))
+            fail_msg("%s", f->err.msg);
+        snprintf(text, sizeof text,
+                 "name = \"c\"\nmemory = 16\nvcpus = 1\naccel = \"tcg\"\nkernel = \"%s\"\n",
+                 kernel);
+        write_file(cfg, text);
+    }
+    /* Readable by root only again: refused, naming it. */
+    assert_int_equal(chmod(kernel, 0600), 0);
+    assert_int_equal(vn_domain_create(cfg, &o, &res, &diags, &f->err), -1);
+    vn_diags_free(&diags);
+    if (!strstr(f->err.msg, want))
+        fail_msg("'%s' does not contain '%s'", f->err.msg, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vcpu_result_holds_every_vcpu),
         cmocka_unit_test(test_argv_vnc_and_cpu_model),
+        cmocka_unit_test(test_qemu_cred_resolution),
+        cmocka_unit_test_setup_teardown(test_create_confined_checks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,

@@ -71,6 +71,9 @@ check "installed vnuma check accepts the installed demo.cfg" "$v" \
 # destdir, not yet at its final place), never for the build tree's copy.
 state=$tmp/state
 mkdir -m 0700 "$state"
+# As root, QEMU runs as the qemu_user, which must get through to the state dir (searchable,
+# not readable: the dir lists nothing to it).
+chmod 0711 "$tmp"
 host='synthetic:pack:1 numa:2 core:2 pu:1'
 v=$(run "$vnuma" create --dry-run --accel tcg --state-dir "$state" --host "$host" \
     "$dest$DOCDIR/examples/demo.cfg" 2>&1)

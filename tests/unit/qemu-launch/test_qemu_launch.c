@@ -18,8 +18,10 @@
 #include <utime.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <pwd.h>
 
 #include "qemu/accel.h"
+#include "qemu/cred.h"
 #include "qemu/guest_paths.h"
 #include "qemu/launch.h"
 
@@ -106,6 +108,93 @@ static void test_spawn_log_not_creatable(void **state)
     assert_int_equal(vn_qemu_spawn(argv, "/nonexistent/dir/q.log", &proc, &err), -1);
     assert_string_equal(err.msg, "cannot create the QEMU log '/nonexistent/dir/q.log': No such "
                                  "file or directory");
+    assert_no_children();
+}
+
+/* Runs /usr/bin/id held and released as cred; its output in *out.  rc of the release. */
+static int run_id_as(const struct vn_qemu_cred *cred, char *out, size_t len, struct vn_error *err)
+{
+    char log[512];
+    tmp_path(log, sizeof log, "id.log");
+    const char *argv[] = {"/usr/bin/id", NULL};
+    struct vn_qemu_proc proc;
+    assert_int_equal(vn_qemu_spawn_held_as(argv, log, NULL, 0, cred, &proc, err), 0);
+    int rc = vn_qemu_release(&proc, argv[0], err);
+    if (rc == 0) {
+        int st = 0;
+        assert_int_equal(vn_qemu_wait_exit(proc.pid, 5000, &st, err), 1);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    read_file(log, out, len);
+    assert_no_children();
+    return rc;
+}
+
+/* The launcher child becomes the QEMU user (uid, gid, groups) before execve; a failure to do
+ * so is the release's error, named, and nothing is left running. */
+static void test_spawn_as_another_user(void **state)
+{
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw || access("/usr/bin/id", X_OK) < 0) {
+        skip();
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    struct vn_qemu_cred c;
+    struct vn_error err = {0};
+    assert_int_equal(vn_qemu_cred_resolve("nobody", NULL, &c, &err), 0);
+    char out[512], want[128];
+    if (geteuid() != 0) {
+        /* Only root may change who it is: the drop fails, and says so. */
+        assert_int_equal(run_id_as(&c, out, sizeof out, &err), -1);
+        assert_non_null(strstr(err.msg, "cannot run QEMU '/usr/bin/id' as user 'nobody'"));
+        return;
+    }
+    assert_int_equal(run_id_as(&c, out, sizeof out, &err), 0);
+    snprintf(want, sizeof want, "uid=%u(nobody) gid=%u(", (unsigned)uid, (unsigned)gid);
+    if (strncmp(out, want, strlen(want)) != 0)
+        fail_msg("id printed '%s', want it to start with '%s'", out, want);
+    assert_null(strstr(out, "(root)"));
+    /* An impossible group list: setgroups refuses, the child reports it and exits unexec'd. */
+    c.ngroups = 65537;
+    assert_int_equal(run_id_as(&c, out, sizeof out, &err), -1);
+    snprintf(want, sizeof want, "cannot run QEMU '/usr/bin/id' as user 'nobody' (uid %u): Invalid",
+             (unsigned)uid);
+    if (!strstr(err.msg, want))
+        fail_msg("'%s' does not contain '%s'", err.msg, want);
+    assert_string_equal(out, "");
+}
+
+/* What the QEMU user can open is asked of that very user: a root-only file fails, naming it. */
+static void test_cred_access(void **state)
+{
+    if (geteuid() != 0 || !getpwnam("nobody")) {
+        skip();
+        return;
+    }
+    struct vn_qemu_cred c;
+    struct vn_error err = {0};
+    assert_int_equal(vn_qemu_cred_resolve("nobody", NULL, &c, &err), 0);
+    char priv[512], open_file[512];
+    tmp_path(priv, sizeof priv, "private");
+    write_file(priv, "x");
+    assert_int_equal(chmod(priv, 0644), 0);
+    snprintf(open_file, sizeof open_file, "/tmp/vnuma-test-cred.%d", (int)getpid());
+    write_file(open_file, "x");
+    assert_int_equal(chmod(open_file, 0644), 0);
+    const char *paths[] = {open_file, "/tmp", priv};
+    int modes[] = {R_OK, X_OK, R_OK};
+    int bad = -2;
+    /* tmpdir is 0700: the 0644 file in it is out of reach. */
+    assert_int_equal(vn_qemu_cred_access(&c, paths, modes, 3, &bad, &err), -1);
+    assert_int_equal(bad, 2);
+    assert_int_equal(err.errnum, EACCES);
+    assert_int_equal(vn_qemu_cred_access(&c, paths, modes, 2, &bad, &err), 0);
+    int w[] = {R_OK | W_OK};
+    assert_int_equal(vn_qemu_cred_access(&c, paths, w, 1, &bad, &err), -1);
+    assert_int_equal(bad, 0);
+    unlink(open_file);
     assert_no_children();
 }
 
@@ -408,7 +497,7 @@ static void test_accel_probe_retries_without_arch_capabilities(void **state)
         skip();
     }
     close(kvm);
-    char fake[512], cache[512], kernel[512], calls[512], text[256];
+    char fake[512], cache[512], kernel[512], calls[512], text[1024];
     tmp_path(fake, sizeof fake, "fake-qemu-msr");
     tmp_path(cache, sizeof cache, "accel-cache-msr");
     tmp_path(kernel, sizeof kernel, "vmlinuz-msr");
@@ -472,6 +561,36 @@ static void test_accel_probe_retries_without_arch_capabilities(void **state)
     assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text)); /* one line: one run */
     assert_null(strstr(r.reason, "retried"));
     unsetenv("VNUMA_QEMU");
+    assert_no_children();
+}
+
+/* The probe as QEMU's user: a /dev/kvm that user cannot open means TCG, saying why, with no
+ * boot at all. */
+static void test_accel_probe_as_user_without_kvm(void **state)
+{
+    struct stat st;
+    if (geteuid() != 0 || !getpwnam("nobody") || stat("/dev/kvm", &st) < 0 || (st.st_mode & 006) ||
+        !have_qemu) {
+        skip();
+        return;
+    }
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0) {
+        skip();
+        return;
+    }
+    close(kvm);
+    struct vn_qemu_cred c;
+    struct vn_error err = {0};
+    assert_int_equal(vn_qemu_cred_resolve("nobody", NULL, &c, &err), 0);
+    char kernel[512];
+    tmp_path(kernel, sizeof kernel, "vmlinuz-as");
+    write_file(kernel, "k");
+    struct vn_accel_result r;
+    assert_int_equal(vn_accel_probe_as(kernel, kernel, NULL, &c, &r, &err), 0);
+    assert_int_equal(r.accel, VN_ACCEL_TCG);
+    assert_non_null(strstr(r.reason, "'/dev/kvm' cannot be opened by QEMU's user 'nobody': "
+                                     "Permission denied (add it to the group 'kvm'); using TCG."));
     assert_no_children();
 }
 
@@ -780,6 +899,8 @@ int main(void)
         cmocka_unit_test(test_spawn_needs_a_path),
         cmocka_unit_test(test_spawn_log_not_creatable),
         cmocka_unit_test(test_find_binary_missing),
+        cmocka_unit_test(test_spawn_as_another_user),
+        cmocka_unit_test(test_cred_access),
         cmocka_unit_test(test_qemu_bad_option_is_reported_and_reaped),
         cmocka_unit_test(test_qemu_ready_then_killed),
         cmocka_unit_test(test_wait_ready_timeout_stops_the_process),
@@ -793,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_accel_probe_verdicts_and_cache),
         cmocka_unit_test(test_accel_probe_retries_without_arch_capabilities),
         cmocka_unit_test(test_accel_probe_leaves_no_temp_files),
+        cmocka_unit_test(test_accel_probe_as_user_without_kvm),
         cmocka_unit_test(test_accel_cache_is_private),
         cmocka_unit_test(test_newest_kernel),
         cmocka_unit_test(test_default_paths_env),
