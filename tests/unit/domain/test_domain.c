@@ -321,6 +321,9 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     struct vn_vm_spec *spec = vn_config_parse_buf(cfg, strlen(cfg), name, &diags);
     if (!spec)
         fail_msg("config for %s does not parse", name);
+    /* validation rewrites root= (config/validate.c), as create does before the argv */
+    if (vn_config_validate(spec, NULL, &diags) != 0)
+        fail_msg("config for %s does not validate", name);
     vn_diags_free(&diags);
     struct vn_placement *p = tr_placement(1, (int[]){0}, (uint64_t[]){256}, 1, (int[]){0});
     struct vn_dom_paths paths = {0};
@@ -332,7 +335,7 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
     struct vn_error err = {0};
     char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, "/boot/vmlinuz",
-                                   NULL, "console=ttyS0", &err);
+                                   NULL, spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
     if (!argv)
         fail_msg("%s", err.msg);
     size_t len = 1;
@@ -387,11 +390,43 @@ static void test_argv_vnc_and_cpu_model(void **state)
     argv_golden("argv-novnc.qemu", cfg, &tcg);
 }
 
+/* Disks in the argv: each a -drive with its format always given and a device whose id is the
+ * vdev, in the guest's naming order (config/vdev.c) whatever the list's order; a read-only
+ * disk; CD-ROMs (one with an image, one empty) on their own AHCI ports; qcow2 (its backing
+ * file comes from the image, checked by create); root= rewritten in -append. */
+static void test_argv_disks(void **state)
+{
+    (void)state;
+    const char *base = "name = \"g\"\nmemory = 256\nvcpus = 1\nkernel = \"/boot/vmlinuz\"\n";
+    char cfg[1024];
+    struct vn_accel_result tcg = {.accel = VN_ACCEL_TCG};
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ '/img/root.img,raw,xvda,rw' ]\nroot = \"/dev/xvda\"\n"
+             "extra = \"console=ttyS0\"\n",
+             base);
+    argv_golden("argv-disk-raw.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ 'format=qcow2, vdev=xvda, target=/img/over,lay.qcow2' ]\n"
+             "cmdline = \"console=ttyS0 root=/dev/xvda1\"\n",
+             base);
+    argv_golden("argv-disk-qcow2.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ '/img/data.img,raw,xvdc,ro', '/img/root.img,raw,xvda,w' ]\n"
+             "root = \"/dev/xvda\"\n",
+             base);
+    argv_golden("argv-disk-ro.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ ',,hdd,cdrom', '/img/boot.iso,,hdc,devtype=cdrom', '/img/a.img,,hda' ]\n",
+             base);
+    argv_golden("argv-disk-cdrom.qemu", cfg, &tcg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vcpu_result_holds_every_vcpu),
         cmocka_unit_test(test_argv_vnc_and_cpu_model),
+        cmocka_unit_test(test_argv_disks),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
