@@ -121,11 +121,33 @@ vt_check "read-only: the guest cannot write the marker (Read-only file system)" 
 destroy disk-d "read-only"
 vt_check_eq "read-only: the image is unchanged" "$(sha256sum <"$img")" "$before"
 
-# --- a missing image: create fails naming the disk and the path, nothing starts ------------
+# --- the image as a block device (a loop device), its format probed: raw ------------------
+if loop=$(losetup -f --show "$img" 2>/dev/null) && [ -b "$loop" ]; then
+    trap 'losetup -d "$loop" 2>/dev/null; vt_cleanup' EXIT
+    m4=blockdev-$$-$RANDOM
+    boot disk-f "$loop,,xvda,rw" "vnuma.diskmark=$m4" "block device"
+    pid=$(echo "$VT_OUT" | sed -n "s/^domain 'disk-f' started (pid \([0-9]*\))$/\1/p")
+    vt_check "block device: QEMU is given $loop with the probed format=raw" \
+        grep -q "file=$loop,format=raw,readonly=off" < <(tr '\0' '\n' <"/proc/${pid:-0}/cmdline" 2>/dev/null)
+    vt_check_eq "block device: the guest finds the marker written through the file" "$(con_line VNUMA-DISKMARK-FOUND)" "VNUMA-DISKMARK-FOUND: $m2"
+    vt_check_eq "block device: and writes its own" "$(con_line 'VNUMA-DISKMARK-(WROTE|ERROR)')" "VNUMA-DISKMARK-WROTE: $m4"
+    destroy disk-f "block device"
+    losetup -d "$loop"
+    vt_check_eq "block device: the file holds the new marker" "$(host_mark "$img")" "$m4"
+else
+    vt_skip "block device: a loop device boots" "losetup cannot attach a loop device here"
+fi
+
+# --- refused before anything starts: a missing image; an overlay whose format is not given --
 cfg=$(mkcfg disk-e "$VT_WORK/absent.img,raw,xvda,rw" "")
 vt_create "$cfg"
 vt_check_eq "missing image: create fails with the disk and its path named" \
-    "$VT_RC|$(grep -c "the 'disk' file '$VT_WORK/absent.img'" <<<"$VT_OUT")" "1|1"
+    "$VT_RC|$(grep -c "domain 'disk-e': disk 'xvda': the image '$VT_WORK/absent.img' cannot be used: No such file or directory" <<<"$VT_OUT")" "1|1"
 vt_assert_clean disk-e "missing image"
+cfg=$(mkcfg disk-g "$over,,xvda,rw" "")
+vt_create "$cfg"
+vt_check_eq "unnamed format: an image that probes as qcow2 with a backing file is refused" \
+    "$VT_RC|$(grep -c "domain 'disk-g': disk 'xvda': '$over' looks like a qcow2 image that names other files (a backing file), and the config gives no format; write format=qcow2 if it is one" <<<"$VT_OUT")" "1|1"
+vt_assert_clean disk-g "unnamed format"
 
 vt_finish

@@ -63,10 +63,11 @@ enum vn_vnuma_form {
 };
 
 struct vn_disk {
-    char *spec;   /* the xl disk string as written */
-    char *target; /* path of the image */
-    char *vdev;   /* guest device name (xvda, hda, vda...) or NULL */
-    char *format; /* raw, qcow2, ... (default raw) */
+    char *spec;        /* the xl disk string as written */
+    char *target;      /* path of the image */
+    char *vdev;        /* guest device name (xvda, hda, vda...) or NULL */
+    char *format;      /* raw, qcow2, ... (default raw) */
+    bool format_given; /* written in the config; else create probes the image (qcow2 magic) */
     bool readonly;
     bool cdrom; /* devtype=cdrom (an empty drive when target is NULL) */
     struct vn_loc loc;

@@ -41,7 +41,9 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d, int index, int 
     else
         snprintf(vdev, sizeof vdev, "disk%d", index); /* only specs that skipped validation */
     char *file = d->target ? opt_escape(d->target) : NULL;
-    char *fmt = opt_escape(d->format ? d->format : "raw");
+    /* xl's "vhd" is QEMU's "vpc" driver */
+    const char *format = d->format ? d->format : "raw";
+    char *fmt = opt_escape(strcmp(format, "vhd") == 0 ? "vpc" : format);
     if ((d->target && !file) || !fmt) {
         a->oom = true;
         free(file);
