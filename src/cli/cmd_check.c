@@ -105,8 +105,10 @@ static void print_disks(const struct vn_vm_spec *spec)
     vn_disk_map_build(spec, map);
     for (int r = 0; r < map->n; r++) {
         const struct vn_disk *d = &spec->disks[map->order[r]];
+        /* an unwritten format is probed by create (domain/diskimg.c) */
+        const char *fmt = d->format_given || !d->target ? d->format : "format probed at create";
         printf("  %-10s %s -> /dev/%s (%s, %s%s, %s)\n", "disk", d->vdev ? d->vdev : "?",
-               map->guest[map->order[r]], d->cdrom ? "cdrom" : "virtio", d->format,
+               map->guest[map->order[r]], d->cdrom ? "cdrom" : "virtio", fmt,
                d->readonly ? ", ro" : "", d->target ? d->target : "empty");
     }
     /* as passed to the guest: root= rewritten to the guest's names (validate.c) */
