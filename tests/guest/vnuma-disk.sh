@@ -50,11 +50,14 @@ EOF_CFG
 # boot NAME DISKSPEC EXTRA WHAT: create, then wait for the marker step's last line.
 boot() {
     local cfg
+    local t0
     cfg=$(mkcfg "$1" "$2" "$3")
+    t0=$(vt_now_ms)
     vt_create "$cfg"
     if [ $VT_RC -eq 0 ]; then vt_ok "$4: vnuma create succeeds"; else vt_not_ok "$4: vnuma create succeeds" "$VT_OUT"; fi
     vt_wait_console "$1" '^VNUMA-DISKMARK-(WROTE|ERROR)|VNUMA-INIT-ERROR' 90
     vt_check "$4: the guest reached the marker step within 90 s" [ $? -eq 0 ]
+    echo "# $4: create to the marker step: $(($(vt_now_ms) - t0)) ms"
     CON=$(tr -d '\r' <"$(vt_console_log "$1")" 2>/dev/null)
     grep -E '^VNUMA-(ROOT|INIT-ERROR|DISKMARK)' <<<"$CON" | sed "s/^/# $1 console: /"
 }
