@@ -4,7 +4,8 @@
 # config boots it with root=/dev/xvda, which vnuma rewrites to /dev/vda.  The guest writes a
 # marker (vnuma.diskmark=TEXT), is destroyed, and the next boot finds the marker; a qcow2
 # overlay on the raw image boots and writes only to the overlay; a read-only disk cannot be
-# written (EROFS in the guest); a missing image fails create before anything starts.
+# written (EROFS in the guest); the image as a loop device; without a kernel the firmware boots
+# the first disk; a missing image fails create before anything starts.
 . "$(dirname "$0")/vnuma-lib.sh"
 vt_setup "$@"
 
@@ -140,6 +141,24 @@ if loop=$(losetup -f --show "$img" 2>/dev/null) && [ -b "$loop" ]; then
 else
     vt_skip "block device: a loop device boots" "losetup cannot attach a loop device here"
 fi
+
+# --- no kernel: the firmware boots the first disk in the guest's order (xl's "cd") ---------
+python3 "$VT_DIR/mkbootsector.py" "$VT_WORK/boot-a.img" xvda
+python3 "$VT_DIR/mkbootsector.py" "$VT_WORK/boot-b.img" xvdb
+cat >"$VT_WORK/fw.cfg" <<EOF_CFG
+name = "disk-fw"
+memory = 128
+vcpus = 1
+vnodes = 1
+on_reboot = "destroy"
+disk = [ '$VT_WORK/boot-b.img,raw,xvdb,rw', '$VT_WORK/boot-a.img,raw,xvda,rw' ]
+EOF_CFG
+vt_create "$VT_WORK/fw.cfg"
+if [ $VT_RC -eq 0 ]; then vt_ok "firmware: vnuma create succeeds"; else vt_not_ok "firmware: vnuma create succeeds" "$VT_OUT"; fi
+vt_wait_console disk-fw '^VNUMA-FIRMWARE-BOOT: ' 60
+vt_check_eq "firmware: SeaBIOS boots xvda, the first disk in the guest's order, though the config lists xvdb first" \
+    "$(tr -d '\r' <"$(vt_console_log disk-fw)" 2>/dev/null | grep '^VNUMA-FIRMWARE-BOOT: ')" "VNUMA-FIRMWARE-BOOT: xvda"
+destroy disk-fw "firmware"
 
 # --- refused before anything starts: a missing image; an overlay whose format is not given --
 cfg=$(mkcfg disk-e "$VT_WORK/absent.img,raw,xvda,rw" "")

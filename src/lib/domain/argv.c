@@ -32,7 +32,7 @@ static char *opt_escape(const char *s)
  * guest device in front of it: virtio-blk for disks, an IDE CD-ROM on AHCI port N for
  * CD-ROMs.  The ids carry the vdev (validated: letters and digits), so QMP's query-block
  * names each drive as the config does; serial= makes it /dev/disk/by-id/virtio-VDEV. */
-static void add_disk(struct vn_strv *a, const struct vn_disk *d, int index, int port)
+static void add_disk(struct vn_strv *a, const struct vn_disk *d, int index, int port, int bootindex)
 {
     struct vn_vdev parsed;
     char vdev[16];
@@ -59,11 +59,14 @@ static void add_disk(struct vn_strv *a, const struct vn_disk *d, int index, int 
     else
         vn_strv_addf(a, "if=none,id=drive-%s,file=%s,format=%s,readonly=%s", vdev, file, fmt,
                      d->readonly ? "on" : "off");
+    char boot[24] = "";
+    if (bootindex > 0)
+        snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
     vn_strv_addf(a, "-device");
     if (d->cdrom)
-        vn_strv_addf(a, "ide-cd,drive=drive-%s,id=%s,bus=ide.%d", vdev, vdev, port);
+        vn_strv_addf(a, "ide-cd,drive=drive-%s,id=%s,bus=ide.%d%s", vdev, vdev, port, boot);
     else
-        vn_strv_addf(a, "virtio-blk-pci,drive=drive-%s,id=%s,serial=%s", vdev, vdev, vdev);
+        vn_strv_addf(a, "virtio-blk-pci,drive=drive-%s,id=%s,serial=%s%s", vdev, vdev, vdev, boot);
     free(file);
     free(fmt);
 }
@@ -133,14 +136,16 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
         vn_strv_addf(&a, "%s", cmdline);
     }
     /* In the order the guest will name them (config/vdev.c): virtio disks get vda, vdb, ...
-     * in PCI order, which is this order. */
+     * in PCI order, which is this order.  Without a kernel the firmware boots them in this
+     * order too, disks before CD-ROMs: xl's default boot order "cd". */
     struct vn_disk_map *map = malloc(sizeof *map);
     if (!map) {
         a.oom = true;
     } else {
         vn_disk_map_build(spec, map);
         for (int r = 0; r < map->n; r++)
-            add_disk(&a, &spec->disks[map->order[r]], map->order[r], map->port[map->order[r]]);
+            add_disk(&a, &spec->disks[map->order[r]], map->order[r], map->port[map->order[r]],
+                     kernel ? 0 : r + 1);
         free(map);
     }
     /* Paused until every vCPU thread is on its CPUs: a guest must not first-touch its memory

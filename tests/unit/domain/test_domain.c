@@ -334,8 +334,9 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     snprintf(paths.console_log, sizeof paths.console_log, "/RUN/g/console.log");
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
     struct vn_error err = {0};
-    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, "/boot/vmlinuz",
-                                   NULL, spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
+    /* the config's kernel (as create passes it), or none: then the firmware boots a disk */
+    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, spec->kernel, NULL,
+                                   spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
     if (!argv)
         fail_msg("%s", err.msg);
     size_t len = 1;
@@ -419,6 +420,12 @@ static void test_argv_disks(void **state)
              "%sdisk = [ ',,hdd,cdrom', '/img/boot.iso,,hdc,devtype=cdrom', '/img/a.img,,hda' ]\n",
              base);
     argv_golden("argv-disk-cdrom.qemu", cfg, &tcg);
+    /* No kernel: the firmware boots, in xl's default order "cd" (disks, then CD-ROMs). */
+    argv_golden("argv-disk-firmware.qemu",
+                "name = \"g\"\nmemory = 256\nvcpus = 1\n"
+                "disk = [ '/img/install.iso,raw,hdc,cdrom', '/img/b.img,raw,xvdb', "
+                "'/img/a.img,raw,xvda' ]\n",
+                &tcg);
 }
 
 /* ---- disk images (diskimg.c) ---- */
