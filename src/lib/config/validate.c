@@ -557,9 +557,8 @@ static void check_boot(struct check *c)
              "The kernel command line is ignored when booting from a 'disk' without a 'kernel'.");
 }
 
-/* The guest's names of this spec's disks, listed for a message ("/dev/vda, /dev/sr0"). */
-static void guest_names(const struct vn_vm_spec *spec, const struct vn_disk_map *map, char *buf,
-                        size_t len)
+/* The guest's names of the disks, listed for a message ("/dev/vda, /dev/sr0"). */
+static void guest_names(const struct vn_disk_map *map, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -568,7 +567,6 @@ static void guest_names(const struct vn_vm_spec *spec, const struct vn_disk_map 
                                  map->guest[map->order[r]]);
     if (map->n == 0)
         snprintf(buf, len, "it has no disks");
-    (void)spec;
 }
 
 /* root= on the command line that names a Xen device (root=/dev/xvda1) is rewritten to the
@@ -609,7 +607,7 @@ static void check_root(struct check *c)
         } else {
             if (kind == VN_DEV_NONE) {
                 char names[200];
-                guest_names(spec, map, names, sizeof names);
+                guest_names(map, names, sizeof names);
                 warn(c, spec->loc.cmdline, key,
                      "'root=%s' names no disk of this domain (%s%s); the guest will not find its "
                      "root there.",
