@@ -30,6 +30,7 @@ dir /proc 0755
 dir /sys 0755
 dir /tmp 1777
 dir /root 0700
+dir /mnt 0755
 dir /lib 0755
 dir /lib/modules 0755
 file /init $init 0755
@@ -38,7 +39,7 @@ file /bin/vnuma-probe $probe 0755
 EOF
 for applet in sh ash cat echo mount umount insmod lsmod poweroff reboot sync setsid cttyhack \
     uname tr nproc sleep ls ps dmesg free top grep sed awk head tail wc mkdir rm cp mv ln \
-    kill killall vi less find xargs date env; do
+    kill killall vi less find xargs date env switch_root; do
     echo "slink /bin/$applet busybox 0777" >>"$spec"
 done
 

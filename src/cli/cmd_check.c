@@ -96,6 +96,27 @@ static void print_vnodes(const struct vn_vm_spec *spec)
     vn_table_print(d, stdout, 2);
 }
 
+/* Each disk in QEMU's order with the name the guest gives it (config/vdev.c). */
+static void print_disks(const struct vn_vm_spec *spec)
+{
+    struct vn_disk_map *map = malloc(sizeof *map);
+    if (!map)
+        abort();
+    vn_disk_map_build(spec, map);
+    for (int r = 0; r < map->n; r++) {
+        const struct vn_disk *d = &spec->disks[map->order[r]];
+        /* an unwritten format is probed by create (domain/diskimg.c) */
+        const char *fmt = d->format_given || !d->target ? d->format : "format probed at create";
+        printf("  %-10s %s -> /dev/%s (%s, %s%s, %s)\n", "disk", d->vdev ? d->vdev : "?",
+               map->guest[map->order[r]], d->cdrom ? "cdrom" : "virtio", fmt,
+               d->readonly ? ", ro" : "", d->target ? d->target : "empty");
+    }
+    /* as passed to the guest: root= rewritten to the guest's names (validate.c) */
+    if (map->n > 0 && spec->cmdline)
+        printf("  %-10s %s\n", "cmdline", spec->cmdline);
+    free(map);
+}
+
 static void print_spec(const struct vn_vm_spec *spec)
 {
     printf("%s: valid\n", spec->file);
@@ -111,6 +132,7 @@ static void print_spec(const struct vn_vm_spec *spec)
         printf("  %-10s %d\n", "vcpus", spec->vcpus);
     print_affinity("cpus", &spec->cpus);
     print_affinity("cpus_soft", &spec->cpus_soft);
+    print_disks(spec);
     if (spec->nvnodes == 0) {
         printf("  %-10s none (placement decides)\n", "vnodes");
         return;

@@ -236,8 +236,10 @@ VT_OUT=$(VNUMA_QEMU=/nonexistent/qemu timeout "$VT_TIMEOUT" "$VNUMA" create --st
 VT_RC=$?
 fail_case noqemu "QEMU binary missing" "the QEMU binary '/nonexistent/qemu' (VNUMA_QEMU) is not an executable file"
 
-# A disk image QEMU cannot open as qcow2: QEMU exits at start.
-printf 'not a qcow2 image' >"$VT_WORK/bad.qcow2"
+# A disk image QEMU cannot open as qcow2: QEMU exits at start.  Create itself refuses a file
+# without the qcow2 magic before starting anything (tests/guest/vnuma-disk.sh), so this one
+# has a qcow2 header that only QEMU finds wrong: a cluster size of 2^0.
+{ printf 'QFI\373\0\0\0\3'; head -c 92 /dev/zero; printf '\0\0\0\150'; } >"$VT_WORK/bad.qcow2"
 vt_give "$VT_WORK/bad.qcow2"
 cfg=$(mkcfg qemudies 1 256 "disk = [ 'format=qcow2,vdev=xvda,access=rw,target=$VT_WORK/bad.qcow2' ]" \
     "kernel = \"$(ls /boot/vmlinuz-*-cloud-amd64 | sort -V | tail -n 1)\"")

@@ -101,4 +101,50 @@ void vn_spec_free(struct vn_vm_spec *spec);
 /* Cleanup helper for VN_CLEANUP(vn_spec_freep). */
 void vn_spec_freep(struct vn_vm_spec **spec);
 
+/* ---- disks: Xen vdev names and the guest's names (vdev.c, pure) ---- */
+
+enum vn_vdev_kind {
+    VN_VDEV_XVD,
+    VN_VDEV_HD,
+    VN_VDEV_SD,
+    VN_VDEV_VD,
+};
+
+/* A parsed vdev: "xvdb3" is {XVD, disk 1, partition 3}; part 0 = the whole disk. */
+struct vn_vdev {
+    enum vn_vdev_kind kind;
+    int disk; /* a..z = 0..25, aa..zz = 26..701 */
+    int part; /* 0..255 */
+};
+
+/* Parses xvdX, hdX, sdX or vdX (one or two letters) with an optional partition 1..255;
+ * returns 0, or -1 when s is not such a name. */
+int vn_vdev_parse(const char *s, struct vn_vdev *out);
+
+/* Where each disk of a spec goes in QEMU and what the guest calls it. */
+struct vn_disk_map {
+    int n;                          /* = spec->ndisks */
+    int order[VN_MAX_DEVICES];      /* indices into spec->disks in QEMU argv order */
+    int port[VN_MAX_DEVICES];       /* port[i]: rank of disk i among the virtio disks or CD-ROMs */
+    char guest[VN_MAX_DEVICES][16]; /* guest[i]: "vda", "vdb", ... or "sr0", ... */
+};
+
+/* Orders the disks (virtio ones by vdev disk number, partition, then config position; CD-ROMs
+ * after them in the same order) and names each as the guest will: the k-th virtio disk is
+ * vd<k> whatever its letter, the k-th CD-ROM sr<k>. */
+void vn_disk_map_build(const struct vn_vm_spec *spec, struct vn_disk_map *map);
+
+enum {
+    VN_DEV_OTHER = 0,   /* not /dev/<disk name> (UUID=, /dev/mapper/..., /dev/nfs): unchecked */
+    VN_DEV_SAME = 1,    /* the guest has this device: out = dev */
+    VN_DEV_RENAMED = 2, /* a vdev of disk *disk: out = the guest's name for it */
+    VN_DEV_NONE = 3,    /* a disk name that no disk has in the guest or as its vdev */
+};
+
+/* Classifies the device path dev ("/dev/xvda1") against the map: returns VN_DEV_*, writes the
+ * path the guest will have into out (SAME, RENAMED) and the disk's index into *disk (RENAMED,
+ * else -1). */
+int vn_disk_map_dev(const struct vn_vm_spec *spec, const struct vn_disk_map *map, const char *dev,
+                    char *out, size_t len, int *disk);
+
 #endif

@@ -22,6 +22,7 @@ struct disk_parse {
     struct vn_disk *d;
     char *target, *format, *vdev;
     bool access_set, had_prefix, bad;
+    bool format_written; /* a format other than "" (which means the default) */
 };
 
 static void disk_error(struct disk_parse *dp, const char *fmt, ...)
@@ -79,6 +80,7 @@ static void set_format(struct disk_parse *dp, const char *value)
     }
     free(dp->format);
     dp->format = vn_strdup_checked(v);
+    dp->format_written |= *value != '\0';
 }
 
 static void set_access(struct disk_parse *dp, const char *value)
@@ -282,6 +284,7 @@ void vn_build_disk(struct vn_build *b, const char *key, const struct vn_cv *v, s
     if (dp.target && *dp.target)
         d->target = VN_STEAL(dp.target);
     d->vdev = dp.vdev && *dp.vdev ? VN_STEAL(dp.vdev) : NULL;
+    d->format_given = dp.format_written;
     if (dp.format)
         d->format = VN_STEAL(dp.format);
     else

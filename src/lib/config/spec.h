@@ -16,6 +16,7 @@
 /* Entries of disk, vif and pci each: far above what QEMU gives a guest, and it bounds the
  * checks that compare every entry with every other. */
 #define VN_MAX_DEVICES 256
+#define VN_MAX_CDROMS  6 /* the q35 AHCI controller's ports */
 
 /* A place in a config file; line/col are 1-based, 0 when the value was not written. */
 struct vn_loc {
@@ -62,10 +63,11 @@ enum vn_vnuma_form {
 };
 
 struct vn_disk {
-    char *spec;   /* the xl disk string as written */
-    char *target; /* path of the image */
-    char *vdev;   /* guest device name (xvda, hda, vda...) or NULL */
-    char *format; /* raw, qcow2, ... (default raw) */
+    char *spec;        /* the xl disk string as written */
+    char *target;      /* path of the image */
+    char *vdev;        /* guest device name (xvda, hda, vda...) or NULL */
+    char *format;      /* raw, qcow2, ... (default raw) */
+    bool format_given; /* written in the config; else create probes the image (qcow2 magic) */
     bool readonly;
     bool cdrom; /* devtype=cdrom (an empty drive when target is NULL) */
     struct vn_loc loc;
@@ -111,6 +113,8 @@ struct vn_vm_spec {
     char *kernel;
     char *ramdisk;
     char *cmdline; /* cmdline/extra plus root= when given */
+    /* the key that gave it ("cmdline", "root" or "extra"), for messages; NULL = "cmdline" */
+    const char *cmdline_key;
     int ndisks;
     struct vn_disk *disks;
     int nvifs;

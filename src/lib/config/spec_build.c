@@ -434,6 +434,7 @@ static void build_cmdline(struct vn_build *b)
     if (b->cmdline) {
         spec->cmdline = vn_strdup_checked(b->cmdline->value->text);
         spec->loc.cmdline = b->cmdline->value->loc;
+        spec->cmdline_key = "cmdline";
         if (b->root || b->extra) {
             const struct vn_setting *ignored = b->root ? b->root : b->extra;
             vn_build_warning(b, ignored->loc, ignored->key,
@@ -453,6 +454,7 @@ static void build_cmdline(struct vn_build *b)
     snprintf(spec->cmdline, len, "%s%s%s%s", root ? "root=" : "", root ? root : "",
              root && extra ? " " : "", extra ? extra : "");
     spec->loc.cmdline = (b->root ? b->root : b->extra)->value->loc;
+    spec->cmdline_key = b->root ? "root" : "extra";
 }
 
 static void build_defaults(struct vn_build *b)

@@ -346,6 +346,8 @@ static int disks(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
             get_str(r, e, "format", true, &d->format) < 0 ||
             get_bool(r, e, "readonly", &d->readonly) < 0 || get_bool(r, e, "cdrom", &d->cdrom) < 0)
             return -1;
+        /* a record's format is what create decided (written or probed): never probed again */
+        d->format_given = d->format != NULL;
     }
     return 0;
 }

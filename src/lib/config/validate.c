@@ -557,11 +557,92 @@ static void check_boot(struct check *c)
              "The kernel command line is ignored when booting from a 'disk' without a 'kernel'.");
 }
 
+/* The guest's names of the disks, listed for a message ("/dev/vda, /dev/sr0"). */
+static void guest_names(const struct vn_disk_map *map, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < map->n && used + 16 < len; r++)
+        used += (size_t)snprintf(buf + used, len - used, "%s/dev/%s", r ? ", " : "",
+                                 map->guest[map->order[r]]);
+    if (map->n == 0)
+        snprintf(buf, len, "it has no disks");
+}
+
+/* root= on the command line that names a Xen device (root=/dev/xvda1) is rewritten to the
+ * name the guest will give that disk, with a warning; one that names no disk is warned
+ * about.  Only when the command line reaches the guest (a kernel, or vnuma's own image). */
+static void check_root(struct check *c)
+{
+    struct vn_vm_spec *spec = c->spec;
+    if (!spec->cmdline || (!spec->kernel && spec->ndisks > 0))
+        return;
+    struct vn_disk_map *map = malloc(sizeof *map);
+    if (!map)
+        abort();
+    vn_disk_map_build(spec, map);
+    const char *key = spec->cmdline_key ? spec->cmdline_key : "cmdline";
+    size_t cap = strlen(spec->cmdline) * 2 + 64, used = 0;
+    char *out = malloc(cap);
+    if (!out)
+        abort();
+    bool changed = false;
+    const char *p = spec->cmdline;
+    while (*p) {
+        size_t sp = strspn(p, " \t"), n = strcspn(p + sp, " \t");
+        const char *word = p + sp;
+        char dev[256], to[300];
+        int disk = -1, kind = VN_DEV_OTHER;
+        if (n > 5 && n - 5 < sizeof dev && strncmp(word, "root=", 5) == 0) {
+            snprintf(dev, sizeof dev, "%.*s", (int)(n - 5), word + 5);
+            kind = vn_disk_map_dev(spec, map, dev, to, sizeof to, &disk);
+        }
+        if (kind == VN_DEV_RENAMED) {
+            warn(c, spec->loc.cmdline, key,
+                 "'root=%s' names a Xen device: the guest sees disk '%s' as /dev/%s, so vnuma "
+                 "passes 'root=%s' instead.",
+                 dev, spec->disks[disk].vdev, map->guest[disk], to);
+            used += (size_t)snprintf(out + used, cap - used, "%.*sroot=%s", (int)sp, p, to);
+            changed = true;
+        } else {
+            if (kind == VN_DEV_NONE) {
+                char names[200];
+                guest_names(map, names, sizeof names);
+                warn(c, spec->loc.cmdline, key,
+                     "'root=%s' names no disk of this domain (%s%s); the guest will not find its "
+                     "root there.",
+                     dev, map->n ? "the guest has " : "", names);
+            }
+            used += (size_t)snprintf(out + used, cap - used, "%.*s", (int)(sp + n), p);
+        }
+        p = word + n;
+    }
+    if (changed) {
+        free(spec->cmdline);
+        spec->cmdline = out;
+    } else {
+        free(out);
+    }
+    free(map);
+}
+
 static void check_disks(struct check *c)
 {
     const struct vn_vm_spec *spec = c->spec;
+    int ncdrom = 0;
     for (int i = 0; i < spec->ndisks; i++) {
         const struct vn_disk *d = &spec->disks[i];
+        struct vn_vdev v;
+        if (d->cdrom && ++ncdrom == VN_MAX_CDROMS + 1)
+            err(c, d->loc, "disk",
+                "Disk '%.100s' is CD-ROM number %d; the q35 machine has %d IDE (AHCI) ports for "
+                "them.",
+                d->spec, ncdrom, VN_MAX_CDROMS);
+        if (d->vdev && vn_vdev_parse(d->vdev, &v) < 0)
+            err(c, d->loc, "disk",
+                "Disk '%.100s': vdev '%s' is not a disk name (xvdX, hdX, sdX or vdX, X = a..z or "
+                "aa..zz, with an optional partition number).",
+                d->spec, d->vdev);
         if (!d->target && !d->cdrom)
             err(c, d->loc, "disk", "Disk '%.100s' has no target (the image or device path).",
                 d->spec);
@@ -618,6 +699,7 @@ int vn_config_validate(struct vn_vm_spec *spec, const struct vn_host_topo *host,
     }
     check_boot(&c);
     check_disks(&c);
+    check_root(&c);
     check_pci(&c);
     check_groups(&c);
     return diags->nerrors - before;

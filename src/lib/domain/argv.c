@@ -28,25 +28,45 @@ static char *opt_escape(const char *s)
     return out;
 }
 
-static void add_disk(struct vn_strv *a, const struct vn_disk *d)
+/* One disk as a -drive (the image, its format always given, never probed by QEMU) and the
+ * guest device in front of it: virtio-blk for disks, an IDE CD-ROM on AHCI port N for
+ * CD-ROMs.  The ids carry the vdev (validated: letters and digits), so QMP's query-block
+ * names each drive as the config does; serial= makes it /dev/disk/by-id/virtio-VDEV. */
+static void add_disk(struct vn_strv *a, const struct vn_disk *d, int index, int port, int bootindex)
 {
-    if (d->cdrom && !d->target) {
-        vn_strv_addf(a, "-drive");
-        vn_strv_addf(a, "if=ide,media=cdrom");
+    struct vn_vdev parsed;
+    char vdev[16];
+    if (d->vdev && vn_vdev_parse(d->vdev, &parsed) == 0)
+        snprintf(vdev, sizeof vdev, "%s", d->vdev);
+    else
+        snprintf(vdev, sizeof vdev, "disk%d", index); /* only specs that skipped validation */
+    char *file = d->target ? opt_escape(d->target) : NULL;
+    /* xl's "vhd" is QEMU's "vpc" driver */
+    const char *format = d->format ? d->format : "raw";
+    char *fmt = opt_escape(strcmp(format, "vhd") == 0 ? "vpc" : format);
+    if ((d->target && !file) || !fmt) {
+        a->oom = true;
+        free(file);
+        free(fmt);
         return;
     }
-    char *file = opt_escape(d->target);
-    char *fmt = opt_escape(d->format ? d->format : "raw");
-    if (!file || !fmt) {
-        a->oom = true;
-    } else {
-        vn_strv_addf(a, "-drive");
-        if (d->cdrom)
-            vn_strv_addf(a, "file=%s,format=%s,if=ide,media=cdrom,readonly=on", file, fmt);
-        else
-            vn_strv_addf(a, "file=%s,format=%s,if=virtio,readonly=%s", file, fmt,
-                         d->readonly ? "on" : "off");
-    }
+    vn_strv_addf(a, "-drive");
+    if (!file)
+        vn_strv_addf(a, "if=none,id=drive-%s,media=cdrom,readonly=on", vdev);
+    else if (d->cdrom)
+        vn_strv_addf(a, "if=none,id=drive-%s,file=%s,format=%s,media=cdrom,readonly=on", vdev, file,
+                     fmt);
+    else
+        vn_strv_addf(a, "if=none,id=drive-%s,file=%s,format=%s,readonly=%s", vdev, file, fmt,
+                     d->readonly ? "on" : "off");
+    char boot[24] = "";
+    if (bootindex > 0)
+        snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
+    vn_strv_addf(a, "-device");
+    if (d->cdrom)
+        vn_strv_addf(a, "ide-cd,drive=drive-%s,id=%s,bus=ide.%d%s", vdev, vdev, port, boot);
+    else
+        vn_strv_addf(a, "virtio-blk-pci,drive=drive-%s,id=%s,serial=%s%s", vdev, vdev, vdev, boot);
     free(file);
     free(fmt);
 }
@@ -125,8 +145,19 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
         vn_strv_addf(&a, "-append");
         vn_strv_addf(&a, "%s", cmdline);
     }
-    for (int i = 0; i < spec->ndisks; i++)
-        add_disk(&a, &spec->disks[i]);
+    /* In the order the guest will name them (config/vdev.c): virtio disks get vda, vdb, ...
+     * in PCI order, which is this order.  Without a kernel the firmware boots them in this
+     * order too, disks before CD-ROMs: xl's default boot order "cd". */
+    struct vn_disk_map *map = malloc(sizeof *map);
+    if (!map) {
+        a.oom = true;
+    } else {
+        vn_disk_map_build(spec, map);
+        for (int r = 0; r < map->n; r++)
+            add_disk(&a, &spec->disks[map->order[r]], map->order[r], map->port[map->order[r]],
+                     kernel ? 0 : r + 1);
+        free(map);
+    }
     /* Paused until every vCPU thread is on its CPUs: a guest must not first-touch its memory
      * from the wrong node. */
     vn_strv_addf(&a, "-S");

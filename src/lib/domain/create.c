@@ -54,37 +54,33 @@ static void progress(const struct ctx *c, const char *msg)
         c->opts->progress(c->opts->progress_ctx, msg);
 }
 
-/* A boot file or disk named by the config must be a readable regular file (disks may also be
- * block devices), checked before anything is touched. */
-static int check_file(const char *name, const char *key, const char *path, bool disk, bool writable,
-                      struct vn_error *err)
+/* A boot file named by the config must be a readable regular file, checked before anything is
+ * touched (disks: diskimg.c). */
+static int check_file(const char *name, const char *key, const char *path, struct vn_error *err)
 {
     struct stat st;
     if (stat(path, &st) < 0)
         return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' cannot be used", name, key,
                             path);
-    if (!S_ISREG(st.st_mode) && !(disk && S_ISBLK(st.st_mode)))
+    if (!S_ISREG(st.st_mode))
         return vn_error_set(err, "domain '%s': the '%s' file '%s' is not a regular file", name, key,
                             path);
-    if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
-        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' is not %s", name, key,
-                            path, writable ? "readable and writable" : "readable");
+    if (access(path, R_OK) < 0)
+        return vn_error_sys(err, errno, "domain '%s': the '%s' file '%s' is not readable", name,
+                            key, path);
     return 0;
 }
 
 static int resolve_boot(struct ctx *c, struct vn_error *err)
 {
     const struct vn_vm_spec *s = c->spec;
-    if (s->kernel && check_file(c->name, "kernel", s->kernel, false, false, err) < 0)
+    if (s->kernel && check_file(c->name, "kernel", s->kernel, err) < 0)
         return -1;
-    if (s->ramdisk && check_file(c->name, "ramdisk", s->ramdisk, false, false, err) < 0)
+    if (s->ramdisk && check_file(c->name, "ramdisk", s->ramdisk, err) < 0)
         return -1;
-    for (int i = 0; i < s->ndisks; i++) {
-        const struct vn_disk *d = &s->disks[i];
-        if (d->target &&
-            check_file(c->name, "disk", d->target, true, !d->readonly && !d->cdrom, err) < 0)
+    for (int i = 0; i < s->ndisks; i++)
+        if (vn_dom_disk_check(c->name, &c->spec->disks[i], err) < 0)
             return -1;
-    }
     c->cmdline = s->cmdline;
     if (s->kernel) {
         snprintf(c->kernel, sizeof c->kernel, "%s", s->kernel);

@@ -164,4 +164,21 @@ int vn_dom_apply_affinity(pid_t qemu_pid, const struct vn_qmp_vcpu *vcpus, int n
 struct json_object *vn_dom_get(struct json_object *o, const char *key);
 int64_t vn_dom_get_int(struct json_object *o, const char *key);
 
+/* The parts of a qcow2 header that name other files (diskimg.c). */
+struct vn_qcow2_head {
+    bool is_qcow2;        /* the magic "QFI\xfb" */
+    bool data_file;       /* an external data file is in use */
+    char backing[4096];   /* the backing file as written in the image, "" when none */
+    char backing_fmt[32]; /* its format from the header extension, "" when not recorded */
+};
+/* Parses the first len bytes of an image: 0 (is_qcow2 false when it is not qcow2), -1 when
+ * a qcow2 header is damaged or its names do not fit. */
+int vn_qcow2_parse(const unsigned char *buf, size_t len, struct vn_qcow2_head *out);
+/* Checks disk d of domain dom before anything starts: the image is a readable (writable
+ * unless read-only) file or block device; a format the config does not give is probed (qcow2
+ * only when the image names no other file, else raw) and stored in d->format; a qcow2's
+ * backing chain exists, is readable and records each format.  -1 with err naming the domain,
+ * the disk's vdev and the path. */
+int vn_dom_disk_check(const char *dom, struct vn_disk *d, struct vn_error *err);
+
 #endif

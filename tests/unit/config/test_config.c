@@ -1149,7 +1149,9 @@ static void test_device_lists_bounded(void **state)
             for (int i = 0; i < n; i++) {
                 len += (size_t)sprintf(buf + len, i ? "," : "");
                 if (k == 0)
-                    len += (size_t)sprintf(buf + len, "'a,,v%d'", i);
+                    len += i < 26 ? (size_t)sprintf(buf + len, "'a,,xvd%c'", 'a' + i)
+                                  : (size_t)sprintf(buf + len, "'a,,xvd%c%c'", 'a' + i / 26 - 1,
+                                                    'a' + i % 26);
                 else if (k == 1)
                     len += (size_t)sprintf(buf + len, "'bridge=br%d'", i);
                 else
@@ -1291,6 +1293,144 @@ static void test_spec_from_json_roundtrip(void **state)
     vn_spec_free(s);
 }
 
+/* ---- vdev names and the guest's names (vdev.c) ---- */
+
+static void test_vdev_parse(void **state)
+{
+    (void)state;
+    struct vn_vdev v;
+    assert_int_equal(vn_vdev_parse("xvda", &v), 0);
+    assert_true(v.kind == VN_VDEV_XVD && v.disk == 0 && v.part == 0);
+    assert_int_equal(vn_vdev_parse("xvdb12", &v), 0);
+    assert_true(v.kind == VN_VDEV_XVD && v.disk == 1 && v.part == 12);
+    assert_int_equal(vn_vdev_parse("hdc", &v), 0);
+    assert_true(v.kind == VN_VDEV_HD && v.disk == 2);
+    assert_int_equal(vn_vdev_parse("sdz", &v), 0);
+    assert_true(v.kind == VN_VDEV_SD && v.disk == 25);
+    assert_int_equal(vn_vdev_parse("xvdaa", &v), 0);
+    assert_int_equal(v.disk, 26);
+    assert_int_equal(vn_vdev_parse("vdzz255", &v), 0);
+    assert_true(v.kind == VN_VDEV_VD && v.disk == 26 * 26 + 25 && v.part == 255);
+    static const char *const bad[] = {"",      "xvd",   "xvdA", "xvda0",   "xvda01",  "xvdabc",
+                                      "xvda-", "disk0", "sr0",  "xvda256", "nvme0n1", "hd"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (vn_vdev_parse(bad[i], &v) == 0)
+            fail_msg("'%s' parsed as a vdev", bad[i]);
+}
+
+/* The guest's names come from the rank: a gap in the letters closes up, the list's order does
+ * not matter, CD-ROMs are sr0.. on their own ports after the disks. */
+static void test_disk_map_order(void **state)
+{
+    (void)state;
+    struct vn_diags d;
+    struct vn_vm_spec *spec =
+        load("name = 'm'\nmemory = 512\ndisk = [ '/c.iso,,hdc,cdrom', '/d,,xvdc', ',,hda,cdrom', "
+             "'/a,,xvda', '/b,,sdb3' ]\n",
+             false, &d);
+    if (!spec)
+        dump(&d);
+    assert_non_null(spec);
+    struct vn_disk_map *map = malloc(sizeof *map);
+    assert_non_null(map);
+    vn_disk_map_build(spec, map);
+    assert_int_equal(map->n, 5);
+    int want_order[] = {3, 4, 1, 2, 0};
+    for (int r = 0; r < 5; r++)
+        assert_int_equal(map->order[r], want_order[r]);
+    assert_string_equal(map->guest[3], "vda");
+    assert_string_equal(map->guest[4], "vdb");
+    assert_string_equal(map->guest[1], "vdc");
+    assert_string_equal(map->guest[2], "sr0");
+    assert_string_equal(map->guest[0], "sr1");
+    assert_int_equal(map->port[0], 1);
+    assert_int_equal(map->port[1], 2);
+
+    char out[64];
+    int disk;
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/xvda1", out, sizeof out, &disk),
+                     VN_DEV_RENAMED);
+    assert_string_equal(out, "/dev/vda1");
+    assert_int_equal(disk, 3);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/xvdc", out, sizeof out, &disk),
+                     VN_DEV_RENAMED);
+    assert_string_equal(out, "/dev/vdc");
+    /* sdb3 is exported as a whole disk: the guest sees it as vdb */
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/sdb3", out, sizeof out, &disk),
+                     VN_DEV_RENAMED);
+    assert_string_equal(out, "/dev/vdb");
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/hdc", out, sizeof out, &disk),
+                     VN_DEV_RENAMED);
+    assert_string_equal(out, "/dev/sr1");
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/vdb2", out, sizeof out, &disk), VN_DEV_SAME);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/sr0", out, sizeof out, &disk), VN_DEV_SAME);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/xvdb", out, sizeof out, &disk), VN_DEV_NONE);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/vdd", out, sizeof out, &disk), VN_DEV_NONE);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/hdc1", out, sizeof out, &disk), VN_DEV_NONE);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/sr2", out, sizeof out, &disk), VN_DEV_NONE);
+    assert_int_equal(vn_disk_map_dev(spec, map, "UUID=12", out, sizeof out, &disk), VN_DEV_OTHER);
+    assert_int_equal(vn_disk_map_dev(spec, map, "/dev/mapper/vg-root", out, sizeof out, &disk),
+                     VN_DEV_OTHER);
+    free(map);
+    vn_spec_free(spec);
+    vn_diags_free(&d);
+}
+
+/* root= of a Xen config is rewritten (each one, the rest of the line untouched) with a
+ * warning naming both; one that names no disk is kept with a warning; the guest's own name,
+ * a UUID, or a disk booted by the firmware (no kernel) give none. */
+static void test_root_rewrite(void **state)
+{
+    (void)state;
+    struct vn_diags d;
+    struct vn_vm_spec *spec =
+        load("name = 'r'\nmemory = 512\nkernel = '/k'\nroot = '/dev/xvda1 ro'\n"
+             "extra = 'console=ttyS0 root=/dev/hdb'\ndisk = [ '/a,,xvda', '/b,,hdb' ]\n",
+             false, &d);
+    assert_non_null(spec);
+    assert_string_equal(spec->cmdline, "root=/dev/vda1 ro console=ttyS0 root=/dev/vdb");
+    assert_true(has_diag(&d, VN_DIAG_WARNING,
+                         "t.cfg:4:8: warning: root: 'root=/dev/xvda1' names a Xen device: the "
+                         "guest sees disk 'xvda' as /dev/vda, so vnuma passes 'root=/dev/vda1' "
+                         "instead."));
+    assert_true(has_diag(&d, VN_DIAG_WARNING, "'root=/dev/hdb' names a Xen device"));
+    assert_int_equal(d.nwarnings, 2);
+    /* validating again changes nothing more */
+    vn_config_validate(spec, NULL, &d);
+    assert_string_equal(spec->cmdline, "root=/dev/vda1 ro console=ttyS0 root=/dev/vdb");
+    assert_int_equal(d.nwarnings, 2);
+    vn_spec_free(spec);
+    vn_diags_free(&d);
+
+    spec = load("name = 'r'\nmemory = 512\nkernel = '/k'\ncmdline = 'root=/dev/xvdc quiet'\n"
+                "disk = [ '/a,,xvda' ]\n",
+                false, &d);
+    assert_non_null(spec);
+    assert_string_equal(spec->cmdline, "root=/dev/xvdc quiet");
+    assert_true(has_diag(&d, VN_DIAG_WARNING,
+                         "t.cfg:4:11: warning: cmdline: 'root=/dev/xvdc' names no disk of this "
+                         "domain (the guest has /dev/vda); the guest will not find its root "
+                         "there."));
+    vn_spec_free(spec);
+    vn_diags_free(&d);
+
+    static const char *const quiet[] = {
+        "name = 'r'\nmemory = 512\nkernel = '/k'\ncmdline = 'root=/dev/vda'\ndisk = [ '/a,,xvda' "
+        "]\n",
+        "name = 'r'\nmemory = 512\nkernel = '/k'\nroot = 'UUID=0c2d'\ndisk = [ '/a,,xvda' ]\n",
+        "name = 'r'\nmemory = 512\nkernel = '/k'\nroot = '/dev/nfs'\n",
+    };
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        spec = load(quiet[i], false, &d);
+        assert_non_null(spec);
+        if (d.nwarnings != 0)
+            dump(&d);
+        assert_int_equal(d.nwarnings, 0);
+        vn_spec_free(spec);
+        vn_diags_free(&d);
+    }
+}
+
 int main(void)
 {
     build_host();
@@ -1334,6 +1474,9 @@ int main(void)
         cmocka_unit_test(test_duplicate_warnings_capped),
         cmocka_unit_test(test_name_rule_matches_create),
         cmocka_unit_test(test_device_lists_bounded),
+        cmocka_unit_test(test_vdev_parse),
+        cmocka_unit_test(test_disk_map_order),
+        cmocka_unit_test(test_root_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -343,6 +343,9 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     struct vn_vm_spec *spec = vn_config_parse_buf(cfg, strlen(cfg), name, &diags);
     if (!spec)
         fail_msg("config for %s does not parse", name);
+    /* validation rewrites root= (config/validate.c), as create does before the argv */
+    if (vn_config_validate(spec, NULL, &diags) != 0)
+        fail_msg("config for %s does not validate", name);
     vn_diags_free(&diags);
     struct vn_placement *p = tr_placement(1, (int[]){0}, (uint64_t[]){256}, 1, (int[]){0});
     struct vn_dom_paths paths = {0};
@@ -353,8 +356,9 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     snprintf(paths.console_log, sizeof paths.console_log, "/RUN/g/console.log");
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
     struct vn_error err = {0};
-    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, "/boot/vmlinuz",
-                                   NULL, "console=ttyS0", &err);
+    /* the config's kernel (as create passes it), or none: then the firmware boots a disk */
+    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, spec->kernel, NULL,
+                                   spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
     if (!argv)
         fail_msg("%s", err.msg);
     size_t len = 1;
@@ -576,6 +580,192 @@ static void test_create_confined_checks(void **state)
         fail_msg("'%s' does not contain '%s'", f->err.msg, want);
 }
 
+/* Disks in the argv: each a -drive with its format always given and a device whose id is the
+ * vdev, in the guest's naming order (config/vdev.c) whatever the list's order; a read-only
+ * disk; CD-ROMs (one with an image, one empty) on their own AHCI ports; qcow2 (its backing
+ * file comes from the image, checked by create); root= rewritten in -append. */
+static void test_argv_disks(void **state)
+{
+    (void)state;
+    const char *base = "name = \"g\"\nmemory = 256\nvcpus = 1\nkernel = \"/boot/vmlinuz\"\n";
+    char cfg[1024];
+    struct vn_accel_result tcg = {.accel = VN_ACCEL_TCG};
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ '/img/root.img,raw,xvda,rw' ]\nroot = \"/dev/xvda\"\n"
+             "extra = \"console=ttyS0\"\n",
+             base);
+    argv_golden("argv-disk-raw.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ 'format=qcow2, vdev=xvda, target=/img/over,lay.qcow2' ]\n"
+             "cmdline = \"console=ttyS0 root=/dev/xvda1\"\n",
+             base);
+    argv_golden("argv-disk-qcow2.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ '/img/data.img,raw,xvdc,ro', '/img/root.img,raw,xvda,w' ]\n"
+             "root = \"/dev/xvda\"\n",
+             base);
+    argv_golden("argv-disk-ro.qemu", cfg, &tcg);
+    snprintf(cfg, sizeof cfg,
+             "%sdisk = [ ',,hdd,cdrom', '/img/boot.iso,,hdc,devtype=cdrom', '/img/a.img,,hda' ]\n",
+             base);
+    argv_golden("argv-disk-cdrom.qemu", cfg, &tcg);
+    /* No kernel: the firmware boots, in xl's default order "cd" (disks, then CD-ROMs). */
+    argv_golden("argv-disk-firmware.qemu",
+                "name = \"g\"\nmemory = 256\nvcpus = 1\n"
+                "disk = [ '/img/install.iso,raw,hdc,cdrom', '/img/b.img,raw,xvdb', "
+                "'/img/a.img,raw,xvda' ]\n",
+                &tcg);
+}
+
+/* ---- disk images (diskimg.c) ---- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* A qcow2 v3 header as qemu-img writes one: backing name after the extensions, the backing
+ * format extension when fmt is not NULL, incompatible bit 2 when data_file. */
+static void write_qcow2(const char *path, const char *backing, const char *fmt, bool data_file)
+{
+    unsigned char buf[1024] = {0};
+    put32(buf, 0x514649fb);
+    put32(buf + 4, 3);
+    put32(buf + 20, 16);
+    put32(buf + 100, 104); /* header_length */
+    size_t ext = 104;
+    if (data_file)
+        buf[79] = 4;
+    if (fmt) {
+        put32(buf + ext, 0xe2792aca);
+        put32(buf + ext + 4, (uint32_t)strlen(fmt));
+        memcpy(buf + ext + 8, fmt, strlen(fmt));
+        ext += 8 + ((strlen(fmt) + 7) & ~(size_t)7);
+    }
+    ext += 8; /* end of extensions */
+    if (backing) {
+        put32(buf + 12, (uint32_t)ext); /* backing_file_offset (low half) */
+        put32(buf + 16, (uint32_t)strlen(backing));
+        memcpy(buf + ext, backing, strlen(backing));
+    }
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, sizeof buf, fp), sizeof buf);
+    fclose(fp);
+}
+
+/* check_disk DIR SPEC: vn_dom_disk_check on the one disk of a config; returns its result,
+ * the format it leaves in *fmt (caller frees) and the message in err. */
+static int check_disk(const char *spec_text, char **fmt, struct vn_error *err)
+{
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "name = 'd'\nmemory = 64\ndisk = [ '%s' ]\n", spec_text);
+    struct vn_diags diags;
+    vn_diags_init(&diags, "d.cfg");
+    struct vn_vm_spec *spec = vn_config_parse_buf(cfg, strlen(cfg), "d.cfg", &diags);
+    vn_diags_free(&diags);
+    assert_non_null(spec);
+    memset(err, 0, sizeof *err);
+    int rc = vn_dom_disk_check("d", &spec->disks[0], err);
+    *fmt = strdup(spec->disks[0].format);
+    vn_spec_free(spec);
+    return rc;
+}
+
+/* The format is the config's or probed (qcow2 only when the image names no other file); a
+ * qcow2 backing chain must be there, readable and record its formats; every error names the
+ * domain, the vdev and the path. */
+static void test_disk_images(void **state)
+{
+    struct fx *f = *state;
+    char raw[600], q[600], qb[600], qnofmt[600], qdata[600], spec[1400], *fmt;
+    struct vn_error err;
+    snprintf(raw, sizeof raw, "%s/base.img", f->dir);
+    write_file(raw, "not a qcow2 header, just data");
+    snprintf(q, sizeof q, "%s/plain.qcow2", f->dir);
+    write_qcow2(q, NULL, NULL, false);
+    snprintf(qb, sizeof qb, "%s/over.qcow2", f->dir);
+    write_qcow2(qb, "base.img", "raw", false);
+    snprintf(qnofmt, sizeof qnofmt, "%s/nofmt.qcow2", f->dir);
+    write_qcow2(qnofmt, "base.img", NULL, false);
+    snprintf(qdata, sizeof qdata, "%s/data.qcow2", f->dir);
+    write_qcow2(qdata, NULL, NULL, true);
+
+    snprintf(spec, sizeof spec, "%s,,xvda", raw);
+    assert_int_equal(check_disk(spec, &fmt, &err), 0);
+    assert_string_equal(fmt, "raw");
+    free(fmt);
+    snprintf(spec, sizeof spec, "%s,,xvda", q);
+    assert_int_equal(check_disk(spec, &fmt, &err), 0);
+    assert_string_equal(fmt, "qcow2"); /* probed */
+    free(fmt);
+    snprintf(spec, sizeof spec, "%s,raw,xvda", q);
+    assert_int_equal(check_disk(spec, &fmt, &err), 0);
+    assert_string_equal(fmt, "raw"); /* as written, never probed */
+    free(fmt);
+
+    /* probed, but it names other files: refused */
+    snprintf(spec, sizeof spec, "%s,,xvdb", qb);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    assert_non_null(strstr(err.msg, "domain 'd': disk 'xvdb': '"));
+    assert_non_null(strstr(err.msg, "names other files (a backing file), and the config gives no "
+                                    "format; write format=qcow2 if it is one"));
+    snprintf(spec, sizeof spec, "%s,,xvdb", qdata);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    assert_non_null(strstr(err.msg, "(an external data file)"));
+
+    /* written as qcow2: the backing chain is followed */
+    snprintf(spec, sizeof spec, "%s,qcow2,xvda", qb);
+    assert_int_equal(check_disk(spec, &fmt, &err), 0);
+    free(fmt);
+    snprintf(spec, sizeof spec, "%s,qcow2,xvda", qnofmt);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    assert_non_null(strstr(err.msg, "names the backing file 'base.img' but not its format"));
+    assert_int_equal(unlink(raw), 0);
+    snprintf(spec, sizeof spec, "%s,qcow2,xvda", qb);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    char want[1400];
+    snprintf(want, sizeof want,
+             "domain 'd': disk 'xvda': the backing file '%s' cannot be used: No such file or "
+             "directory",
+             raw);
+    assert_string_equal(err.msg, want);
+
+    /* the image itself: missing, of another format, not a file */
+    snprintf(spec, sizeof spec, "%s,raw,hdb", raw);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    snprintf(want, sizeof want,
+             "domain 'd': disk 'hdb': the image '%s' cannot be used: No such file or directory",
+             raw);
+    assert_string_equal(err.msg, want);
+    write_file(raw, "raw data");
+    snprintf(spec, sizeof spec, "%s,qcow2,xvda", raw);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    assert_non_null(strstr(err.msg, "' is not a qcow2 image"));
+    assert_int_equal(check_disk("/dev/null,raw,xvda,ro", &fmt, &err), -1);
+    free(fmt);
+    assert_string_equal(err.msg, "domain 'd': disk 'xvda': the image '/dev/null' is neither a "
+                                 "regular file nor a block device");
+    /* a damaged header: a backing name past the end of what was read */
+    write_qcow2(qb, "base.img", "raw", false);
+    FILE *fp = fopen(qb, "r+");
+    assert_non_null(fp);
+    fseek(fp, 16, SEEK_SET);
+    fputc(0x7f, fp); /* backing_file_size = huge */
+    fclose(fp);
+    snprintf(spec, sizeof spec, "%s,qcow2,xvda", qb);
+    assert_int_equal(check_disk(spec, &fmt, &err), -1);
+    free(fmt);
+    assert_non_null(strstr(err.msg, "has a damaged qcow2 header"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +773,8 @@ int main(void)
         cmocka_unit_test(test_argv_vnc_and_cpu_model),
         cmocka_unit_test(test_qemu_cred_resolution),
         cmocka_unit_test_setup_teardown(test_create_confined_checks, fx_setup, fx_teardown),
+        cmocka_unit_test(test_argv_disks),
+        cmocka_unit_test_setup_teardown(test_disk_images, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
