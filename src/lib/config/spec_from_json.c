@@ -380,9 +380,8 @@ static int vif(struct rd *r, struct json_object *e, int i, struct vn_vif *out)
     int rc = -1;
     if (check_keys(r, e, vif_keys, "a vif") < 0 || get_str(r, e, "spec", false, &spec) < 0 ||
         get_int(r, e, "devid", 0, 65535, &devid) < 0 ||
-        get_enum(r, e, "type", types, 2, &type) < 0 ||
-        get_str(r, e, "bridge", true, &bridge) < 0 || get_str(r, e, "mac", true, &mac) < 0 ||
-        get_str(r, e, "vifname", true, &vifname) < 0 ||
+        get_enum(r, e, "type", types, 2, &type) < 0 || get_str(r, e, "bridge", true, &bridge) < 0 ||
+        get_str(r, e, "mac", true, &mac) < 0 || get_str(r, e, "vifname", true, &vifname) < 0 ||
         get_enum(r, e, "model", models, 3, &model) < 0)
         goto out;
     if (vn_vif_parse(spec, (int)devid, out, NULL, NULL, &e2) < 0) {
@@ -471,8 +470,7 @@ static int read_spec(struct rd *r, struct json_object *o, struct vn_vm_spec *spe
         get_str(r, o, "kernel", true, &spec->kernel) < 0 ||
         get_str(r, o, "ramdisk", true, &spec->ramdisk) < 0 ||
         get_str(r, o, "cmdline", true, &spec->cmdline) < 0 || disks(r, o, spec) < 0 ||
-        vifs(r, o, spec) < 0 ||
-        strings(r, o, "pci", &spec->pci, &spec->npci) < 0 ||
+        vifs(r, o, spec) < 0 || strings(r, o, "pci", &spec->pci, &spec->npci) < 0 ||
         get_enum(r, o, "on_poweroff", action_names, 7, &e1) < 0 ||
         get_enum(r, o, "on_reboot", action_names, 7, &e2) < 0 ||
         get_enum(r, o, "on_crash", action_names, 7, &e3) < 0 ||

@@ -13,9 +13,9 @@
 #include "config_int.h"
 #include "util/cleanup.h"
 
-static const char *const xen_only[] = {"script",    "ip",        "backend",   "rate",
-                                       "gatewaydev", "accel",    "mtu",       "forwarddev",
-                                       "trusted",   "untrusted", "powerdown", "ifname"};
+static const char *const xen_only[] = {"script",     "ip",        "backend",   "rate",
+                                       "gatewaydev", "accel",     "mtu",       "forwarddev",
+                                       "trusted",    "untrusted", "powerdown", "ifname"};
 
 static int set_once(char **field, const char *key, const char *value, struct vn_error *err)
 {
@@ -84,8 +84,9 @@ static int key_value(struct vn_vif *out, const char *key, const char *v, bool *d
 {
     if (strcmp(key, "bridge") == 0) {
         if (!ifname_ok(v))
-            return vn_error_set(err, "bridge '%s' is not an interface name (1 to 15 of A-Z a-z "
-                                     "0-9 _ . -).",
+            return vn_error_set(err,
+                                "bridge '%s' is not an interface name (1 to 15 of A-Z a-z "
+                                "0-9 _ . -).",
                                 v);
         return set_once(&out->bridge, key, v, err);
     }
@@ -97,8 +98,9 @@ static int key_value(struct vn_vif *out, const char *key, const char *v, bool *d
     }
     if (strcmp(key, "vifname") == 0) {
         if (!ifname_ok(v))
-            return vn_error_set(err, "vifname '%s' is not an interface name (1 to 15 of A-Z a-z "
-                                     "0-9 _ . -).",
+            return vn_error_set(err,
+                                "vifname '%s' is not an interface name (1 to 15 of A-Z a-z "
+                                "0-9 _ . -).",
                                 v);
         return set_once(&out->vifname, key, v, err);
     }
@@ -140,8 +142,7 @@ int vn_vif_parse(const char *text, int index, struct vn_vif *out, vn_vif_warn_fn
     bool devid_set = false;
     char *copy = vn_strdup_checked(text), *save = NULL;
     int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
-         tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ' || *tok == '\t')
             tok++;
         size_t n = strlen(tok);
@@ -198,6 +199,12 @@ void vn_vif_mac(const char *name, int devid, char out[VN_VIF_MAC_LEN])
     char id[16];
     snprintf(id, sizeof id, "%d", devid);
     h = fnv(h, id, strlen(id));
+    /* murmur3's finaliser: FNV alone leaves neighbouring devids with neighbouring MACs */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     /* Xen's prefix, and the top bit of the fourth byte clear as xl leaves it */
     snprintf(out, VN_VIF_MAC_LEN, "00:16:3e:%02x:%02x:%02x", (h >> 16) & 0x7f, (h >> 8) & 0xff,
              h & 0xff);

@@ -1,0 +1,87 @@
+/* A domain's NICs on the host: which bridge and tap each vif gets (checked before anything
+ * starts), and the taps themselves, opened for the held QEMU to inherit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../net/net.h"
+#include "domain.h"
+#include "domain_int.h"
+
+int vn_dom_nics_resolve(const char *name, const struct vn_vm_spec *spec, const char *state_dir,
+                        bool check, struct vn_dom_nic *out, struct vn_error *err)
+{
+    struct vn_host_conf hc = {0};
+    bool hc_loaded = false;
+    int rc = 0;
+    for (int i = 0; i < spec->nvifs && rc == 0; i++) {
+        const struct vn_vif *v = &spec->vifs[i];
+        struct vn_dom_nic *n = &out[i];
+        memset(n, 0, sizeof *n);
+        if (v->type == VN_VIF_USER)
+            continue;
+        const char *bridge = v->bridge;
+        if (!bridge) {
+            if (!hc_loaded && vn_host_conf_load(&hc, err) < 0) {
+                rc = vn_error_prefix(err, "domain '%s': vif %d ('%s') names no bridge", name,
+                                     v->devid, v->spec);
+                break;
+            }
+            hc_loaded = true;
+            bridge = hc.default_bridge;
+        }
+        if (!bridge) {
+            rc = vn_error_set(err,
+                              "domain '%s': vif %d ('%s') names no bridge; set 'bridge=' in the "
+                              "vif or default_bridge in %s",
+                              name, v->devid, v->spec,
+                              hc.file && *hc.file ? hc.file : VN_HOST_CONF_DEFAULT_PATH);
+            break;
+        }
+        if (strlen(bridge) >= VN_NET_IFNAME_LEN) {
+            rc = vn_error_set(err, "domain '%s': vif %d: bridge name '%s' is too long", name,
+                              v->devid, bridge);
+            break;
+        }
+        snprintf(n->bridge, sizeof n->bridge, "%s", bridge);
+        if (v->vifname)
+            snprintf(n->tap, sizeof n->tap, "%s", v->vifname);
+        else
+            vn_net_tap_name(state_dir, name, v->devid, n->tap);
+        if (!check)
+            continue;
+        if (vn_net_bridge_check(n->bridge, err) < 0) {
+            rc = vn_error_prefix(err, "domain '%s': vif %d ('%s')", name, v->devid, v->spec);
+        } else if (vn_net_if_exists(n->tap) == 0) {
+            rc = vn_error_set(err,
+                              "domain '%s': vif %d ('%s'): an interface named '%s' exists "
+                              "already",
+                              name, v->devid, v->spec, n->tap);
+        }
+    }
+    vn_host_conf_clear(&hc);
+    return rc;
+}
+
+int vn_dom_nics_open(const char *name, const struct vn_vm_spec *spec, const struct vn_dom_nic *nics,
+                     struct vn_tap *taps, struct vn_error *err)
+{
+    for (int i = 0; i < spec->nvifs; i++)
+        taps[i].fd = taps[i].vhost_fd = -1;
+    for (int i = 0; i < spec->nvifs; i++) {
+        if (spec->vifs[i].type == VN_VIF_USER)
+            continue;
+        /* vhost-net only serves virtio-net */
+        bool vhost = spec->vifs[i].model == VN_VIF_VIRTIO;
+        if (vn_net_tap_open(nics[i].tap, nics[i].bridge, vhost, &taps[i], err) < 0) {
+            vn_dom_nics_close(spec->nvifs, taps);
+            return vn_error_prefix(err, "domain '%s': vif %d", name, spec->vifs[i].devid);
+        }
+    }
+    return 0;
+}
+
+void vn_dom_nics_close(int n, struct vn_tap *taps)
+{
+    for (int i = 0; taps && i < n; i++)
+        vn_net_tap_close(&taps[i]);
+}
