@@ -137,6 +137,18 @@ vt_assert_clean nobr "missing bridge"
 claims=$("$VNUMA" numainfo --state-dir "$VT_STATE" --json 2>/dev/null |
     python3 -c "import json,sys; d=json.load(sys.stdin); print(sum(1 for x in json.dumps(d).split('nobr')) - 1)" 2>/dev/null)
 vt_check_eq "missing bridge: numainfo shows no claim of it" "${claims:-error}" 0
+# taps made, then QEMU fails to start: the tap goes with the failed create
+printf '#!/bin/sh\necho "fake QEMU refuses" >&2\nexit 1\n' >"$VT_WORK/false-qemu"
+chmod 755 "$VT_WORK/false-qemu"
+VNUMA_QEMU=$VT_WORK/false-qemu vt_create "$(mkcfg qfail "bridge=$BR" "")"
+vt_check_eq "QEMU fails after the tap was made: create fails, no tap left" "$VT_RC|$(taps)" "1|"
+vt_assert_clean qfail "QEMU fails after the tap was made"
+# vnuma killed once the held QEMU is recorded (the fault hook): the tap dies with both
+VNUMA_FAULT=create.recorded vt_create "$(mkcfg qkill "bridge=$BR" "")"
+left=''
+for _ in $(seq 50); do left=$(taps); [ -z "$left" ] && break; sleep 0.1; done
+vt_check_eq "vnuma killed with its tap open: no tap left" "$left" ""
+"$VNUMA" destroy --state-dir "$VT_STATE" qkill >/dev/null 2>&1
 # no bridge at all and no default_bridge: the error says what to set
 printf 'qemu_user = "root"\n' >"$VT_WORK/nobridge.conf"
 VNUMA_HOST_CONF=$VT_WORK/nobridge.conf vt_create "$(mkcfg nodef "" "")"
