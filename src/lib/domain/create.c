@@ -221,7 +221,10 @@ static int place(struct ctx *c, struct vn_error *err)
     if (!load)
         return vn_error_sys(err, ENOMEM, "domain '%s': cannot place", c->name);
     struct vn_place_request req;
+    char locality[1024];
     if (host_load(c, load, err) < 0 || vn_place_request_init(&req, c->spec, c->topo, err) < 0 ||
+        (!c->opts->host_spec &&
+         vn_domain_vif_locality(c->spec, c->topo, &req, locality, sizeof locality, err) < 0) ||
         vn_place(c->opts->algo, c->topo, load, &req, c->p, NULL, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot place it", c->name);
     return 0;

@@ -1,5 +1,6 @@
 /* A domain's NICs on the host: which bridge and tap each vif gets (checked before anything
  * starts), and the taps themselves, opened for the held QEMU to inherit. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,4 +85,48 @@ void vn_dom_nics_close(int n, struct vn_tap *taps)
 {
     for (int i = 0; taps && i < n; i++)
         vn_net_tap_close(&taps[i]);
+}
+
+int vn_domain_vif_locality(const struct vn_vm_spec *spec, const struct vn_host_topo *topo,
+                           struct vn_place_request *req, char *lines, size_t len,
+                           struct vn_error *err)
+{
+    lines[0] = '\0';
+    struct vn_host_conf hc = {0};
+    bool loaded = false;
+    int rc = 0;
+    size_t used = 0;
+    for (int i = 0; i < spec->nvifs && rc == 0; i++) {
+        const struct vn_vif *v = &spec->vifs[i];
+        if (v->type == VN_VIF_USER)
+            continue;
+        const char *bridge = v->bridge;
+        if (!bridge && !loaded) {
+            if (vn_host_conf_load(&hc, err) < 0) {
+                rc = -1;
+                break;
+            }
+            loaded = true;
+        }
+        if (!bridge)
+            bridge = hc.default_bridge;
+        if (!bridge)
+            continue;
+        int nodes[16];
+        char ports[16][VN_NET_IFNAME_LEN];
+        struct vn_error e2 = {0};
+        int n = vn_net_bridge_port_nodes(bridge, nodes, ports, 16, &e2);
+        for (int k = 0; k < n && rc == 0; k++) {
+            int idx = vn_topo_node_index(topo, nodes[k]);
+            if (idx < 0)
+                continue; /* a node this host view does not have */
+            rc = vn_place_request_add_dev(req, topo, idx, err);
+            int w = snprintf(lines + used, len - used, "%svif %d: bridge %s port %s on node %d",
+                             used ? "\n" : "", v->devid, bridge, ports[k], nodes[k]);
+            if (w > 0 && (size_t)w < len - used)
+                used += (size_t)w;
+        }
+    }
+    vn_host_conf_clear(&hc);
+    return rc;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +14,35 @@
 
 #define SYS_NET "/sys/class/net"
 
-int vn_net_bridge_check(const char *bridge, struct vn_error *err)
+static bool name_ok(const char *name)
 {
-    char path[256];
+    return name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) < VN_NET_IFNAME_LEN;
+}
+
+static int bridge_check_at(const char *sysnet, const char *bridge, struct vn_error *err)
+{
+    char path[4200];
     struct stat st;
-    snprintf(path, sizeof path, SYS_NET "/%s", bridge);
-    if (strchr(bridge, '/') || bridge[0] == '.' || stat(path, &st) < 0)
+    snprintf(path, sizeof path, "%s/%s", sysnet, bridge);
+    if (!name_ok(bridge) || stat(path, &st) < 0)
         return vn_error_set(err, "bridge '%s' does not exist", bridge);
-    snprintf(path, sizeof path, SYS_NET "/%s/bridge", bridge);
+    snprintf(path, sizeof path, "%s/%s/bridge", sysnet, bridge);
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return vn_error_set(err, "'%s' is not a bridge", bridge);
     return 0;
 }
 
-/* numa_node of DIR/device, -1 when it has none or says -1. */
-static int port_node(const char *bridge, const char *port)
+int vn_net_bridge_check(const char *bridge, struct vn_error *err)
 {
-    char path[512], buf[32];
-    snprintf(path, sizeof path, SYS_NET "/%s/brif/%s/device/numa_node", bridge, port);
+    return bridge_check_at(SYS_NET, bridge, err);
+}
+
+/* numa_node of the port's device (SYSNET/PORT/device/numa_node); -1 when it has no device
+ * (veth, tap, another bridge) or the kernel says -1. */
+static int port_node(const char *sysnet, const char *port)
+{
+    char path[4200], buf[32];
+    snprintf(path, sizeof path, "%s/%s/device/numa_node", sysnet, port);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
@@ -46,30 +58,48 @@ static int port_node(const char *bridge, const char *port)
     return (int)v;
 }
 
-int vn_net_bridge_port_nodes(const char *bridge, int *nodes, char (*ports)[VN_NET_IFNAME_LEN],
-                             int max, struct vn_error *err)
+static int name_cmp(const void *a, const void *b)
 {
-    if (vn_net_bridge_check(bridge, err) < 0)
+    return strcmp(a, b);
+}
+
+int vn_net_bridge_port_nodes_at(const char *sysnet, const char *bridge, int *nodes,
+                                char (*ports)[VN_NET_IFNAME_LEN], int max, struct vn_error *err)
+{
+    if (bridge_check_at(sysnet, bridge, err) < 0)
         return -1;
-    char path[256];
-    snprintf(path, sizeof path, SYS_NET "/%s/brif", bridge);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s/brif", sysnet, bridge);
     DIR *d = opendir(path);
     if (!d)
         return vn_error_sys(err, errno, "cannot list the ports of bridge '%s'", bridge);
-    int n = 0;
+    /* sorted by name, so that the order (and the explanation) does not depend on readdir */
+    char names[64][VN_NET_IFNAME_LEN];
+    int nn = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        if (e->d_name[0] == '.' || strlen(e->d_name) >= VN_NET_IFNAME_LEN)
+    while ((e = readdir(d)) && nn < 64) {
+        if (!name_ok(e->d_name))
             continue;
-        int node = port_node(bridge, e->d_name);
+        snprintf(names[nn++], VN_NET_IFNAME_LEN, "%s", e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof names[0], name_cmp);
+    int n = 0;
+    for (int i = 0; i < nn && n < max; i++) {
+        int node = port_node(sysnet, names[i]);
         if (node < 0)
             continue;
         nodes[n] = node;
-        snprintf(ports[n], VN_NET_IFNAME_LEN, "%s", e->d_name);
+        snprintf(ports[n], VN_NET_IFNAME_LEN, "%s", names[i]);
         n++;
     }
-    closedir(d);
     return n;
+}
+
+int vn_net_bridge_port_nodes(const char *bridge, int *nodes, char (*ports)[VN_NET_IFNAME_LEN],
+                             int max, struct vn_error *err)
+{
+    return vn_net_bridge_port_nodes_at(SYS_NET, bridge, nodes, ports, max, err);
 }
 
 int vn_net_if_exists(const char *name)

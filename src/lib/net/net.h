@@ -23,11 +23,14 @@ struct vn_tap {
  * whether it does not exist or is no bridge. */
 int vn_net_bridge_check(const char *bridge, struct vn_error *err);
 
-/* The Linux NUMA nodes of bridge's ports (their device's numa_node; a port that has no device,
- * e.g. a veth or a tap, has no locality), at most max; *port_names gets "eth0" for each in
- * ports (each VN_NET_IFNAME_LEN).  Returns how many ports have a node, -1 with err. */
+/* The Linux NUMA nodes of bridge's ports, by port name (each port's device's numa_node; a
+ * port without a device, e.g. a veth or a tap, has no locality), at most max; ports[i] gets
+ * the port of nodes[i].  Returns how many ports have a node, -1 with err when bridge is none. */
 int vn_net_bridge_port_nodes(const char *bridge, int *nodes, char (*ports)[VN_NET_IFNAME_LEN],
                              int max, struct vn_error *err);
+/* The same under another sysfs class/net directory (tests use a fake one). */
+int vn_net_bridge_port_nodes_at(const char *sysnet, const char *bridge, int *nodes,
+                                char (*ports)[VN_NET_IFNAME_LEN], int max, struct vn_error *err);
 
 /* The tap name vnuma gives a vif without vifname: "vn", 7 hex digits of a hash of the state
  * dir and the domain name, ".", devid (at most 15 characters).  Pure. */
