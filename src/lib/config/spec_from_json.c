@@ -405,6 +405,12 @@ out:
     return rc;
 }
 
+static int vif_devid_cmp(const void *a, const void *b)
+{
+    const struct vn_vif *x = a, *y = b;
+    return (x->devid > y->devid) - (x->devid < y->devid);
+}
+
 static int vifs(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
 {
     struct json_object *a = member(o, "vifs");
@@ -422,10 +428,12 @@ static int vifs(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
         if (vif(r, json_object_array_get_idx(a, i), (int)i, &spec->vifs[i]) < 0)
             return -1;
         spec->nvifs++;
-        for (size_t j = 0; j < i; j++)
-            if (spec->vifs[j].devid >= spec->vifs[i].devid)
-                return fail(r, "vifs", "are not in increasing devid order");
     }
+    /* in devid order, as the config gives them (an old record's strings are in file order) */
+    qsort(spec->vifs, len, sizeof *spec->vifs, vif_devid_cmp);
+    for (size_t i = 1; i < len; i++)
+        if (spec->vifs[i - 1].devid == spec->vifs[i].devid)
+            return fail(r, "vifs", "have a devid twice");
     return 0;
 }
 

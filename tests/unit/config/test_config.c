@@ -973,6 +973,47 @@ static void test_vif_keys(void **state)
     expect_warning(BASE "vif = [ 'bridge=br0,script=vif-bridge' ]\n", false, "'script'");
 }
 
+/* A record written before vifs were typed keeps them as strings: they read as the config
+ * would give them (devid order), and a typed member that contradicts its string is refused. */
+static void test_vif_json_old_and_bad(void **state)
+{
+    (void)state;
+    struct vn_vm_spec *s = expect_valid(BASE, false);
+    struct json_object *o = vn_spec_to_json(s);
+    vn_spec_free(s);
+    struct json_object *old = json_object_new_array();
+    json_object_array_add(old, json_object_new_string("devid=3,bridge=br0"));
+    json_object_array_add(old, json_object_new_string("model=e1000"));
+    json_object_object_add(o, "vifs", old);
+    struct vn_error err = {0};
+    s = vn_spec_from_json(o, "old", &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s->nvifs, 2);
+    assert_int_equal(s->vifs[0].devid, 1);
+    assert_int_equal(s->vifs[0].model, VN_VIF_E1000);
+    assert_int_equal(s->vifs[1].devid, 3);
+    assert_string_equal(s->vifs[1].bridge, "br0");
+    /* written back typed, it reads the same */
+    struct json_object *typed = vn_spec_to_json(s);
+    vn_spec_free(s);
+    s = vn_spec_from_json(typed, "typed", &err);
+    assert_non_null(s);
+    assert_int_equal(s->vifs[1].devid, 3);
+    vn_spec_free(s);
+    /* a typed vif whose bridge is not its string's */
+    struct json_object *v = json_object_array_get_idx(json_object_object_get(typed, "vifs"), 1);
+    json_object_object_add(v, "bridge", json_object_new_string("br7"));
+    assert_null(vn_spec_from_json(typed, "bad", &err));
+    assert_non_null(strstr(err.msg, "a vif says something other than its spec string"));
+    /* an old string that no longer parses names the vif */
+    json_object_array_put_idx(old, 0, json_object_new_string("model=ne2k_pci"));
+    assert_null(vn_spec_from_json(o, "old", &err));
+    assert_non_null(strstr(err.msg, "vif 'model=ne2k_pci': model 'ne2k_pci' is not one"));
+    json_object_put(typed);
+    json_object_put(o);
+}
+
 static void test_vif_mac(void **state)
 {
     (void)state;
@@ -1412,6 +1453,7 @@ int main(void)
         cmocka_unit_test(test_vif_and_pci),
         cmocka_unit_test(test_vif_keys),
         cmocka_unit_test(test_vif_mac),
+        cmocka_unit_test(test_vif_json_old_and_bad),
         cmocka_unit_test(test_validate_paths_and_groups),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_parse_file),
