@@ -119,6 +119,23 @@ out=$( (sleep 1; echo 'for i in 1 2 3 4 5; do ping -c 1 -W 2 169.254.10.2 >/dev/
 vt_check "net2: pings net1 over the bridge (guest to guest)" grep -q 'PING-OK-42' <<<"$out"
 vt_check_eq "two guests: two taps on $BR" "$(ip -n "$NSA" -o link show master "$BR" type tun | wc -l)" 2
 
+# --- the other models and type=user: QEMU takes them (the image has no e1000/rtl8139 driver)
+for model in e1000 rtl8139; do
+    vt_create "$(mkcfg "m-$model" "bridge=$BR,model=$model" "")"
+    p=$(pid_of "m-$model" "$VT_OUT")
+    dev=$(qemu_arg "$p" -device)
+    st=$("$VNUMA" list --state-dir "$VT_STATE" --json 2>/dev/null |
+        python3 -c "import json,sys; print([x['state'] for x in json.load(sys.stdin) if x['name']=='m-$model'])" 2>/dev/null)
+    vt_check_eq "model=$model: QEMU runs with a $model NIC on the tap" "$VT_RC|${dev%%,*}|$st" "0|$model|['running']"
+    "$VNUMA" destroy --state-dir "$VT_STATE" "m-$model" >/dev/null 2>&1
+done
+vt_create "$(mkcfg user1 "type=user" "vnuma.ip=169.254.30.2/16")"
+p=$(pid_of user1 "$VT_OUT")
+vt_check_eq "type=user: QEMU gets -netdev user and no tap is made" "$VT_RC|$(qemu_arg "$p" -netdev)|$(ip -n "$NSA" -o link show type tun | wc -l)" "0|user,id=net0|2"
+vt_wait_console user1 'VNUMA-NET: eth0 169.254.30.2/16' 120
+vt_check "type=user: the guest has eth0" [ $? -eq 0 ]
+"$VNUMA" destroy --state-dir "$VT_STATE" user1 >/dev/null 2>&1
+
 # --- destroy removes the taps --------------------------------------------------------------
 "$VNUMA" destroy --state-dir "$VT_STATE" net1 >/dev/null 2>&1
 "$VNUMA" destroy --state-dir "$VT_STATE" net2 >/dev/null 2>&1
