@@ -104,16 +104,7 @@ for round in $(seq "$rounds"); do
     ip -n "$NSA" link del hand0
 done
 
-python3 - "$out/net.csv" "$netdev" >"$out/summary.txt" <<'EOF_PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-by = {w: [float(r["mib_per_s"]) for r in rows if r["who"] == w] for w in ("vnuma", "hand")}
-v, h = statistics.median(by["vnuma"]), statistics.median(by["hand"])
-print("netdev (vnuma): %s" % sys.argv[2])
-print("vnuma MiB/s: %s  median %.2f" % (by["vnuma"], v))
-print("hand  MiB/s: %s  median %.2f" % (by["hand"], h))
-print("ratio vnuma/hand (medians): %.3f" % (v / h))
-EOF_PY
+python3 "$here/summary.py" "$out/net.csv" "$netdev" >"$out/summary.txt"
 cat "$out/summary.txt"
 if command -v gnuplot >/dev/null; then
     gnuplot -e "outdir='$out'" "$here/plot.gp"
