@@ -85,6 +85,11 @@ vt_check "net1: the guest configured eth0 and started the echo server" [ $? -eq 
 mac1=$(qemu_arg "$pid1" -device | sed -n 's/.*mac=\([0-9a-f:]*\).*/\1/p')
 vt_check "net1: the guest's eth0 has the MAC QEMU was given ($mac1)" \
     grep -q "VNUMA-NET: eth0 169.254.10.2/16 $mac1" "$(vt_console_log net1)"
+info=$("$VNUMA" info --state-dir "$VT_STATE" --json net1 2>&1 |
+    python3 -c "import json,sys; n=json.load(sys.stdin)['nics'][0]; print(n['tap'], n['mac'], n['bridge'], n['model'])" 2>&1)
+vt_check_eq "net1: info --json names its NIC's tap, MAC, bridge and model" "$info" "$tap1 $mac1 $BR virtio"
+vt_check "net1: info prints the NIC" grep -q "^  nic 0: *virtio $mac1, tap $tap1 on bridge $BR$" \
+    <<<"$("$VNUMA" info --state-dir "$VT_STATE" net1 2>&1)"
 ok=''
 for _ in 1 2 3 4 5 6 7 8 9 10; do
     timeout 5 ip netns exec "$NSB" "${PING[@]}" -c 1 -W 2 169.254.10.2 >/dev/null 2>&1 && { ok=1; break; }

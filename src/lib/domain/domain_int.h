@@ -131,6 +131,10 @@ int vn_dom_nics_resolve(const char *name, const struct vn_vm_spec *spec, const c
  * left. */
 int vn_dom_nics_open(const char *name, const struct vn_vm_spec *spec, const struct vn_dom_nic *nics,
                      struct vn_tap *taps, struct vn_error *err);
+/* The spec's NICs for `vnuma info`: devid, model, MAC (given or generated), type, bridge
+ * (the vif's, else the host config's default_bridge now) and tap name. */
+struct json_object *vn_dom_nics_json(const struct vn_vm_spec *spec, const char *name,
+                                     const char *state_dir);
 /* Closes vnuma's copies of n taps' descriptors. */
 void vn_dom_nics_close(int n, struct vn_tap *taps);
 

@@ -1,5 +1,6 @@
 /* A domain's NICs on the host: which bridge and tap each vif gets (checked before anything
  * starts), and the taps themselves, opened for the held QEMU to inherit. */
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,4 +130,45 @@ int vn_domain_vif_locality(const struct vn_vm_spec *spec, const struct vn_host_t
     }
     vn_host_conf_clear(&hc);
     return rc;
+}
+
+struct json_object *vn_dom_nics_json(const struct vn_vm_spec *spec, const char *name,
+                                     const char *state_dir)
+{
+    struct json_object *arr = json_object_new_array();
+    struct vn_host_conf hc = {0};
+    struct vn_error e2 = {0};
+    bool hc_ok = false;
+    for (int i = 0; spec && i < spec->nvifs; i++) {
+        const struct vn_vif *v = &spec->vifs[i];
+        struct json_object *o = json_object_new_object();
+        char mac[VN_VIF_MAC_LEN], tap[VN_NET_IFNAME_LEN];
+        if (v->mac)
+            snprintf(mac, sizeof mac, "%s", v->mac);
+        else
+            vn_vif_mac(name, v->devid, mac);
+        json_object_object_add(o, "devid", json_object_new_int(v->devid));
+        json_object_object_add(o, "model", json_object_new_string(vn_vif_model_name(v->model)));
+        json_object_object_add(o, "mac", json_object_new_string(mac));
+        bool user = v->type == VN_VIF_USER;
+        json_object_object_add(o, "type", json_object_new_string(user ? "user" : "bridge"));
+        const char *bridge = v->bridge;
+        if (!user && !bridge) {
+            if (!hc_ok)
+                hc_ok = vn_host_conf_load(&hc, &e2) == 0;
+            bridge = hc_ok ? hc.default_bridge : NULL;
+        }
+        json_object_object_add(o, "bridge",
+                               !user && bridge ? json_object_new_string(bridge) : NULL);
+        if (!user) {
+            if (v->vifname)
+                snprintf(tap, sizeof tap, "%s", v->vifname);
+            else
+                vn_net_tap_name(state_dir, name, v->devid, tap);
+        }
+        json_object_object_add(o, "tap", user ? NULL : json_object_new_string(tap));
+        json_object_array_add(arr, o);
+    }
+    vn_host_conf_clear(&hc);
+    return arr;
 }
