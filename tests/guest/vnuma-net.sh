@@ -177,6 +177,9 @@ VNUMA_HOST_CONF=$VT_WORK/nobridge.conf vt_create "$(mkcfg nodef "" "")"
 vt_check "no bridge, no default: the error says to set bridge= or default_bridge ($VT_OUT)" \
     grep -q "domain 'nodef': vif 0 ('') names no bridge; set 'bridge=' in the vif or default_bridge in $VT_WORK/nobridge.conf" <<<"$VT_OUT"
 vt_assert_clean nodef "no bridge, no default"
+VNUMA_HOST_CONF=$VT_WORK/missing.conf vt_create "$(mkcfg nodef "" "")"
+vt_check "no bridge, no host config file: the error names the file to write ($VT_OUT)" \
+    grep -q "or default_bridge in $VT_WORK/missing.conf" <<<"$VT_OUT"
 
 # --- vif = [ '' ] with the host's default bridge: one NIC, the same MAC twice -------------
 printf 'default_bridge = "%s"\n' "$BR" >"$VT_WORK/vnuma.conf"

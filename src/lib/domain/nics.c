@@ -3,11 +3,21 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../net/net.h"
 #include "domain.h"
 #include "domain_int.h"
+
+/* The host config file that was read, or would be (a missing file gives the defaults). */
+static const char *host_conf_path(const struct vn_host_conf *hc)
+{
+    const char *env = getenv("VNUMA_HOST_CONF");
+    if (hc->file && *hc->file)
+        return hc->file;
+    return env && *env ? env : VN_HOST_CONF_DEFAULT_PATH;
+}
 
 int vn_dom_nics_resolve(const char *name, const struct vn_vm_spec *spec, const char *state_dir,
                         bool check, struct vn_dom_nic *out, struct vn_error *err)
@@ -35,8 +45,7 @@ int vn_dom_nics_resolve(const char *name, const struct vn_vm_spec *spec, const c
             rc = vn_error_set(err,
                               "domain '%s': vif %d ('%s') names no bridge; set 'bridge=' in the "
                               "vif or default_bridge in %s",
-                              name, v->devid, v->spec,
-                              hc.file && *hc.file ? hc.file : VN_HOST_CONF_DEFAULT_PATH);
+                              name, v->devid, v->spec, host_conf_path(&hc));
             break;
         }
         if (strlen(bridge) >= VN_NET_IFNAME_LEN) {
