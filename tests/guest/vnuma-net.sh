@@ -141,6 +141,28 @@ vt_wait_console user1 'VNUMA-NET: eth0 169.254.30.2/16' 120
 vt_check "type=user: the guest has eth0" [ $? -eq 0 ]
 "$VNUMA" destroy --state-dir "$VT_STATE" user1 >/dev/null 2>&1
 
+# --- two vifs, vifname honoured, QEMU's NICs in devid order ---------------------------------
+cat >"$VT_WORK/two.cfg" <<EOF_CFG
+name = "two"
+memory = 256
+vcpus = 1
+vnodes = 1
+on_reboot = "destroy"
+vif = [ 'devid=1,bridge=$BR,vifname=vnt-one,model=e1000', 'devid=0,bridge=$BR,vifname=vnt-zero' ]
+EOF_CFG
+vt_create "$VT_WORK/two.cfg"
+p=$(pid_of two "$VT_OUT")
+named=$(ip -n "$NSA" -o link show master "$BR" type tun | grep -c -E ': vnt-(one|zero)[:@]')
+devs=$(qemu_arg "$p" -device | tr ' ' '\n' | grep netdev= | cut -d, -f1,2 | paste -sd' ')
+vt_check_eq "two vifs: taps vnt-zero and vnt-one on $BR, QEMU's NICs in devid order" \
+    "$VT_RC|$named|$devs" "0|2|virtio-net-pci,netdev=net0 e1000,netdev=net1"
+"$VNUMA" destroy --state-dir "$VT_STATE" two >/dev/null 2>&1
+# a vifname that an interface has already: refused before anything starts
+vt_create "$(mkcfg taken "bridge=$BR,vifname=veth-a" "")"
+vt_check "vifname of an existing interface: refused, naming it ($VT_OUT)" \
+    grep -q "domain 'taken': vif 0 ('bridge=$BR,vifname=veth-a'): an interface named 'veth-a' exists already" <<<"$VT_OUT"
+vt_assert_clean taken "vifname of an existing interface"
+
 # --- destroy removes the taps --------------------------------------------------------------
 "$VNUMA" destroy --state-dir "$VT_STATE" net1 >/dev/null 2>&1
 "$VNUMA" destroy --state-dir "$VT_STATE" net2 >/dev/null 2>&1
