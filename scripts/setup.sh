@@ -8,7 +8,7 @@ packages=(
   gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config python3
   libhwloc-dev hwloc libnuma-dev numactl libjson-c-dev libcmocka-dev
   qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 cpio e2fsprogs
-  gnuplot-nox
+  gnuplot-nox iproute2
   scdoc bash-completion debhelper lintian
 )
 

@@ -57,6 +57,17 @@ static void print_text(struct json_object *o)
     printf("  memory dir:  %s\n", vn_cli_json_str(o, "mem_dir", "-"));
     if (vn_cli_json_get(o, "accel_reason"))
         printf("  accelerator: %s\n", vn_cli_json_str(o, "accel_reason", ""));
+    struct json_object *nics = vn_cli_json_get(o, "nics");
+    for (size_t i = 0; nics && i < json_object_array_length(nics); i++) {
+        struct json_object *n = json_object_array_get_idx(nics, i);
+        if (vn_cli_json_get(n, "tap"))
+            printf("  nic %s:       %s %s, tap %s on bridge %s\n", vn_cli_json_str(n, "devid", "?"),
+                   vn_cli_json_str(n, "model", "?"), vn_cli_json_str(n, "mac", "?"),
+                   vn_cli_json_str(n, "tap", "?"), vn_cli_json_str(n, "bridge", "?"));
+        else
+            printf("  nic %s:       %s %s, user-mode network\n", vn_cli_json_str(n, "devid", "?"),
+                   vn_cli_json_str(n, "model", "?"), vn_cli_json_str(n, "mac", "?"));
+    }
 
     struct json_object *vn = vn_cli_json_get(o, "vnode_info");
     if (strcmp(vn_cli_json_str(o, "resident_method", "exact"), "exact") == 0) {

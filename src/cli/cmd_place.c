@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config/config.h"
+#include "domain/domain.h"
 #include "place/place.h"
 #include "render/render.h"
 #include "topo/topo.h"
@@ -79,7 +80,7 @@ static void print_text(const char *name, const char *file, const struct vn_place
     }
 }
 
-static void print_explain_text(const struct vn_place_explain *ex)
+static void print_explain_text(const struct vn_place_explain *ex, const char *locality)
 {
     printf("  candidates (%d considered, best %d shown, lower score is better):\n", ex->considered,
            ex->ncands);
@@ -101,11 +102,24 @@ static void print_explain_text(const struct vn_place_explain *ex)
     }
     vn_table_print(t, stdout, 4);
     printf("  why: %s\n", ex->why);
+    /* NICs count as devices: say which bridge port pulled the VM where */
+    for (const char *l = locality; *l;) {
+        size_t n = strcspn(l, "\n");
+        printf("  device locality: %.*s\n", (int)n, l);
+        l += n + (l[n] == '\n');
+    }
 }
 
-static struct json_object *explain_json(const struct vn_place_explain *ex)
+static struct json_object *explain_json(const struct vn_place_explain *ex, const char *locality)
 {
     struct json_object *o = json_object_new_object();
+    struct json_object *loc = json_object_new_array();
+    for (const char *l = locality; *l;) {
+        size_t n = strcspn(l, "\n");
+        json_object_array_add(loc, json_object_new_string_len(l, (int)n));
+        l += n + (l[n] == '\n');
+    }
+    json_object_object_add(o, "device_locality", loc);
     json_object_object_add(o, "considered", json_object_new_int(ex->considered));
     json_object_object_add(o, "why", json_object_new_string(ex->why));
     struct json_object *arr = json_object_new_array();
@@ -128,21 +142,21 @@ static struct json_object *explain_json(const struct vn_place_explain *ex)
 /* Prints one placement in the chosen format (JSON is collected into out_array). */
 static int emit(const struct opts *o, const char *name, const char *file,
                 const struct vn_placement *p, const struct vn_place_explain *ex,
-                struct json_object *out_array)
+                const char *locality, struct json_object *out_array)
 {
     struct vn_error err = {0};
     switch (o->format) {
     case FMT_TEXT:
         print_text(name, file, p);
         if (ex)
-            print_explain_text(ex);
+            print_explain_text(ex, locality);
         break;
     case FMT_JSON: {
         struct json_object *j = vn_render_json(p);
         json_object_object_add(j, "name", json_object_new_string(name));
         json_object_object_add(j, "config", json_object_new_string(file));
         if (ex)
-            json_object_object_add(j, "explain", explain_json(ex));
+            json_object_object_add(j, "explain", explain_json(ex, locality));
         json_object_array_add(out_array, j);
         break;
     }
@@ -287,7 +301,11 @@ int vn_cmd_place(int argc, char **argv)
         }
         const char *name = spec->name ? spec->name : file;
         struct vn_place_request req;
+        char locality[1024] = "";
+        /* a NIC's bridge ports are the live host's: only with the live host */
         if (vn_place_request_init(&req, spec, topo, &err) < 0 ||
+            (!o.host &&
+             vn_domain_vif_locality(spec, topo, &req, locality, sizeof locality, &err) < 0) ||
             vn_place(o.algo, topo, load, &req, p, ex, &err) < 0 ||
             vn_host_load_add_claim(load, topo, &p->claim, spec->affinity_group,
                                    spec->anti_affinity_group, &err) < 0) {
@@ -305,7 +323,7 @@ int vn_cmd_place(int argc, char **argv)
         }
         if (o.format == FMT_TEXT && i > optind)
             printf("\n");
-        if (emit(&o, name, file, p, ex, out) != 0)
+        if (emit(&o, name, file, p, ex, locality, out) != 0)
             status = VN_EXIT_FAIL;
     }
     if (o.format == FMT_JSON)

@@ -169,6 +169,23 @@ void vnd_dom_obs(const struct vnd_dom *d, struct vn_bal_dom_obs *o)
         o->spec = d->spec;
         o->claim = &d->claim;
     }
+    o->ndev_nodes = d->ndev_nodes;
+    memcpy(o->dev_nodes, d->dev_nodes, sizeof o->dev_nodes);
+}
+
+void vnd_dom_nic_nodes(struct vnd_dom *d, const struct vn_host_topo *topo)
+{
+    d->ndev_nodes = 0;
+    if (!d->spec || d->spec->nvifs == 0)
+        return;
+    struct vn_place_request req = {.spec = d->spec};
+    char lines[1024];
+    struct vn_error e2 = {0};
+    /* a bridge that cannot be read gives no locality, as in create */
+    if (vn_domain_vif_locality(d->spec, topo, &req, lines, sizeof lines, &e2) < 0)
+        return;
+    d->ndev_nodes = req.ndevs;
+    memcpy(d->dev_nodes, req.dev_nodes, sizeof d->dev_nodes);
 }
 
 void vnd_dom_locality(struct vnd_dom *d)

@@ -102,6 +102,8 @@ void vnd_refresh_doms(struct vnd *v)
                 snprintf(d->problem, sizeof d->problem, "%s", e2.msg);
             } else {
                 d->running = r.status == VN_DOMAIN_RUNNING && vn_domain_alive(&r);
+                if (!v->opts.host_spec) /* bridge ports are the live host's */
+                    vnd_dom_nic_nodes(d, v->topo);
             }
         }
         vn_domain_record_clear(&r);

@@ -124,6 +124,10 @@ struct vnd_dom {
     bool have_prev;
     struct vn_bal_vcpu_obs *vcpu_obs; /* nvcpus */
 
+    /* node indexes of its NICs' bridge ports (live host only), counted in re-placing */
+    int ndev_nodes;
+    int dev_nodes[VN_PLACE_MAX_DEVS];
+
     int nnodes;
     uint64_t *resident; /* nvnodes * nnodes MiB, by node index */
     uint64_t err_mib[VN_MAX_VNODES];
@@ -238,6 +242,9 @@ void vnd_vcpus_update(struct vnd_dom *d, const uint64_t *cur_ns, const int *last
                       const int *cpu_node, int ncpu_node);
 /* The policy's view of d; the pointers point into d.  Pure. */
 void vnd_dom_obs(const struct vnd_dom *d, struct vn_bal_dom_obs *o);
+/* d->dev_nodes: the NUMA nodes of d's NICs' bridge ports (vn_domain_vif_locality: sysfs and
+ * the host config), none when they cannot be read. */
+void vnd_dom_nic_nodes(struct vnd_dom *d, const struct vn_host_topo *topo);
 /* Recomputes d->locality and d->dom_locality from its observations.  Pure. */
 void vnd_dom_locality(struct vnd_dom *d);
 

@@ -625,8 +625,12 @@ static void replace(struct ctx *c, const struct vn_bal_dom_obs *d, struct vn_bal
         if (!c->ncpus[n] || ex[n] + umax / c->ncpus[n] >= p->softaff.high)
             load->reserve_mib[n] = topo->nodes[n].mem_mib;
     }
-    if (vn_place_request_init(&req, d->spec, topo, NULL) < 0 ||
-        vn_place(VN_PLACE_VNUMA, topo, load, &req, pl, NULL, NULL) < 0 || pl->nvnodes != d->nvnodes)
+    if (vn_place_request_init(&req, d->spec, topo, NULL) < 0)
+        goto out;
+    for (int k = 0; k < d->ndev_nodes; k++)
+        if (vn_place_request_add_dev(&req, topo, d->dev_nodes[k], NULL) < 0)
+            goto out;
+    if (vn_place(VN_PLACE_VNUMA, topo, load, &req, pl, NULL, NULL) < 0 || pl->nvnodes != d->nvnodes)
         goto out;
 
     int to[VN_MAX_VNODES];

@@ -73,6 +73,10 @@ struct vn_bal_dom_obs {
      * one in the host load below, so that it can be taken out again. */
     const struct vn_vm_spec *spec;
     const struct vn_claim *claim;
+    /* Devices the spec does not name that re-placing counts as it counts pci= devices: the
+     * node indexes of its NICs' bridge ports (vnumad reads them from sysfs). */
+    int ndev_nodes;
+    int dev_nodes[VN_PLACE_MAX_DEVS];
 };
 
 struct vn_bal_host_obs {

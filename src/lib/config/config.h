@@ -98,6 +98,22 @@ struct vn_vm_spec *vn_spec_clone(const struct vn_vm_spec *spec, struct vn_error 
 
 /* Frees spec and everything it owns (NULL is fine). */
 void vn_spec_free(struct vn_vm_spec *spec);
+/* ---- vif.c: one xl vif string ---- */
+#define VN_VIF_MAC_LEN 18 /* "00:16:3e:01:02:03" and its NUL */
+/* Called with the key of each Xen-only vif parameter vnuma ignores (ip, script, rate...). */
+typedef void (*vn_vif_warn_fn)(void *ctx, const char *key);
+/* Parses vif string text (the index-th vif; devid defaults to it) into out; -1 with err
+ * naming the key at fault, and out cleared.  warn may be NULL. */
+int vn_vif_parse(const char *text, int index, struct vn_vif *out, vn_vif_warn_fn warn, void *ctx,
+                 struct vn_error *err);
+/* Frees a vif's strings and zeroes it. */
+void vn_vif_clear(struct vn_vif *v);
+/* The MAC of a vif that gives none: 00:16:3e and 23 bits of a hash of name and devid, so the
+ * same domain gets the same MAC every time. */
+void vn_vif_mac(const char *name, int devid, char out[VN_VIF_MAC_LEN]);
+/* "virtio", "e1000" or "rtl8139". */
+const char *vn_vif_model_name(enum vn_vif_model m);
+
 /* Cleanup helper for VN_CLEANUP(vn_spec_freep). */
 void vn_spec_freep(struct vn_vm_spec **spec);
 

@@ -336,62 +336,45 @@ void vn_build_disks(struct vn_build *b, const struct vn_setting *s)
     }
 }
 
-/* ---- vif ---- */
+/* ---- vif (vif.c parses one string) ---- */
 
-static bool valid_mac(const char *mac)
+struct vif_warn {
+    struct vn_build *b;
+    const char *key;
+    const struct vn_cv *v;
+};
+
+static void vif_warning(void *ctx, const char *param)
 {
-    for (int i = 0; i < 6; i++) {
-        if (!isxdigit((unsigned char)mac[0]) || !isxdigit((unsigned char)mac[1]))
-            return false;
-        mac += 2;
-        if (i < 5 && *mac++ != ':')
-            return false;
-    }
-    return *mac == '\0';
+    struct vif_warn *w = ctx;
+    vn_build_warning(w->b, w->v->loc, w->key,
+                     "Vif '%.100s': '%s' is a Xen setting that vnuma does not honour; it is "
+                     "ignored.",
+                     w->v->text, param);
 }
 
-static void check_vif(struct vn_build *b, const char *key, const struct vn_cv *v)
+static int vif_cmp(const void *a, const void *b)
 {
-    static const char *const honoured[] = {"mac", "bridge", "model", "type", "vifname", "devid"};
-    static const char *const xen_only[] = {"script",     "ip",        "backend",  "rate",
-                                           "gatewaydev", "accel",     "mtu",      "forwarddev",
-                                           "trusted",    "untrusted", "powerdown"};
-    VN_CLEANUP_FREE char *copy = vn_strdup_checked(v->text);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        if (!*tok)
-            continue;
-        char *eq = strchr(tok, '=');
-        size_t klen = eq ? (size_t)(eq - tok) : strlen(tok);
-        char name[32];
-        snprintf(name, sizeof name, "%.*s", (int)(klen < sizeof name ? klen : sizeof name - 1),
-                 tok);
-        bool known = false;
-        for (size_t i = 0; i < VN_ARRAY_SIZE(honoured); i++)
-            known |= strcmp(name, honoured[i]) == 0;
-        if (known && !eq) {
-            vn_build_error(b, v->loc, key, "Vif '%.100s': '%s' needs a value ('%s=...').", v->text,
-                           name, name);
-        } else if (known) {
-            if (strcmp(name, "mac") == 0 && !valid_mac(eq + 1))
-                vn_build_error(b, v->loc, key,
-                               "Vif '%.100s': '%s' is not a MAC address like "
-                               "'00:16:3e:01:02:03'.",
-                               v->text, eq + 1);
-        } else {
-            bool xen = false;
-            for (size_t i = 0; i < VN_ARRAY_SIZE(xen_only); i++)
-                xen |= strcmp(name, xen_only[i]) == 0;
-            if (xen)
-                vn_build_warning(b, v->loc, key,
-                                 "Vif '%.100s': '%s' is a Xen setting that vnuma does not "
-                                 "honour; it is ignored.",
-                                 v->text, name);
-            else
-                vn_build_error(b, v->loc, key, "Vif '%.100s': unknown parameter '%s'.", v->text,
-                               name);
+    const struct vn_vif *x = a, *y = b;
+    return (x->devid > y->devid) - (x->devid < y->devid);
+}
+
+/* Two vifs may not share a devid, a tap name or a MAC. */
+static void check_vif_pairs(struct vn_build *b, const char *key, const struct vn_vm_spec *spec)
+{
+    for (int i = 0; i < spec->nvifs; i++) {
+        const struct vn_vif *x = &spec->vifs[i];
+        for (int j = 0; j < i; j++) {
+            const struct vn_vif *y = &spec->vifs[j];
+            if (x->devid == y->devid)
+                vn_build_error(b, x->loc, key, "Vif '%.100s' has devid %d like vif '%.100s'.",
+                               x->spec, x->devid, y->spec);
+            else if (x->vifname && y->vifname && strcmp(x->vifname, y->vifname) == 0)
+                vn_build_error(b, x->loc, key, "Vif '%.100s' has vifname '%s' like vif '%.100s'.",
+                               x->spec, x->vifname, y->spec);
+            else if (x->mac && y->mac && strcmp(x->mac, y->mac) == 0)
+                vn_build_error(b, x->loc, key, "Vif '%.100s' has mac %s like vif '%.100s'.",
+                               x->spec, x->mac, y->spec);
         }
     }
 }
@@ -414,13 +397,23 @@ void vn_build_vifs(struct vn_build *b, const struct vn_setting *s)
     if (!spec->vifs)
         abort();
     for (int i = 0; i < v->n; i++) {
-        if (v->items[i]->kind == VN_CV_LIST) {
-            vn_build_error(b, v->items[i]->loc, s->key, "Vif %d is a list; expected a string.", i);
+        const struct vn_cv *item = v->items[i];
+        if (item->kind == VN_CV_LIST) {
+            vn_build_error(b, item->loc, s->key, "Vif %d is a list; expected a string.", i);
             continue;
         }
-        check_vif(b, s->key, v->items[i]);
-        spec->vifs[spec->nvifs++] = vn_strdup_checked(v->items[i]->text);
+        struct vif_warn w = {.b = b, .key = s->key, .v = item};
+        struct vn_error err = {0};
+        struct vn_vif *vif = &spec->vifs[spec->nvifs];
+        if (vn_vif_parse(item->text, i, vif, vif_warning, &w, &err) < 0) {
+            vn_build_error(b, item->loc, s->key, "Vif '%.100s': %s", item->text, err.msg);
+            continue;
+        }
+        vif->loc = item->loc;
+        spec->nvifs++;
     }
+    check_vif_pairs(b, s->key, spec);
+    qsort(spec->vifs, (size_t)spec->nvifs, sizeof *spec->vifs, vif_cmp);
 }
 
 /* ---- pci ---- */

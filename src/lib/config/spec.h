@@ -73,6 +73,31 @@ struct vn_disk {
     struct vn_loc loc;
 };
 
+/* A guest NIC: one xl vif string (xl-network-configuration(5)). */
+enum vn_vif_model {
+    VN_VIF_VIRTIO, /* virtio-net-pci (model=virtio, virtio-net or not given) */
+    VN_VIF_E1000,
+    VN_VIF_RTL8139,
+};
+
+enum vn_vif_type {
+    VN_VIF_BRIDGE, /* type=vif or ioemu (xl's) or not given: a tap on a bridge */
+    VN_VIF_USER,   /* type=user, vnuma's extension: QEMU's user-mode network */
+};
+
+#define VN_VIF_NAME_MAX 15 /* IFNAMSIZ - 1 */
+
+struct vn_vif {
+    char *spec;    /* the xl vif string as written */
+    char *bridge;  /* bridge=, NULL: the host config's default_bridge */
+    char *mac;     /* mac= normalised to lower case, NULL: generated (vn_vif_mac) */
+    char *vifname; /* vifname=: the tap's name, NULL: generated */
+    enum vn_vif_model model;
+    enum vn_vif_type type;
+    int devid; /* devid=, else the vif's index; NICs are ordered by it */
+    struct vn_loc loc;
+};
+
 /* Hard or soft CPU affinity as written: none, one set for all vCPUs, or one per vCPU
  * (xl's list form).  Sets hold host CPU numbers; "nodes:" forms are resolved against the
  * host by vn_config_validate. */
@@ -118,7 +143,7 @@ struct vn_vm_spec {
     int ndisks;
     struct vn_disk *disks;
     int nvifs;
-    char **vifs;
+    struct vn_vif *vifs; /* sorted by devid */
     enum vn_action on_poweroff, on_reboot, on_crash;
 
     /* vNUMA: nvnodes == 0 means the config gave none (placement may generate one). */

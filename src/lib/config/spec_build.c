@@ -644,7 +644,7 @@ void vn_spec_free(struct vn_vm_spec *spec)
     }
     free(spec->disks);
     for (int i = 0; i < spec->nvifs; i++)
-        free(spec->vifs[i]);
+        vn_vif_clear(&spec->vifs[i]);
     free(spec->vifs);
     for (int i = 0; i < spec->npci; i++)
         free(spec->pci[i]);

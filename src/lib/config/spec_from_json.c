@@ -52,6 +52,8 @@ static const char *const vnuma_keys[] = {"form", "vnodes", NULL};
 static const char *const vnode_keys[] = {"vnode", "memory_mib", "pnode",
                                          "vcpus", "distances",  NULL};
 static const char *const vnc_keys[] = {"listen", "display", "remote", "password", NULL};
+static const char *const vif_keys[] = {"spec", "devid", "type",    "bridge",
+                                       "mac",  "model", "vifname", NULL};
 static const char *const disk_keys[] = {"spec",     "target", "vdev", "format",
                                         "readonly", "cdrom",  NULL};
 
@@ -352,6 +354,91 @@ static int disks(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
     return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A vif: its xl string parsed again by the config's own parser (so every check of a config
+ * holds for a record too), and the typed members must say what that parse says.  A plain
+ * string is the form of records written before vifs were typed. */
+static int vif(struct rd *r, struct json_object *e, int i, struct vn_vif *out)
+{
+    struct vn_error e2 = {0};
+    if (json_object_is_type(e, json_type_string)) {
+        const char *t = json_object_get_string(e);
+        if (strlen(t) != (size_t)json_object_get_string_len(e))
+            return fail(r, "a vif", "holds a NUL character");
+        if (vn_vif_parse(t, i, out, NULL, NULL, &e2) < 0)
+            return vn_error_set(r->err, "The spec JSON of '%s' is not valid: vif '%.100s': %s",
+                                r->name, t, e2.msg);
+        return 0;
+    }
+    char *spec = NULL, *bridge = NULL, *mac = NULL, *vifname = NULL;
+    int64_t devid;
+    int type, model;
+    static const char *const types[] = {"bridge", "user"};
+    static const char *const models[] = {"virtio", "e1000", "rtl8139"};
+    int rc = -1;
+    if (check_keys(r, e, vif_keys, "a vif") < 0 || get_str(r, e, "spec", false, &spec) < 0 ||
+        get_int(r, e, "devid", 0, 65535, &devid) < 0 ||
+        get_enum(r, e, "type", types, 2, &type) < 0 || get_str(r, e, "bridge", true, &bridge) < 0 ||
+        get_str(r, e, "mac", true, &mac) < 0 || get_str(r, e, "vifname", true, &vifname) < 0 ||
+        get_enum(r, e, "model", models, 3, &model) < 0)
+        goto out;
+    if (vn_vif_parse(spec, (int)devid, out, NULL, NULL, &e2) < 0) {
+        vn_error_set(r->err, "The spec JSON of '%s' is not valid: vif '%.100s': %s", r->name, spec,
+                     e2.msg);
+        goto out;
+    }
+    if (out->devid != devid || (int)out->type != type || (int)out->model != model ||
+        !same_str(out->bridge, bridge) || !same_str(out->mac, mac) ||
+        !same_str(out->vifname, vifname)) {
+        vn_vif_clear(out);
+        fail(r, "a vif", "says something other than its spec string");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(spec);
+    free(bridge);
+    free(mac);
+    free(vifname);
+    return rc;
+}
+
+static int vif_devid_cmp(const void *a, const void *b)
+{
+    const struct vn_vif *x = a, *y = b;
+    return (x->devid > y->devid) - (x->devid < y->devid);
+}
+
+static int vifs(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
+{
+    struct json_object *a = member(o, "vifs");
+    if (!a || !json_object_is_type(a, json_type_array))
+        return fail(r, "vifs", "is not an array");
+    size_t len = json_object_array_length(a);
+    if (len > VN_MAX_DEVICES)
+        return fail(r, "vifs", "has too many entries");
+    if (len == 0)
+        return 0;
+    spec->vifs = calloc(len, sizeof *spec->vifs);
+    if (!spec->vifs)
+        return vn_error_set(r->err, "Out of memory reading the spec JSON of '%s'.", r->name);
+    for (size_t i = 0; i < len; i++) {
+        if (vif(r, json_object_array_get_idx(a, i), (int)i, &spec->vifs[i]) < 0)
+            return -1;
+        spec->nvifs++;
+    }
+    /* in devid order, as the config gives them (an old record's strings are in file order) */
+    qsort(spec->vifs, len, sizeof *spec->vifs, vif_devid_cmp);
+    for (size_t i = 1; i < len; i++)
+        if (spec->vifs[i - 1].devid == spec->vifs[i].devid)
+            return fail(r, "vifs", "have a devid twice");
+    return 0;
+}
+
 /* The optional "vnc" member (absent: no VNC, as in records from before it existed).  The
  * password itself is never in the JSON, only whether there is one. */
 static int vnc(struct rd *r, struct json_object *o, struct vn_vm_spec *spec)
@@ -393,8 +480,7 @@ static int read_spec(struct rd *r, struct json_object *o, struct vn_vm_spec *spe
         get_str(r, o, "kernel", true, &spec->kernel) < 0 ||
         get_str(r, o, "ramdisk", true, &spec->ramdisk) < 0 ||
         get_str(r, o, "cmdline", true, &spec->cmdline) < 0 || disks(r, o, spec) < 0 ||
-        strings(r, o, "vifs", &spec->vifs, &spec->nvifs) < 0 ||
-        strings(r, o, "pci", &spec->pci, &spec->npci) < 0 ||
+        vifs(r, o, spec) < 0 || strings(r, o, "pci", &spec->pci, &spec->npci) < 0 ||
         get_enum(r, o, "on_poweroff", action_names, 7, &e1) < 0 ||
         get_enum(r, o, "on_reboot", action_names, 7, &e2) < 0 ||
         get_enum(r, o, "on_crash", action_names, 7, &e3) < 0 ||

@@ -61,6 +61,25 @@ static struct json_object *disks(const struct vn_vm_spec *spec)
     return arr;
 }
 
+static struct json_object *vifs(const struct vn_vm_spec *spec)
+{
+    struct json_object *arr = json_object_new_array();
+    for (int i = 0; i < spec->nvifs; i++) {
+        const struct vn_vif *v = &spec->vifs[i];
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "spec", json_object_new_string(v->spec));
+        json_object_object_add(o, "devid", json_object_new_int(v->devid));
+        json_object_object_add(o, "type",
+                               json_object_new_string(v->type == VN_VIF_USER ? "user" : "bridge"));
+        json_object_object_add(o, "bridge", str_or_null(v->bridge));
+        json_object_object_add(o, "mac", str_or_null(v->mac));
+        json_object_object_add(o, "vifname", str_or_null(v->vifname));
+        json_object_object_add(o, "model", json_object_new_string(vn_vif_model_name(v->model)));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
 static struct json_object *strings(char *const *v, int n)
 {
     struct json_object *arr = json_object_new_array();
@@ -123,7 +142,7 @@ struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec)
     json_object_object_add(o, "ramdisk", str_or_null(spec->ramdisk));
     json_object_object_add(o, "cmdline", str_or_null(spec->cmdline));
     json_object_object_add(o, "disks", disks(spec));
-    json_object_object_add(o, "vifs", strings(spec->vifs, spec->nvifs));
+    json_object_object_add(o, "vifs", vifs(spec));
     json_object_object_add(o, "pci", strings(spec->pci, spec->npci));
     json_object_object_add(o, "on_poweroff",
                            json_object_new_string(action_names[spec->on_poweroff]));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../net/net.h"
 #include "../qemu/accel.h"
 #include "../render/render.h"
 #include "../util/strv.h"
@@ -88,10 +89,38 @@ static void add_vnc(struct vn_strv *a, const struct vn_vnc *v, const struct vn_d
         vn_strv_addf(a, "unix:%s%s", paths->vnc, auth);
 }
 
+/* One guest NIC: its netdev (the tap vnuma made, or QEMU's user-mode network) and its
+ * device with the vif's MAC.  romfile= is empty: vnuma boots a kernel or a disk, never PXE,
+ * and QEMU would refuse a NIC whose option ROM is not installed. */
+static void add_nic(struct vn_strv *a, const struct vn_vm_spec *spec, int i,
+                    const struct vn_tap *tap)
+{
+    const struct vn_vif *v = &spec->vifs[i];
+    char mac[VN_VIF_MAC_LEN];
+    if (v->mac)
+        snprintf(mac, sizeof mac, "%s", v->mac);
+    else
+        vn_vif_mac(spec->name ? spec->name : "", v->devid, mac);
+    vn_strv_addf(a, "-netdev");
+    if (v->type == VN_VIF_USER)
+        vn_strv_addf(a, "user,id=net%d", v->devid);
+    else if (!tap || tap->fd < 0)
+        vn_strv_addf(a, "tap,id=net%d,fd=TAP", v->devid); /* a dry run: no tap yet */
+    else if (tap->vhost_fd >= 0)
+        vn_strv_addf(a, "tap,id=net%d,fd=%d,vhost=on,vhostfd=%d", v->devid, tap->fd, tap->vhost_fd);
+    else
+        vn_strv_addf(a, "tap,id=net%d,fd=%d", v->devid, tap->fd);
+    static const char *const dev[] = {
+        [VN_VIF_VIRTIO] = "virtio-net-pci", [VN_VIF_E1000] = "e1000", [VN_VIF_RTL8139] = "rtl8139"};
+    vn_strv_addf(a, "-device");
+    vn_strv_addf(a, "%s,netdev=net%d,mac=%s,romfile=", dev[v->model], v->devid, mac);
+}
+
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
                         const struct vn_placement *p, const struct vn_accel_result *accel,
-                        const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
-                        const char *cmdline, struct vn_error *err)
+                        const struct vn_dom_paths *paths, const struct vn_tap *taps,
+                        const char *kernel, const char *initrd, const char *cmdline,
+                        struct vn_error *err)
 {
     char **numa = vn_render_qemu_argv(p, paths->mem, err);
     if (!numa)
@@ -128,9 +157,13 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "chardev:con0");
     vn_strv_addf(&a, "-qmp");
     vn_strv_addf(&a, "unix:%s,server=on,wait=off", paths->qmp);
-    /* Networking is not wired yet: the config parser warns that vif is ignored. */
-    vn_strv_addf(&a, "-nic");
-    vn_strv_addf(&a, "none");
+    /* One NIC per vif, in devid order; none at all without a vif. */
+    for (int i = 0; i < spec->nvifs; i++)
+        add_nic(&a, spec, i, taps ? &taps[i] : NULL);
+    if (spec->nvifs == 0) {
+        vn_strv_addf(&a, "-nic");
+        vn_strv_addf(&a, "none");
+    }
     if (spec->on_reboot == VN_ACTION_DESTROY)
         vn_strv_addf(&a, "-no-reboot");
     if (kernel) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../net/net.h"
 #include "../numa/numa_maps.h"
 #include "../qemu/accel.h"
 #include "../qemu/guest_paths.h"
@@ -46,6 +47,8 @@ struct ctx {
     bool recorded;            /* a record exists that undo() must remove */
     bool mem_made;
     struct vn_qemu_proc proc;
+    struct vn_dom_nic *nics; /* one per spec vif */
+    struct vn_tap *taps;     /* vnuma's copies of the tap descriptors until QEMU runs */
 };
 
 static void progress(const struct ctx *c, const char *msg)
@@ -140,6 +143,23 @@ static int check_confined_access(struct ctx *c, struct vn_error *err)
     if (stat(parent, &pst) == 0 && S_ISDIR(pst.st_mode))
         paths[k] = parent, keys[k] = "the state directory's parent", modes[k++] = X_OK;
     return vn_dom_confine_check(c->name, &c->cred, paths, keys, modes, k, err);
+}
+
+/* Each vif's bridge and tap name, checked before anything starts (a dry run only names
+ * them: it may describe another host). */
+static int resolve_nics(struct ctx *c, struct vn_error *err)
+{
+    int n = c->spec->nvifs;
+    if (n == 0)
+        return 0;
+    c->nics = calloc((size_t)n, sizeof *c->nics);
+    c->taps = calloc((size_t)n, sizeof *c->taps);
+    if (!c->nics || !c->taps)
+        return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
+    for (int i = 0; i < n; i++)
+        c->taps[i].fd = c->taps[i].vhost_fd = -1;
+    return vn_dom_nics_resolve(c->name, c->spec, vn_domain_state_dir(c->opts->state_dir),
+                               !c->opts->dry_run, c->nics, err);
 }
 
 /* Where the accelerator verdict is cached: $XDG_CACHE_HOME/vnuma, else STATE_DIR/cache. */
@@ -239,7 +259,10 @@ static int place(struct ctx *c, struct vn_error *err)
     if (!load)
         return vn_error_sys(err, ENOMEM, "domain '%s': cannot place", c->name);
     struct vn_place_request req;
+    char locality[1024];
     if (host_load(c, load, err) < 0 || vn_place_request_init(&req, c->spec, c->topo, err) < 0 ||
+        (!c->opts->host_spec &&
+         vn_domain_vif_locality(c->spec, c->topo, &req, locality, sizeof locality, err) < 0) ||
         vn_place(c->opts->algo, c->topo, load, &req, c->p, NULL, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot place it", c->name);
     return 0;
@@ -336,6 +359,8 @@ static void undo(struct ctx *c, struct vn_error *err)
     if (c->proc.pid > 0 && vn_qemu_kill(c->proc.pid, 2000) < 0)
         snprintf(problems, sizeof problems, " QEMU (pid %d) could not be stopped.",
                  (int)c->proc.pid);
+    /* the taps are not persistent: with QEMU gone, closing these removes them */
+    vn_dom_nics_close(c->spec->nvifs, c->taps);
     if (c->mem_made && vn_dom_memdir_remove(&c->paths.memdir, &e2) < 0)
         snprintf(problems + strlen(problems), sizeof problems - strlen(problems), " %.200s.",
                  e2.msg);
@@ -394,14 +419,28 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
         return vn_error_prefix(err, "domain '%s'", c->name);
     /* QEMU opens its files through the dir vnuma checked, never by the path again. */
     snprintf(c->paths.mem, sizeof c->paths.mem, "/proc/self/fd/%d", mem_fd);
-    char **argv =
-        vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->kernel[0] ? c->kernel : NULL,
-                         c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
+    int nv = c->spec->nvifs;
+    if (nv > 0 && vn_dom_nics_open(c->name, c->spec, c->nics, c->taps, err) < 0)
+        return -1;
+    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->taps,
+                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
+                                   c->cmdline, err);
     if (!argv)
         return vn_error_prefix(err, "domain '%s'", c->name);
     *argv_out = argv;
-
-    if (vn_qemu_spawn_held_as((const char *const *)argv, c->paths.log, &mem_fd, 1, &c->cred,
+    /* QEMU inherits the memory dir and each tap's (and vhost-net's) descriptor */
+    VN_CLEANUP_FREE int *keep = calloc(1 + 2 * (size_t)nv, sizeof *keep);
+    if (!keep)
+        return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
+    int nkeep = 0;
+    keep[nkeep++] = mem_fd;
+    for (int i = 0; i < nv; i++) {
+        if (c->taps[i].fd >= 0)
+            keep[nkeep++] = c->taps[i].fd;
+        if (c->taps[i].vhost_fd >= 0)
+            keep[nkeep++] = c->taps[i].vhost_fd;
+    }
+    if (vn_qemu_spawn_held_as((const char *const *)argv, c->paths.log, keep, nkeep, &c->cred,
                               &c->proc, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
     /* The log is open (root's, 0600, QEMU writes to the inherited fd): now the dir where QEMU
@@ -420,6 +459,8 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
     vn_fault_point("create.recorded");
     if (vn_qemu_release(&c->proc, qemu, err) < 0)
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
+    /* QEMU holds the taps now: they go when it exits, whoever stops it */
+    vn_dom_nics_close(nv, c->taps);
     if (vn_qemu_wait_ready(&c->proc, c->paths.qmp, READY_TIMEOUT_MS, err) < 0) {
         c->proc.pid = 0; /* reaped or stopped by wait_ready */
         return vn_error_prefix(err, "domain '%s': cannot start QEMU", c->name);
@@ -448,6 +489,10 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
 
 static void ctx_free(struct ctx *c)
 {
+    if (c->spec)
+        vn_dom_nics_close(c->spec->nvifs, c->taps);
+    free(c->taps);
+    free(c->nics);
     vn_spec_free(c->spec);
     vn_topo_free(c->topo);
     vn_state_close(c->state);
@@ -486,8 +531,8 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->name, sizeof res->name, "%s", c->name);
     if (vn_dom_qemu_cred(&c->cred, err) < 0)
         return vn_error_prefix(err, "domain '%s' cannot be created", c->name);
-    if (resolve_boot(c, err) < 0 || check_confined_access(c, err) < 0 || open_state(c, err) < 0 ||
-        choose_accel(c, err) < 0)
+    if (resolve_boot(c, err) < 0 || check_confined_access(c, err) < 0 || resolve_nics(c, err) < 0 ||
+        open_state(c, err) < 0 || choose_accel(c, err) < 0)
         return -1;
     /* KVM chosen (probed as root, or asked for): the QEMU user must open /dev/kvm too. */
     if (c->accel.accel == VN_ACCEL_KVM) {
@@ -545,7 +590,7 @@ static int create(struct ctx *c, const char *config_path, struct vn_domain_creat
     snprintf(res->mem_dir, sizeof res->mem_dir, "%s", c->paths.mem);
 
     if (c->opts->dry_run) {
-        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths,
+        res->argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, NULL,
                                      c->kernel[0] ? c->kernel : NULL,
                                      c->initrd[0] ? c->initrd : NULL, c->cmdline, err);
         if (!res->argv)

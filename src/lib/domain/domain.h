@@ -60,6 +60,15 @@ const char *vn_domain_state_dir(const char *dir);
  * missing); -1 with err naming FILE:LINE:COLUMN and the key when it does not parse. */
 int vn_host_conf_load(struct vn_host_conf *out, struct vn_error *err);
 
+/* NIC locality on the live host: each port of each bridged vif's bridge (its own, else the
+ * host config's default_bridge) whose device has a NUMA node counts as a device of the VM on
+ * that node, as a pci= device does; adds them to req and one line per port to lines
+ * ("vif 0: bridge br0 port eth0 on node 1", newline-separated, "" for none).  A vif whose
+ * bridge is not known or does not exist adds nothing (create refuses it on its own). */
+int vn_domain_vif_locality(const struct vn_vm_spec *spec, const struct vn_host_topo *topo,
+                           struct vn_place_request *req, char *lines, size_t len,
+                           struct vn_error *err);
+
 /* Creates and starts the domain of config_path (see above).  Config problems go to diags
  * (err then says how many); everything else to err, naming the domain and the step. */
 int vn_domain_create(const char *config_path, const struct vn_domain_create_opts *opts,

@@ -142,13 +142,37 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p,
 int vn_dom_paths_fresh(const char *state_dir, const char *name, struct vn_dom_paths *p,
                        struct vn_error *err);
 
+struct vn_tap;
+
+/* Where one vif goes on the host (nothing for type=user). */
+struct vn_dom_nic {
+    char bridge[16]; /* the vif's bridge, else the host config's default_bridge */
+    char tap[16];    /* vifname, else vn_net_tap_name() */
+};
+/* Fills out[i] for each spec vif; with check, each bridge must exist and be a bridge and no
+ * interface may have the tap's name yet.  Errors name the domain, the vif and the bridge. */
+int vn_dom_nics_resolve(const char *name, const struct vn_vm_spec *spec, const char *state_dir,
+                        bool check, struct vn_dom_nic *out, struct vn_error *err);
+/* Creates each vif's tap on its bridge (taps[i]; fd -1 for type=user); on failure none is
+ * left. */
+int vn_dom_nics_open(const char *name, const struct vn_vm_spec *spec, const struct vn_dom_nic *nics,
+                     struct vn_tap *taps, struct vn_error *err);
+/* The spec's NICs for `vnuma info`: devid, model, MAC (given or generated), type, bridge
+ * (the vif's, else the host config's default_bridge now) and tap name. */
+struct json_object *vn_dom_nics_json(const struct vn_vm_spec *spec, const char *name,
+                                     const char *state_dir);
+/* Closes vnuma's copies of n taps' descriptors. */
+void vn_dom_nics_close(int n, struct vn_tap *taps);
+
 /* The complete QEMU argv (binary first, "-S" last) with accel's accelerator and CPU model;
- * kernel/initrd/cmdline are the resolved ones (may be NULL).  NULL-terminated, free with
- * vn_argv_free. */
+ * taps holds one entry per spec vif (its tap and vhost descriptors; NULL or fd -1 in a dry
+ * run); kernel/initrd/cmdline are the resolved ones (may be NULL).  NULL-terminated, free
+ * with vn_argv_free. */
 char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
                         const struct vn_placement *p, const struct vn_accel_result *accel,
-                        const struct vn_dom_paths *paths, const char *kernel, const char *initrd,
-                        const char *cmdline, struct vn_error *err);
+                        const struct vn_dom_paths *paths, const struct vn_tap *taps,
+                        const char *kernel, const char *initrd, const char *cmdline,
+                        struct vn_error *err);
 
 /* Hands the spec's VNC password to QEMU (change-vnc-password); nothing without one. */
 int vn_dom_vnc_set_password(struct vn_qmp *q, const char *name, const struct vn_vnc *v,

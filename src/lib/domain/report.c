@@ -420,6 +420,7 @@ int vn_domain_info_ex(const char *state_dir, const char *name, bool exact, struc
     json_object_object_add(o, "accel_reason", str_or_null(r.accel_reason));
     json_object_object_add(o, "guest_numa",
                            r.placement ? json_object_new_boolean(r.placement->guest_numa) : NULL);
+    json_object_object_add(o, "nics", vn_dom_nics_json(r.spec, r.name, vn_state_dir(s)));
     struct json_object *placement = r.placement ? vn_render_json(r.placement) : NULL;
     add_vnodes(o, &r, placement, alive, exact);
     add_vcpus(o, &r, placement, alive);

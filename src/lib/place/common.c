@@ -101,6 +101,19 @@ int vn_place_request_init(struct vn_place_request *req, const struct vn_vm_spec 
     return 0;
 }
 
+int vn_place_request_add_dev(struct vn_place_request *req, const struct vn_host_topo *topo,
+                             int node, struct vn_error *err)
+{
+    if (node < 0 || node >= topo->nnodes)
+        return vn_error_set(err, "device node index %d is not on host '%s'.", node, topo->name);
+    if (req->ndevs == VN_PLACE_MAX_DEVS)
+        return vn_error_set(err, "VM '%s' has more than %d devices with a NUMA node.",
+                            req->spec && req->spec->name ? req->spec->name : "?",
+                            VN_PLACE_MAX_DEVS);
+    req->dev_nodes[req->ndevs++] = node;
+    return 0;
+}
+
 /* Sets dst to the sets of an affinity minus the reserved CPUs, after checking them. */
 static int affinity_union(const struct vn_place_ctx *ctx, const struct vn_affinity *a,
                           const char *key, struct vn_bitmap *dst, struct vn_error *err)

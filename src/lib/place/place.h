@@ -179,6 +179,11 @@ double vn_host_node_capacity(const struct vn_host_load *load, const struct vn_ho
 int vn_place_request_init(struct vn_place_request *req, const struct vn_vm_spec *spec,
                           const struct vn_host_topo *topo, struct vn_error *err);
 
+/* Adds one more device with a locality (a NIC's bridge port) on node index node to req;
+ * -1 past VN_PLACE_MAX_DEVS or for a node index the host lacks. */
+int vn_place_request_add_dev(struct vn_place_request *req, const struct vn_host_topo *topo,
+                             int node, struct vn_error *err);
+
 /* Places one VM.  On success fills out (and explain when not NULL) and returns 0; otherwise
  * returns -1 with a reason a person can act on ("needs 12288 MiB on one node; ...").  The
  * load is not changed: apply out->claim with vn_host_load_add_claim(). */

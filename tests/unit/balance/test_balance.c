@@ -33,6 +33,8 @@ struct vm {
     uint64_t err_mib; /* the residency estimate's error bound given to the policy */
     struct vn_vm_spec *spec;
     struct vn_claim claim;
+    int ndev; /* NIC bridge-port nodes (index) given to the policy */
+    int dev[4];
 };
 
 struct world {
@@ -181,6 +183,8 @@ static void step(struct world *w)
         d->vcpus = vobs[i];
         d->spec = m->spec;
         d->claim = &m->claim;
+        d->ndev_nodes = m->ndev;
+        memcpy(d->dev_nodes, m->dev, sizeof m->dev);
         for (int v = 0; v < m->nvn; v++) {
             memcpy(resid[i][v], m->res[v], sizeof resid[i][v]);
             d->vnodes[v] = (struct vn_bal_vnode_obs){m->home[v], resid[i][v], m->err_mib};
@@ -439,6 +443,37 @@ static void test_overload_replaces(void **state)
     world_free(w);
 }
 
+/* Where an overloaded 1-vnode VM is re-placed to, among equally free nodes 2 and 3; with a NIC
+ * whose bridge port is on the node it did not choose, that node wins, as a pci= device would. */
+static int replace_target(int ndev, int dev)
+{
+    struct world *w = world_new(4, 4, 4096, pairs4);
+    w->use_load = true;
+    w->p.softaff.max_steps = 0;
+    struct vm *m = add_vm(w, "a", 1, (int[]){0}, 1024, 2, 1.0);
+    m->ndev = ndev;
+    m->dev[0] = dev;
+    w->other[0] = w->other[1] = 0.8;
+    w->other[2] = w->other[3] = 0.1;
+    int to = -1;
+    for (int i = 1; i <= 12 && to < 0; i++) {
+        step(w);
+        const struct vn_bal_action *a = find(w, VN_BAL_REPLACE_VM);
+        if (a && vn_bitmap_count(&a->nodes_idx) == 1)
+            to = vn_bitmap_next(&a->nodes_idx, -1);
+    }
+    world_free(w);
+    return to;
+}
+
+static void test_nic_locality_in_replace(void **state)
+{
+    int plain = replace_target(0, 0);
+    assert_true(plain == 2 || plain == 3);
+    int other = plain == 2 ? 3 : 2;
+    assert_int_equal(replace_target(1, other), other);
+}
+
 static void test_freed_node_pulls_vm(void **state)
 {
     struct world *w = world_new(4, 4, 4096, pairs4);
@@ -688,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_widen_under_pressure),
         cmocka_unit_test(test_widen_while_moving),
         cmocka_unit_test(test_overload_replaces),
+        cmocka_unit_test(test_nic_locality_in_replace),
         cmocka_unit_test(test_freed_node_pulls_vm),
         cmocka_unit_test(test_no_ping_pong),
         cmocka_unit_test(test_rate_limits),

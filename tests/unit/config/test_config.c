@@ -915,13 +915,141 @@ static void test_disk_errors(void **state)
     expect_warning(BASE "disk = [ 'iscsi:/iqn,xvda' ]\n", false, "iscsi: (block script)");
 }
 
+static void test_vif_keys(void **state)
+{
+    (void)state;
+    /* every key vnuma honours, and the list ordered by devid */
+    struct vn_vm_spec *s = expect_valid(
+        BASE "vif = [ 'devid=5,model=e1000,vifname=tapA,bridge=br1,mac=00:16:3E:AA:bb:01',\n"
+             "        'type=user,model=rtl8139', 'type=ioemu,devid=0', ' model=virtio-net ' ]\n",
+        false);
+    assert_int_equal(s->nvifs, 4);
+    assert_int_equal(s->vifs[0].devid, 0);
+    assert_string_equal(s->vifs[0].spec, "type=ioemu,devid=0");
+    assert_int_equal(s->vifs[0].type, VN_VIF_BRIDGE);
+    assert_int_equal(s->vifs[1].devid, 1);
+    assert_int_equal(s->vifs[1].type, VN_VIF_USER);
+    assert_int_equal(s->vifs[1].model, VN_VIF_RTL8139);
+    assert_int_equal(s->vifs[2].devid, 3);
+    assert_int_equal(s->vifs[2].model, VN_VIF_VIRTIO);
+    assert_int_equal(s->vifs[3].devid, 5);
+    assert_int_equal(s->vifs[3].model, VN_VIF_E1000);
+    assert_string_equal(s->vifs[3].vifname, "tapA");
+    assert_string_equal(s->vifs[3].bridge, "br1");
+    assert_string_equal(s->vifs[3].mac, "00:16:3e:aa:bb:01");
+    /* the spec JSON keeps them: a clone says the same */
+    struct vn_error err = {0};
+    struct vn_vm_spec *c = vn_spec_clone(s, &err);
+    assert_non_null(c);
+    assert_int_equal(c->nvifs, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(c->vifs[i].spec, s->vifs[i].spec);
+        assert_int_equal(c->vifs[i].devid, s->vifs[i].devid);
+        assert_int_equal(c->vifs[i].model, s->vifs[i].model);
+        assert_int_equal(c->vifs[i].type, s->vifs[i].type);
+    }
+    assert_string_equal(c->vifs[3].mac, "00:16:3e:aa:bb:01");
+    vn_spec_free(c);
+    vn_spec_free(s);
+
+    expect_error(BASE "vif = [ 'model=ne2k_pci' ]\n", false,
+                 "Vif 'model=ne2k_pci': model 'ne2k_pci' is not one vnuma offers");
+    expect_error(BASE "vif = [ 'type=tap' ]\n", false, "type 'tap' is not vif, ioemu or user");
+    expect_error(BASE "vif = [ 'type=user,bridge=br0' ]\n", false, "type=user has no bridge");
+    expect_error(BASE "vif = [ 'mac=01:16:3e:00:00:01' ]\n", false, "is a multicast address");
+    expect_error(BASE "vif = [ 'mac=00:00:00:00:00:00' ]\n", false, "is all zero");
+    expect_error(BASE "vif = [ 'vifname=a-name-far-too-long' ]\n", false,
+                 "vifname 'a-name-far-too-long' is not an interface name");
+    expect_error(BASE "vif = [ 'bridge=br/0' ]\n", false, "bridge 'br/0' is not an interface name");
+    expect_error(BASE "vif = [ 'bridge=a,bridge=b' ]\n", false, "'bridge' is given twice");
+    expect_error(BASE "vif = [ 'devid=70000' ]\n", false, "devid '70000' is not a number");
+    expect_error(BASE "vif = [ 'devid=1', '' ]\n", false, "has devid 1 like vif 'devid=1'");
+    expect_error(BASE "vif = [ 'vifname=t0', 'vifname=t0' ]\n", false, "has vifname 't0' like");
+    expect_error(BASE "vif = [ 'mac=00:16:3e:00:00:01', 'mac=00:16:3E:00:00:01' ]\n", false,
+                 "has mac 00:16:3e:00:00:01 like");
+    expect_error(BASE "vif = [ 'bridge' ]\n", false, "'bridge' needs a value");
+    expect_warning(BASE "vif = [ 'bridge=br0,ip=169.254.1.2' ]\n", false,
+                   "'ip' is a Xen setting that vnuma does not honour; it is ignored.");
+    expect_warning(BASE "vif = [ 'bridge=br0,script=vif-bridge' ]\n", false, "'script'");
+}
+
+/* A record written before vifs were typed keeps them as strings: they read as the config
+ * would give them (devid order), and a typed member that contradicts its string is refused. */
+static void test_vif_json_old_and_bad(void **state)
+{
+    (void)state;
+    struct vn_vm_spec *s = expect_valid(BASE, false);
+    struct json_object *o = vn_spec_to_json(s);
+    vn_spec_free(s);
+    struct json_object *old = json_object_new_array();
+    json_object_array_add(old, json_object_new_string("devid=3,bridge=br0"));
+    json_object_array_add(old, json_object_new_string("model=e1000"));
+    json_object_object_add(o, "vifs", old);
+    struct vn_error err = {0};
+    s = vn_spec_from_json(o, "old", &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s->nvifs, 2);
+    assert_int_equal(s->vifs[0].devid, 1);
+    assert_int_equal(s->vifs[0].model, VN_VIF_E1000);
+    assert_int_equal(s->vifs[1].devid, 3);
+    assert_string_equal(s->vifs[1].bridge, "br0");
+    /* written back typed, it reads the same */
+    struct json_object *typed = vn_spec_to_json(s);
+    vn_spec_free(s);
+    s = vn_spec_from_json(typed, "typed", &err);
+    assert_non_null(s);
+    assert_int_equal(s->vifs[1].devid, 3);
+    vn_spec_free(s);
+    /* a typed vif whose bridge is not its string's */
+    struct json_object *v = json_object_array_get_idx(json_object_object_get(typed, "vifs"), 1);
+    json_object_object_add(v, "bridge", json_object_new_string("br7"));
+    assert_null(vn_spec_from_json(typed, "bad", &err));
+    assert_non_null(strstr(err.msg, "a vif says something other than its spec string"));
+    /* an old string that no longer parses names the vif */
+    json_object_array_put_idx(old, 0, json_object_new_string("model=ne2k_pci"));
+    assert_null(vn_spec_from_json(o, "old", &err));
+    assert_non_null(strstr(err.msg, "vif 'model=ne2k_pci': model 'ne2k_pci' is not one"));
+    json_object_put(typed);
+    json_object_put(o);
+}
+
+static void test_vif_mac(void **state)
+{
+    (void)state;
+    char a[VN_VIF_MAC_LEN], b[VN_VIF_MAC_LEN], c[VN_VIF_MAC_LEN], d[VN_VIF_MAC_LEN];
+    vn_vif_mac("web1", 0, a);
+    vn_vif_mac("web1", 0, b);
+    vn_vif_mac("web1", 1, c);
+    vn_vif_mac("web2", 0, d);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_string_not_equal(a, d);
+    assert_memory_equal(a, "00:16:3e:", 9);
+    assert_int_equal(strlen(a), 17);
+    /* the fourth byte's top bit is clear, as in xl's generated MACs */
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "vm%d", i);
+        vn_vif_mac(name, i % 4, a);
+        assert_true(strtoul(a + 9, NULL, 16) < 0x80);
+    }
+}
+
 static void test_vif_and_pci(void **state)
 {
     struct vn_vm_spec *s = expect_valid(BASE "vif = [ 'mac=00:16:3e:00:00:01,bridge=br0', '' ]\n"
                                              "pci = [ '03:00.0', '0001:0a:1f.7', '04:00.*' ]\n",
                                         false);
     assert_int_equal(s->nvifs, 2);
-    assert_string_equal(s->vifs[0], "mac=00:16:3e:00:00:01,bridge=br0");
+    assert_string_equal(s->vifs[0].spec, "mac=00:16:3e:00:00:01,bridge=br0");
+    assert_string_equal(s->vifs[0].mac, "00:16:3e:00:00:01");
+    assert_string_equal(s->vifs[0].bridge, "br0");
+    assert_string_equal(s->vifs[1].spec, "");
+    assert_null(s->vifs[1].bridge);
+    assert_null(s->vifs[1].mac);
+    assert_int_equal(s->vifs[1].devid, 1);
+    assert_int_equal(s->vifs[1].model, VN_VIF_VIRTIO);
     assert_int_equal(s->npci, 3);
     assert_string_equal(s->pci[0], "0000:03:00.0");
     assert_string_equal(s->pci[1], "0001:0a:1f.7");
@@ -1463,6 +1591,9 @@ int main(void)
         cmocka_unit_test(test_disk_specs),
         cmocka_unit_test(test_disk_errors),
         cmocka_unit_test(test_vif_and_pci),
+        cmocka_unit_test(test_vif_keys),
+        cmocka_unit_test(test_vif_mac),
+        cmocka_unit_test(test_vif_json_old_and_bad),
         cmocka_unit_test(test_validate_paths_and_groups),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_parse_file),

@@ -17,6 +17,7 @@
 #include <pwd.h>
 
 #include "../../../src/lib/domain/domain_int.h"
+#include "../../../src/lib/net/net.h"
 #include "config/config.h"
 #include "render/render.h"
 #include "../testrecord.h"
@@ -336,7 +337,8 @@ static void test_vcpu_result_holds_every_vcpu(void **state)
 
 /* The whole QEMU argv of a domain for a config's text, one argument per line, compared with
  * tests/data/golden/NAME (VNUMA_REGEN=1 writes it).  Fixed paths, so the golden is stable. */
-static void argv_golden(const char *name, const char *cfg, const struct vn_accel_result *accel)
+static void argv_golden_taps(const char *name, const char *cfg, const struct vn_accel_result *accel,
+                             const struct vn_tap *taps)
 {
     struct vn_diags diags;
     vn_diags_init(&diags, name);
@@ -357,8 +359,8 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
     struct vn_error err = {0};
     /* the config's kernel (as create passes it), or none: then the firmware boots a disk */
-    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, spec->kernel, NULL,
-                                   spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
+    char **argv = vn_dom_qemu_argv("qemu-system-x86_64", spec, p, accel, &paths, taps, spec->kernel,
+                                   NULL, spec->cmdline ? spec->cmdline : "console=ttyS0", &err);
     if (!argv)
         fail_msg("%s", err.msg);
     size_t len = 1;
@@ -391,6 +393,36 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     vn_argv_free(argv);
     free(p);
     vn_spec_free(spec);
+}
+
+static void argv_golden(const char *name, const char *cfg, const struct vn_accel_result *accel)
+{
+    argv_golden_taps(name, cfg, accel, NULL);
+}
+
+/* NICs in the argv: a tap with vhost-net, one without, e1000, rtl8139, user-mode, the order of
+ * devid whatever the order written, the given and the generated MAC; no vif: -nic none. */
+static void test_argv_nics(void **state)
+{
+    (void)state;
+    const char *base = "name = \"g\"\nmemory = 256\nvcpus = 1\nkernel = \"/boot/vmlinuz\"\n";
+    char cfg[1024];
+    struct vn_accel_result tcg = {.accel = VN_ACCEL_TCG};
+    struct vn_tap vhost[1] = {{.name = "vn1", .fd = 7, .vhost_fd = 8}};
+    snprintf(cfg, sizeof cfg, "%svif = [ 'bridge=br0' ]\n", base);
+    argv_golden_taps("argv-net-virtio-vhost.qemu", cfg, &tcg, vhost);
+    struct vn_tap plain[1] = {{.name = "vn1", .fd = 7, .vhost_fd = -1}};
+    snprintf(cfg, sizeof cfg, "%svif = [ 'bridge=br0,model=e1000,mac=00:16:3e:01:02:03' ]\n", base);
+    argv_golden_taps("argv-net-e1000.qemu", cfg, &tcg, plain);
+    snprintf(cfg, sizeof cfg, "%svif = [ 'type=user' ]\n", base);
+    argv_golden_taps("argv-net-user.qemu", cfg, &tcg,
+                     (struct vn_tap[]){{.fd = -1, .vhost_fd = -1}});
+    /* written devid 1 then 0: QEMU gets net0 (the tap on fd 9) first */
+    struct vn_tap two[2] = {{.name = "b", .fd = 9, .vhost_fd = 10},
+                            {.name = "a", .fd = 11, .vhost_fd = -1}};
+    snprintf(cfg, sizeof cfg,
+             "%svif = [ 'devid=1,bridge=br1,model=rtl8139', 'devid=0,bridge=br0' ]\n", base);
+    argv_golden_taps("argv-net-two-devid.qemu", cfg, &tcg, two);
 }
 
 /* VNC in the argv: the runtime dir's socket by default, loopback TCP with vnclisten, and
@@ -775,6 +807,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_confined_checks, fx_setup, fx_teardown),
         cmocka_unit_test(test_argv_disks),
         cmocka_unit_test_setup_teardown(test_disk_images, fx_setup, fx_teardown),
+        cmocka_unit_test(test_argv_nics),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
