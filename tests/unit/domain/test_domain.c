@@ -327,6 +327,7 @@ static void argv_golden(const char *name, const char *cfg, const struct vn_accel
     snprintf(paths.run, sizeof paths.run, "/RUN/g");
     snprintf(paths.mem, sizeof paths.mem, "/MEM/g");
     snprintf(paths.qmp, sizeof paths.qmp, "/RUN/g/qmp.sock");
+    snprintf(paths.watch, sizeof paths.watch, "/RUN/g/watch.sock");
     snprintf(paths.console, sizeof paths.console, "/RUN/g/console.sock");
     snprintf(paths.console_log, sizeof paths.console_log, "/RUN/g/console.log");
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
