@@ -223,10 +223,13 @@ int vn_domain_watch(const char *state_dir, const char *name, struct vn_error *er
         enum vn_life_event this;
         int is_life = vn_life_event_from_qmp(e.name, e.data, &this);
         if (!is_life) {
+            struct json_object *why = NULL;
+            if (strcmp(e.name, "RESET") == 0 && e.data)
+                json_object_object_get_ex(e.data, "reason", &why);
             if (strcmp(e.name, "RESET") == 0)
-                say(name, "QEMU reset the guest (%s)",
-                    spec->on_reboot == VN_ACTION_RESTART ? "on_reboot = \"restart\": in place"
-                                                         : "a reset");
+                say(name, "QEMU reset the guest in place (reason %s; on_reboot = \"%s\")",
+                    why ? json_object_get_string(why) : "not given",
+                    vn_life_action_name(spec->on_reboot));
             vn_qmp_event_clear(&e);
             continue;
         }
