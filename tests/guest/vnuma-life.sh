@@ -7,6 +7,7 @@
 . "$(dirname "$0")/vnuma-lib.sh"
 vt_setup "$@"
 
+VNUMA_REAL=$(readlink -f "$VNUMA")
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # mkcfg NAME [EXTRA LINES...]: a one-vnode, one-vCPU, 256 MiB config; prints its path.
@@ -41,7 +42,7 @@ wait_for() {
     t0=$(vt_now_ms)
     while [ $(($(vt_now_ms) - t0)) -lt $((limit * 1000)) ]; do
         if "$@"; then
-            echo "$(((($(vt_now_ms) - t0) + 50) / 100))" | sed 's/\(.\)$/.\1/'
+            awk -v ms=$(($(vt_now_ms) - t0)) 'BEGIN { printf "%.1f\n", ms / 1000 }'
             return 0
         fi
         sleep 0.2
@@ -53,12 +54,25 @@ no_record() { [ ! -e "$VT_STATE/domains/$1.json" ]; }
 no_qemu() { [ -z "$(vt_qemu_pids "$1")" ]; }
 state_is() { [ "$(state_of "$1")" = "$2" ]; }
 beats() { tr -d '\r' <"$(vt_console_log "$1")" 2>/dev/null | grep -c '^VNUMA-WORKLOAD: vnode=0 '; }
+watchers() { pgrep -f -- "__watch --state-dir $VT_STATE $1\$" || true; }
+no_watcher() { [ -z "$(watchers "$1")" ]; }
+# assert_watcher_gone NAME WHAT: the watcher of NAME has exited (within 15 s).
+assert_watcher_gone() {
+    if wait_for 15 no_watcher "$1" >/dev/null; then
+        vt_ok "$2: no watcher of '$1' is left"
+    else
+        vt_not_ok "$2: no watcher of '$1' is left" "still running: $(watchers "$1" | tr '\n' ' ')"
+    fi
+}
 watcher_of() { json "d['extra'].get('watcher_pid', 0)" <"$VT_STATE/domains/$1.json" 2>/dev/null; }
 
 # --- the guest powers itself off: on_poweroff = "destroy" (the default) ----------------
 cfg=$(mkcfg off 'cmdline = "console=ttyS0 panic=-1 quiet vnuma.poweroff=1"')
 vt_create "$cfg"
-vt_check "off: create starts QEMU and its watcher" grep -Eq '^watcher: pid [0-9]+$' <<<"$VT_OUT"
+w=$(sed -n 's/^watcher: pid //p' <<<"$VT_OUT")
+vt_check_eq "off: create starts its watcher, recorded in the record, running 'vnuma __watch'" \
+    "$(watcher_of off)|$(tr '\0' ' ' <"/proc/${w:-0}/cmdline" 2>/dev/null)" \
+    "${w:-none}|$VNUMA_REAL __watch --state-dir $VT_STATE off "
 if secs=$(wait_for 30 no_record off); then
     vt_ok "off: within 30 s of its power-off the record is gone (${secs} s after create)"
 else
@@ -68,6 +82,7 @@ fi
 vt_check_eq "off: list no longer holds it" "$(state_of off)" absent
 vt_check_eq "off: numainfo shows no claim for it" "$(claim_of off)" absent
 vt_assert_clean off "off: the watcher destroyed it"
+assert_watcher_gone off "off"
 
 # --- on_poweroff = "preserve" ------------------------------------------------------------
 cfg=$(mkcfg pres 'on_poweroff = "preserve"' 'cmdline = "console=ttyS0 panic=-1 quiet vnuma.poweroff=1"')
@@ -86,9 +101,10 @@ vt_check "pres: the watcher's log says what it did" \
     "$VT_STATE/run/pres/watch.log"
 vt_create "$cfg"
 vt_check "pres: the preserved domain keeps its name until destroy" \
-    grep -q "domain 'pres' already exists" <<<"$VT_OUT"
+    grep -q "domain 'pres' already exists (preserved after its poweroff); remove it with 'vnuma destroy pres' first" <<<"$VT_OUT"
 timeout 60 "$VNUMA" destroy --state-dir "$VT_STATE" pres >/dev/null 2>&1
 vt_assert_clean pres "pres: destroy of the preserved domain"
+assert_watcher_gone pres "pres"
 
 # --- on_reboot = "restart": vnuma reboot, same QEMU and pnodes; pause/unpause; shutdown --
 cfg=$(mkcfg rb 'on_reboot = "restart"' \
@@ -138,6 +154,7 @@ out=$(timeout 60 "$VNUMA" shutdown --wait --timeout 30 --state-dir "$VT_STATE" r
 vt_check "shutdown: the guest reacts to the ACPI power button ('$out')" \
     grep -Eq "^domain 'rb' powered off after [0-9.]+ s$" <<<"$out"
 vt_assert_clean rb "shutdown: on_poweroff destroyed it"
+assert_watcher_gone rb "shutdown"
 
 # --- shutdown of a guest that ignores the power button: the timeout path -----------------
 cfg=$(mkcfg deaf 'cmdline = "console=ttyS0 panic=-1 quiet vnuma.acpi=0"')
@@ -153,6 +170,7 @@ vt_check_eq "deaf: it took at least the 3 s timeout and under 15 s (${ms} ms)" \
     "$([ "$ms" -ge 3000 ] && echo long-enough)|$([ "$ms" -lt 15000 ] && echo bounded)" \
     "long-enough|bounded"
 vt_assert_clean deaf "deaf: shutdown's timeout path"
+assert_watcher_gone deaf "deaf"
 out=$(timeout 10 "$VNUMA" shutdown --timeout 0 --state-dir "$VT_STATE" deaf 2>&1)
 vt_check_eq "shutdown: --timeout 0 is a usage error (exit 2)" "$?" 2
 
@@ -188,5 +206,6 @@ vt_check_eq "cr: the record says crash; the watcher saw GUEST_PANICKED" \
     "crash|1"
 timeout 60 "$VNUMA" destroy --state-dir "$VT_STATE" cr >/dev/null 2>&1
 vt_assert_clean cr "cr: destroy"
+assert_watcher_gone cr "cr"
 
 vt_finish
