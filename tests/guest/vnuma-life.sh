@@ -106,6 +106,23 @@ timeout 60 "$VNUMA" destroy --state-dir "$VT_STATE" pres >/dev/null 2>&1
 vt_assert_clean pres "pres: destroy of the preserved domain"
 assert_watcher_gone pres "pres"
 
+# --- on_poweroff = "restart": QEMU pauses (shutdown=pause), the watcher resets it -------
+# The guest powers off on every boot, so it restarts until destroyed: the test waits for two.
+cfg=$(mkcfg por 'on_poweroff = "restart"' 'cmdline = "console=ttyS0 panic=-1 quiet vnuma.poweroff=1"')
+vt_create "$cfg"
+pid=$(sed -n "s/^domain 'por' started (pid \([0-9]*\))$/\1/p" <<<"$VT_OUT")
+restarts() { grep -c 'poweroff: on_poweroff = "restart": reset and resumed in the same QEMU' "$VT_STATE/run/por/watch.log" 2>/dev/null; }
+if secs=$(wait_for 60 eval '[ "$(restarts)" -ge 2 ]'); then
+    vt_ok "por: the guest powered off and was restarted twice within 60 s (${secs} s)"
+else
+    vt_not_ok "por: two restarts within 60 s" "$(cat "$VT_STATE/run/por/watch.log" 2>/dev/null)"
+fi
+vt_check_eq "por: the same QEMU still runs it, and list says running" \
+    "$(vt_qemu_pids por | tr '\n' ' ')|$(state_of por)" "${pid:-none} |running"
+timeout 60 "$VNUMA" destroy --state-dir "$VT_STATE" por >/dev/null 2>&1
+vt_assert_clean por "por: destroy"
+assert_watcher_gone por "por"
+
 # --- on_reboot = "restart": vnuma reboot, same QEMU and pnodes; pause/unpause; shutdown --
 cfg=$(mkcfg rb 'on_reboot = "restart"' \
     'cmdline = "console=ttyS0 panic=-1 quiet vnuma.workload=0:16 vnuma.heartbeat_ms=200"')
