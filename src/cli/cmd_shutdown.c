@@ -77,7 +77,10 @@ int vn_cmd_shutdown(int argc, char **argv)
     struct vn_domain_shutdown_result res;
     if (vn_domain_shutdown(state_dir, name, (int)timeout * 1000, wait, &res, &err) < 0)
         return vn_cli_fail("shutdown", &err);
-    const char *outcome = res.destroyed ? "destroyed" : res.preserved ? "preserved" : "powered-off";
+    const char *outcome = res.destroyed   ? "destroyed"
+                          : res.preserved ? "preserved"
+                          : res.restarted ? "restarted"
+                                          : "powered-off";
     if (json) {
         VN_CLEANUP(vn_cli_json_putp) struct json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(name));
@@ -89,7 +92,9 @@ int vn_cmd_shutdown(int argc, char **argv)
         printf("domain '%s' did not power off within %ld s; destroyed it\n", name, timeout);
     } else {
         printf("domain '%s' powered off after %.1f s%s\n", name, res.seconds,
-               res.preserved ? "; on_poweroff kept its record (preserved)" : "");
+               res.preserved   ? "; on_poweroff kept its record (preserved)"
+               : res.restarted ? "; on_poweroff restarts it in the same QEMU"
+                               : "");
     }
     return VN_EXIT_OK;
 }

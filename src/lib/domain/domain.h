@@ -93,10 +93,12 @@ struct vn_domain_shutdown_result {
     bool powered_off; /* the guest went within the timeout */
     bool destroyed;   /* it did not, and was destroyed */
     bool preserved;   /* it went and on_poweroff kept its record */
+    bool restarted;   /* it powered off and on_poweroff restarts it (same QEMU) */
     double seconds;   /* from the power button to the end */
 };
 /* Presses the ACPI power button (QMP system_powerdown), waits up to timeout_ms for the guest
- * to power off, then destroys it; with wait, also until on_poweroff has been applied. */
+ * to power off (QEMU's SHUTDOWN or exit), else destroys it; with wait, also until
+ * on_poweroff has been applied (a restart is not waited for). */
 int vn_domain_shutdown(const char *state_dir, const char *name, int timeout_ms, bool wait,
                        struct vn_domain_shutdown_result *res, struct vn_error *err);
 /* Resets the guest (QMP system_reset): on_reboot applies (restart: in the same QEMU). */

@@ -9,6 +9,7 @@
 #include "../qemu/qmp.h"
 #include "../util/cleanup.h"
 #include "domain_int.h"
+#include "life.h"
 
 #define QMP_TIMEOUT_MS  5000
 #define LOCK_TIMEOUT_MS 30000
@@ -28,9 +29,10 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Opens the domain's record and runs cmd on its QMP socket; the domain must be running. */
+/* Opens the domain's record and runs cmd on its QMP socket; the domain must be running.  With
+ * keep, the connection is handed to the caller (its events: QMP sends them to every client). */
 static int run_cmd(struct vn_state *s, const char *name, const char *cmd, const char *doing,
-                   struct vn_domain_record *r, struct vn_error *err)
+                   struct vn_domain_record *r, struct vn_qmp **keep, struct vn_error *err)
 {
     if (vn_dom_read(s, name, r, err) < 0)
         return -1;
@@ -45,6 +47,10 @@ static int run_cmd(struct vn_state *s, const char *name, const char *cmd, const 
     if (!ret)
         return -1;
     json_object_put(ret);
+    if (keep) {
+        *keep = q;
+        q = NULL;
+    }
     return 0;
 }
 
@@ -70,14 +76,39 @@ int vn_domain_shutdown(const char *state_dir, const char *name, int timeout_ms, 
         return -1;
     struct vn_domain_record r;
     double t0 = now_s();
-    int rc = run_cmd(s, name, "system_powerdown", "shut down", &r, err);
+    VN_CLEANUP(vn_qmp_closep) struct vn_qmp *q = NULL;
+    int rc = run_cmd(s, name, "system_powerdown", "shut down", &r, &q, err);
     struct vn_dom_ident id = {r.qemu_pid, r.qemu_start};
+    bool restarts =
+        r.spec && vn_life_decide(VN_LIFE_POWEROFF, r.spec, true).what == VN_LIFE_DO_RESTART;
     vn_domain_record_clear(&r);
     if (rc < 0)
         return -1;
-    while ((now_s() - t0) * 1000 < timeout_ms && vn_proc_alive(id.pid, id.start))
-        sleep_ms(POLL_MS);
-    if (vn_proc_alive(id.pid, id.start)) {
+    /* The guest has powered off when QEMU reports SHUTDOWN (reason guest-shutdown) or exits;
+     * with on_poweroff = restart QEMU stays, and the watcher boots the guest again. */
+    bool down = false;
+    while (!down && (now_s() - t0) * 1000 < timeout_ms && vn_proc_alive(id.pid, id.start)) {
+        struct vn_qmp_event ev = {0};
+        struct vn_error e2 = {0};
+        int got = q ? vn_qmp_next_event(q, POLL_MS, &ev, &e2) : 0;
+        enum vn_life_event le;
+        if (got == 1 && vn_life_event_from_qmp(ev.name, ev.data, &le) == 1 &&
+            le == VN_LIFE_POWEROFF)
+            down = true;
+        vn_qmp_event_clear(&ev);
+        if (got < 0) { /* QEMU closed the socket on its way out */
+            vn_qmp_close(q);
+            q = NULL;
+        }
+        if (!q)
+            sleep_ms(POLL_MS);
+    }
+    if (down && restarts) {
+        res->powered_off = res->restarted = true;
+        res->seconds = now_s() - t0;
+        return 0;
+    }
+    if (!down && vn_proc_alive(id.pid, id.start)) {
         /* The guest did not react to the power button in time: as xl's shutdown -F would. */
         struct vn_dom_end end = {.expect = &id};
         if (vn_dom_end(s, name, &end, err) < 0)
@@ -123,7 +154,7 @@ int vn_domain_reboot(const char *state_dir, const char *name, struct vn_error *e
     if (open_state(state_dir, name, &s, err) < 0)
         return -1;
     struct vn_domain_record r;
-    int rc = run_cmd(s, name, "system_reset", "rebooted", &r, err);
+    int rc = run_cmd(s, name, "system_reset", "rebooted", &r, NULL, err);
     vn_domain_record_clear(&r);
     return rc;
 }
@@ -149,7 +180,8 @@ int vn_domain_pause(const char *state_dir, const char *name, bool pause, struct 
     if (open_state(state_dir, name, &s, err) < 0)
         return -1;
     struct vn_domain_record r;
-    int rc = run_cmd(s, name, pause ? "stop" : "cont", pause ? "paused" : "unpaused", &r, err);
+    int rc =
+        run_cmd(s, name, pause ? "stop" : "cont", pause ? "paused" : "unpaused", &r, NULL, err);
     struct pause_arg a = {{r.qemu_pid, r.qemu_start}, pause ? VN_DOMAIN_PAUSED : VN_DOMAIN_RUNNING};
     vn_domain_record_clear(&r);
     if (rc < 0)
