@@ -119,6 +119,10 @@ else
 fi
 vt_check_eq "por: the same QEMU still runs it, and list says running" \
     "$(vt_qemu_pids por | tr '\n' ' ')|$(state_of por)" "${pid:-none} |running"
+out=$(timeout 60 "$VNUMA" shutdown --timeout 30 --state-dir "$VT_STATE" por 2>&1)
+vt_check "por: shutdown sees the power-off and says on_poweroff restarts it ('$out')" \
+    grep -Eq "^domain 'por' powered off after [0-9.]+ s; on_poweroff restarts it in the same QEMU$" <<<"$out"
+vt_check_eq "por: after shutdown the same QEMU still runs it" "$(vt_qemu_pids por | tr '\n' ' ')" "${pid:-none} "
 timeout 60 "$VNUMA" destroy --state-dir "$VT_STATE" por >/dev/null 2>&1
 vt_assert_clean por "por: destroy"
 assert_watcher_gone por "por"
