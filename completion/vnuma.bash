@@ -86,7 +86,8 @@ _vnuma()
     check | place | create) _vnuma_files cfg ;;
     sim) _vnuma_files ;;
     help) mapfile -t COMPREPLY < <(compgen -W "$(_vnuma_commands "$prog")" -- "$cur") ;;
-    info | console | vnc | destroy | mem-move | vcpu-affinity | vcpu-pin | migrate)
+    info | console | vnc | destroy | shutdown | reboot | pause | unpause | mem-move | \
+        vcpu-affinity | vcpu-pin | migrate)
         ((${#args[@]} == 0)) &&
             mapfile -t COMPREPLY < <(compgen -W "$(_vnuma_domains "$state_dir")" -- "$cur")
         ;;

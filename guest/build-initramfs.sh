@@ -39,7 +39,7 @@ file /bin/vnuma-probe $probe 0755
 EOF
 for applet in sh ash cat echo mount umount insmod lsmod poweroff reboot sync setsid cttyhack \
     uname tr nproc sleep ls ps dmesg free top grep sed awk head tail wc mkdir rm cp mv ln \
-    kill killall vi less find xargs date env switch_root ip ping nc ifconfig chmod printf; do
+    kill killall vi less find xargs date env switch_root ip ping nc ifconfig chmod printf dd; do
     echo "slink /bin/$applet busybox 0777" >>"$spec"
 done
 
@@ -51,8 +51,10 @@ version=${kernel##*/vmlinuz-}
 moddir=/lib/modules/$version
 if [ -n "$kernel" ] && [ -d "$moddir" ]; then
     mkdir "$work/ko"
+    # button, evdev: the ACPI power button; pvpanic-mmio: panics reported to QEMU.
     for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-        virtio_mem virtio_blk virtio_console failover net_failover virtio_net; do
+        virtio_mem virtio_blk virtio_console failover net_failover virtio_net \
+        button evdev pvpanic pvpanic-mmio; do
         src=$(find "$moddir/kernel" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" \
             -o -name "$m.ko.gz" | head -n 1)
         if [ -z "$src" ]; then

@@ -89,6 +89,7 @@ memory = $mib
 vcpus = $vcpus
 cmdline = "console=ttyS0 panic=-1 quiet vnuma.workload=0:$work:$secs vnuma.heartbeat_ms=1000 vnuma.poweroff=1"
 on_reboot = "destroy"
+on_poweroff = "preserve"
 EOF
                 # Sequential creates: each is placed with the guests before it as load.
                 # shellcheck disable=SC2086 # hostopt is empty or one word

@@ -87,5 +87,11 @@ int vn_cmd_migrate(int argc, char **argv);
 int vn_cmd_vcpu_affinity(int argc, char **argv);
 int vn_cmd_vcpu_pin(int argc, char **argv);
 int vn_cmd_balance(int argc, char **argv);
+int vn_cmd_shutdown(int argc, char **argv);
+int vn_cmd_reboot(int argc, char **argv);
+int vn_cmd_pause(int argc, char **argv);
+int vn_cmd_unpause(int argc, char **argv);
+/* The hidden `__watch` (domain/watch.c's watcher), started by create. */
+int vn_cmd_watch(int argc, char **argv);
 
 #endif

@@ -130,6 +130,16 @@ int vn_cmd_create(int argc, char **argv)
     printf("accelerator: %s - %s\n", vn_accel_name(res.accel), res.accel_reason);
     printf("cpu model: %s\n", res.accel_cpu);
     printf("domain '%s' started (pid %d)\n", res.name, (int)res.qemu_pid);
+    /* The watcher turns the guest's power-off, reboot and crash into on_*; without one the
+     * domain runs, and the next `vnuma list` after its end leaves it "dead". */
+    pid_t watcher = 0;
+    if (vn_domain_watch_start(o.create.state_dir, res.name, &watcher, &err) < 0)
+        fprintf(stderr,
+                "vnuma create: warning: %s; on_poweroff, on_reboot and on_crash are not "
+                "applied\n",
+                err.msg);
+    else
+        printf("watcher: pid %d\n", (int)watcher);
     fflush(stdout);
     char sock[4200];
     snprintf(sock, sizeof sock, "%s/console.sock", res.runtime_dir);

@@ -16,8 +16,10 @@ static void print_help(void)
            "  --json            print a JSON array\n"
            "  --state-dir DIR   state directory (default $VNUMA_STATE_DIR, else /run/vnuma)\n"
            "  -h, --help        show this help\n"
-           "\nStates: running, creating, stopping, and dead (QEMU has exited; 'vnuma destroy'\n"
-           "removes the record).\n");
+           "\nStates: running, paused, creating, stopping, preserved (the guest stopped and\n"
+           "on_poweroff/on_reboot/on_crash said preserve), and dead (QEMU has exited;\n"
+           "'vnuma destroy' removes the record).  A domain whose QEMU and watcher are both\n"
+           "gone gets its on_poweroff action first, and list says so on stderr.\n");
 }
 
 static void uptime(struct json_object *o, char *buf, size_t len)
@@ -36,6 +38,12 @@ static void uptime(struct json_object *o, char *buf, size_t len)
         snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
 }
 
+static void report(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "vnuma list: %s\n", msg);
+}
+
 int vn_cmd_list(int argc, char **argv)
 {
     struct vn_cli_state_args a;
@@ -44,6 +52,8 @@ int vn_cmd_list(int argc, char **argv)
         return rc;
 
     struct vn_error err = {0};
+    if (vn_domain_reap(a.state_dir, report, NULL, &err) < 0)
+        return vn_cli_fail("list", &err);
     VN_CLEANUP(vn_cli_json_putp) struct json_object *doms = NULL;
     if (vn_domain_list(a.state_dir, &doms, &err) < 0)
         return vn_cli_fail("list", &err);

@@ -31,6 +31,12 @@ static const struct vn_command commands[] = {
      vn_cmd_vnc},
     {"destroy", "[--state-dir DIR] DOMAIN", "stop a domain and remove its files and claim",
      vn_cmd_destroy},
+    {"shutdown", "[--timeout S] [--wait] [--json] [--state-dir DIR] DOMAIN",
+     "power a domain off through its ACPI power button (destroyed after the timeout)",
+     vn_cmd_shutdown},
+    {"reboot", "[--state-dir DIR] DOMAIN", "reset a domain (on_reboot applies)", vn_cmd_reboot},
+    {"pause", "[--state-dir DIR] DOMAIN", "stop a domain's vCPUs", vn_cmd_pause},
+    {"unpause", "[--state-dir DIR] DOMAIN", "resume a paused domain's vCPUs", vn_cmd_unpause},
     {"mem-move",
      "[--vnode N] --to NODE[,NODE...] [--rate MIB_S] [--pause-ms MS] [--state-dir DIR] DOMAIN",
      "move a running domain's vnode memory to other host nodes", vn_cmd_mem_move},
@@ -125,6 +131,9 @@ int main(int argc, char **argv)
         return cmd_help(1, argv + 1);
     if (strcmp(argv[1], "--version") == 0)
         return cmd_version(1, argv + 1);
+    /* The per-domain watcher `create` starts: not a command of the table (nor of help). */
+    if (strcmp(argv[1], "__watch") == 0)
+        return vn_cmd_watch(argc - 1, argv + 1);
     const struct vn_command *c = find_command(argv[1]);
     if (!c) {
         fprintf(stderr, "vnuma: error: unknown command '%s'\n", argv[1]);

@@ -395,9 +395,19 @@ void vnd_enact(struct vnd *v, struct vnd_dom *d, const struct vn_bal_action *a)
     remember(v, d, &log);
 }
 
+static void reaped(void *ctx, const char *msg)
+{
+    vnd_log(ctx, "%s", msg);
+}
+
 int vnd_pass(struct vnd *v, struct vn_error *err)
 {
     v->npass = 0;
+    /* A domain whose QEMU and watcher are both gone gets its on_poweroff first, as `vnuma
+     * list` does (docs/ARCHITECTURE.md "The watcher"). */
+    struct vn_error re = {0};
+    if (vn_domain_reap(v->state_path, reaped, v, &re) < 0)
+        vnd_log(v, "Cannot clean up after ended domains: %s", re.msg);
     refresh_host(v);
     vnd_refresh_doms(v);
     int64_t now = vnd_mono_ns();

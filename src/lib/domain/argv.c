@@ -10,6 +10,7 @@
 #include "../render/render.h"
 #include "../util/strv.h"
 #include "domain_int.h"
+#include "life.h"
 
 /* A value inside a QEMU option list: ',' is the separator and is written ",,". */
 static char *opt_escape(const char *s)
@@ -157,6 +158,10 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
     vn_strv_addf(&a, "chardev:con0");
     vn_strv_addf(&a, "-qmp");
     vn_strv_addf(&a, "unix:%s,server=on,wait=off", paths->qmp);
+    /* The watcher's own QMP socket, so the CLI's stays free; QEMU reports a guest's power-off,
+     * reboot and crash there and acts as the on_* keys need (life.h). */
+    vn_strv_addf(&a, "-qmp");
+    vn_strv_addf(&a, "unix:%s,server=on,wait=off", paths->watch);
     /* One NIC per vif, in devid order; none at all without a vif. */
     for (int i = 0; i < spec->nvifs; i++)
         add_nic(&a, spec, i, taps ? &taps[i] : NULL);
@@ -164,8 +169,13 @@ char **vn_dom_qemu_argv(const char *binary, const struct vn_vm_spec *spec,
         vn_strv_addf(&a, "-nic");
         vn_strv_addf(&a, "none");
     }
-    if (spec->on_reboot == VN_ACTION_DESTROY)
-        vn_strv_addf(&a, "-no-reboot");
+    char action[128];
+    vn_life_qemu_action(spec, action, sizeof action);
+    vn_strv_addf(&a, "-action");
+    vn_strv_addf(&a, "%s", action);
+    /* A guest kernel's panic becomes a GUEST_PANICKED event (Linux: the pvpanic driver). */
+    vn_strv_addf(&a, "-device");
+    vn_strv_addf(&a, "pvpanic");
     if (kernel) {
         vn_strv_addf(&a, "-kernel");
         vn_strv_addf(&a, "%s", kernel);

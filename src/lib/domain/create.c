@@ -286,6 +286,11 @@ static int check_name_free(struct ctx *c, struct vn_error *err)
                           "domain '%s' already exists, but its QEMU is not running; remove it "
                           "with 'vnuma destroy %s' first",
                           c->name, c->name);
+    else if (strcmp(st, "preserved") == 0)
+        rc = vn_error_set(err,
+                          "domain '%s' already exists (preserved after its %s); remove it with "
+                          "'vnuma destroy %s' first",
+                          c->name, r.stopped ? r.stopped : "end", c->name);
     else if (strcmp(st, "creating") == 0)
         rc = vn_error_set(err, "domain '%s' is already being created (by pid %d)", c->name,
                           (int)r.creator_pid);

@@ -82,6 +82,39 @@ void vn_domain_create_result_clear(struct vn_domain_create_result *r);
  * unknown name gives "domain 'x' does not exist" with errnum ENOENT. */
 int vn_domain_destroy(const char *state_dir, const char *name, struct vn_error *err);
 
+/* --- the domain's life after create (watch.c, power.c; docs/ARCHITECTURE.md "The watcher") --- */
+
+/* Starts the watcher of a running domain: vnuma's own binary (/proc/self/exe) as `vnuma
+ * __watch --state-dir DIR NAME`, its own session, output to RUN/NAME/watch.log; its pid and
+ * start time go into the record (*pid). */
+int vn_domain_watch_start(const char *state_dir, const char *name, pid_t *pid,
+                          struct vn_error *err);
+/* The watcher's body: waits on the domain's watch socket for SHUTDOWN/GUEST_PANICKED and
+ * applies the on_* action (life.h); returns when the domain is gone, restarts kept. */
+int vn_domain_watch(const char *state_dir, const char *name, struct vn_error *err);
+/* For every record whose QEMU and watcher are both gone (the watcher was killed first):
+ * applies on_poweroff (destroy or preserve) and reports one sentence per domain. */
+int vn_domain_reap(const char *state_dir, void (*report)(void *ctx, const char *msg), void *ctx,
+                   struct vn_error *err);
+
+/* What `vnuma shutdown` did. */
+struct vn_domain_shutdown_result {
+    bool powered_off; /* the guest went within the timeout */
+    bool destroyed;   /* it did not, and was destroyed */
+    bool preserved;   /* it went and on_poweroff kept its record */
+    bool restarted;   /* it powered off and on_poweroff restarts it (same QEMU) */
+    double seconds;   /* from the power button to the end */
+};
+/* Presses the ACPI power button (QMP system_powerdown), waits up to timeout_ms for the guest
+ * to power off (QEMU's SHUTDOWN or exit), else destroys it; with wait, also until
+ * on_poweroff has been applied (a restart is not waited for). */
+int vn_domain_shutdown(const char *state_dir, const char *name, int timeout_ms, bool wait,
+                       struct vn_domain_shutdown_result *res, struct vn_error *err);
+/* Resets the guest (QMP system_reset): on_reboot applies (restart: in the same QEMU). */
+int vn_domain_reboot(const char *state_dir, const char *name, struct vn_error *err);
+/* Stops (pause) or resumes the vCPUs (QMP stop / cont) and records paused or running. */
+int vn_domain_pause(const char *state_dir, const char *name, bool pause, struct vn_error *err);
+
 /* All domains as a JSON array of {name, state, pid, vcpus, memory_mib, vnodes, host_nodes,
  * accel, uptime_s}; state is running, dead, creating or stopping. */
 int vn_domain_list(const char *state_dir, struct json_object **out, struct vn_error *err);

@@ -96,6 +96,24 @@ bool vn_dom_is_own_qemu(const struct vn_domain_record *r);
 int vn_dom_remove_record_mem_dir(struct vn_state *s, const struct vn_domain_record *r,
                                  struct vn_error *err);
 
+/* A domain's identity: its QEMU's pid and start time (a name can be destroyed and re-created). */
+struct vn_dom_ident {
+    pid_t pid;
+    uint64_t start;
+};
+/* How vn_dom_end ends a domain. */
+struct vn_dom_end {
+    const struct vn_dom_ident *expect; /* NULL: whatever QEMU the record names */
+    bool preserve;       /* keep the record as "preserved" (and the runtime dir's logs) */
+    const char *stopped; /* the record's "stopped" when preserved ("poweroff"...) */
+};
+/* destroy's one path, for `vnuma destroy`, the watcher, `list` and `shutdown`: stops the
+ * record's QEMU (QMP quit, then signals), removes its memory files and, unless preserve, its
+ * runtime dir and record (the claim goes with it, under the host lock).  Returns 1 and does
+ * nothing when the record no longer names end->expect's QEMU. */
+int vn_dom_end(struct vn_state *s, const char *name, const struct vn_dom_end *end,
+               struct vn_error *err);
+
 /* The one invariant, called under the host lock by every change of where a domain's memory or
  * vCPUs may go: domain name's new claim plus the claims of every other domain holding one fit
  * each node of topo (NULL: the live host).  -1 with the node and the figures when they do not. */
@@ -132,6 +150,7 @@ struct vn_dom_paths {
     char mem[4096]; /* memory files dir as QEMU opens it: memdir.path, or /proc/self/fd/N */
     struct vn_dom_memdir memdir;
     char qmp[4096], console[4096], console_log[4096], log[4096];
+    char watch[4096], watch_log[4096]; /* the watcher's QMP socket and its log */
     char vnc[4096]; /* the VNC socket, used when the spec has VNC without vnclisten */
 };
 /* Fills the runtime paths of name under the state dir (not created). */

@@ -137,7 +137,10 @@ static int fill_paths(const char *dir, const char *name, struct vn_dom_paths *p,
         vn_state_runtime_path_in(dir, name, "console.log", p->console_log, sizeof p->console_log,
                                  err) < 0 ||
         vn_state_runtime_path_in(dir, name, "qemu.log", p->log, sizeof p->log, err) < 0 ||
-        vn_state_runtime_path_in(dir, name, "vnc.sock", p->vnc, sizeof p->vnc, err) < 0)
+        vn_state_runtime_path_in(dir, name, "vnc.sock", p->vnc, sizeof p->vnc, err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "watch.sock", p->watch, sizeof p->watch, err) < 0 ||
+        vn_state_runtime_path_in(dir, name, "watch.log", p->watch_log, sizeof p->watch_log, err) <
+            0)
         return -1;
     if (vn_dom_memdir_for(dir, name, &p->memdir, err) < 0)
         return -1;
@@ -152,6 +155,7 @@ int vn_dom_paths(struct vn_state *s, const char *name, struct vn_dom_paths *p, s
     if (check_qemu_path("QMP socket path", p->qmp, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("console socket path", p->console, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("VNC socket path", p->vnc, SOCKET_PATH_MAX, err) < 0 ||
+        check_qemu_path("watcher's QMP socket path", p->watch, SOCKET_PATH_MAX, err) < 0 ||
         check_qemu_path("console log path", p->console_log, 4000, err) < 0 ||
         check_qemu_path("memory directory", p->mem, 4000, err) < 0)
         return -1;
@@ -173,6 +177,8 @@ const char *vn_dom_state(const struct vn_domain_record *r)
 {
     if (r->status == VN_DOMAIN_CREATING)
         return vn_domain_holds_claim(r) ? "creating" : "dead";
+    if (r->status == VN_DOMAIN_PRESERVED)
+        return "preserved";
     /* pid and start time can match a process that is not ours (a forged or stale record). */
     if (r->qemu_pid > 0 && vn_domain_alive(r) && vn_dom_is_own_qemu(r))
         return vn_domain_status_name(r->status);

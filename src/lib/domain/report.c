@@ -94,7 +94,7 @@ static struct json_object *summary(const struct vn_domain_record *r)
     struct json_object *o = json_object_new_object();
     const struct vn_placement *p = r->placement;
     const char *state = vn_dom_state(r);
-    bool running = strcmp(state, "dead") != 0 && r->qemu_pid > 0;
+    bool running = strcmp(state, "dead") != 0 && strcmp(state, "preserved") != 0 && r->qemu_pid > 0;
     json_object_object_add(o, "name", json_object_new_string(r->name));
     json_object_object_add(o, "state", json_object_new_string(state));
     json_object_object_add(o, "pid", running ? json_object_new_int(r->qemu_pid) : NULL);

@@ -40,6 +40,7 @@ void vn_domain_record_clear(struct vn_domain_record *r)
     free(r->placement);
     free(r->moves);
     free(r->pins);
+    free(r->stopped);
     vn_domain_record_init(r);
 }
 

@@ -20,7 +20,7 @@
 static const char *const status_names[] = {
     [VN_DOMAIN_CREATING] = "creating", [VN_DOMAIN_RUNNING] = "running",
     [VN_DOMAIN_PAUSED] = "paused",     [VN_DOMAIN_MIGRATING] = "migrating",
-    [VN_DOMAIN_STOPPING] = "stopping",
+    [VN_DOMAIN_STOPPING] = "stopping", [VN_DOMAIN_PRESERVED] = "preserved",
 };
 
 static const char *const accel_names[] = {
@@ -47,8 +47,8 @@ static const char *const v1_keys[] = {
     "placement",   "extra",      "claim",          NULL,
 };
 static const char *const extra_keys[] = {
-    "mem_dir",       "console_log", "accel_reason",  "balance",
-    "balance_fixed", "migrations",  "vcpu_affinity", NULL,
+    "mem_dir",       "console_log", "accel_reason",  "balance", "balance_fixed", "migrations",
+    "vcpu_affinity", "watcher_pid", "watcher_start", "stopped", "stopped_at",    NULL,
 };
 static const char *const move_keys[] = {
     "state",   "from",        "to",         "claim",       "reserved", "pid",      "pid_start",
@@ -154,6 +154,14 @@ static struct json_object *extra_to_json(const struct vn_domain_record *r)
         json_object_object_add(x, "balance", json_object_new_boolean(r->balance));
     if (r->balance_fixed)
         json_object_object_add(x, "balance_fixed", json_object_new_boolean(true));
+    if (r->watcher_pid > 0) {
+        json_object_object_add(x, "watcher_pid", json_object_new_int(r->watcher_pid));
+        json_object_object_add(x, "watcher_start", json_object_new_uint64(r->watcher_start));
+    }
+    if (r->stopped) {
+        json_object_object_add(x, "stopped", json_object_new_string(r->stopped));
+        json_object_object_add(x, "stopped_at", json_object_new_int64(r->stopped_at));
+    }
     if (r->nmoves) {
         struct json_object *m = json_object_new_object();
         for (int i = 0; i < r->nmoves; i++) {
@@ -500,6 +508,17 @@ static int get_extra(const struct reader *top, struct vn_domain_record *r)
         optional(&rd, "vcpu_affinity", json_type_object, &pins) < 0)
         return -1;
     r->balance_fixed = fixed == 1;
+    struct json_object *v;
+    int64_t wpid = 0;
+    if (optional(&rd, "watcher_pid", json_type_int, &v) < 0 ||
+        (v && (get_int(&rd, "watcher_pid", 1, INT32_MAX, &wpid) < 0 ||
+               get_uint(&rd, "watcher_start", &r->watcher_start) < 0)))
+        return -1;
+    r->watcher_pid = (pid_t)wpid;
+    if (get_opt_str(&rd, "stopped", &r->stopped) < 0)
+        return -1;
+    if (r->stopped && get_int(&rd, "stopped_at", 0, INT64_MAX, &r->stopped_at) < 0)
+        return -1;
     /* json_object_object_foreach needs an object: absent lists are skipped. */
     if (moves && read_moves(&rd, moves, r) < 0)
         return -1;

@@ -44,6 +44,7 @@ enum vn_domain_status {
     VN_DOMAIN_PAUSED,
     VN_DOMAIN_MIGRATING, /* memory being moved between host nodes */
     VN_DOMAIN_STOPPING,  /* destroy in progress */
+    VN_DOMAIN_PRESERVED, /* the guest stopped and on_* said preserve: QEMU gone, record kept */
 };
 
 #define VN_RECORD_VERSION  2
@@ -118,6 +119,13 @@ struct vn_domain_record {
     struct vn_mem_move *moves;
     int npins; /* vCPUs whose affinity vcpu-pin changed, at most one entry each */
     struct vn_vcpu_pin *pins;
+    pid_t watcher_pid; /* the domain's watcher (`vnuma __watch`), 0 when none was started */
+    uint64_t watcher_start;
+    /* How the domain's life ended, as its watcher (or the list that found it) saw it:
+     * "poweroff", "reboot", "crash", "vanished" (QEMU gone without a guest event); NULL while
+     * it runs.  stopped_at: unix time. */
+    char *stopped;
+    int64_t stopped_at;
 };
 
 /* Opens the state dir (NULL: VN_STATE_DEFAULT_DIR), creating it and its subdirs owner-only

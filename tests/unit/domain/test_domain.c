@@ -1,6 +1,7 @@
 /* Unit tests of domain/: the memory dir chain, records' derived paths, and the host load a
  * create places against.  The "QEMU" of a record is this very process, mapping a memory file
  * where domain/ derives it, so residency is real and nothing is booted. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,6 +273,119 @@ static void put_running(struct fx *f, const char *name, int node, uint64_t mib)
     vn_domain_record_clear(&r);
 }
 
+/* A pid that no longer runs: a child that exited and was reaped. */
+static pid_t dead_pid(uint64_t *start)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        ssize_t n = read(fds[0], &c, 1);
+        _exit(n == 1 ? 0 : 1);
+    }
+    struct vn_error e = {0};
+    assert_int_equal(vn_proc_start_time(pid, start, &e), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    close(fds[0]);
+    close(fds[1]);
+    waitpid(pid, NULL, 0);
+    return pid;
+}
+
+/* A record of name whose QEMU and watcher have both exited, with config's on_* keys. */
+static void put_orphaned(struct fx *f, const char *name, const char *config, bool watcher_alive)
+{
+    struct vn_domain_record r;
+    vn_domain_record_init(&r);
+    snprintf(r.name, sizeof r.name, "%s", name);
+    r.status = VN_DOMAIN_RUNNING;
+    r.qemu_pid = dead_pid(&r.qemu_start);
+    if (watcher_alive) {
+        r.watcher_pid = getpid();
+        assert_int_equal(vn_proc_start_time(getpid(), &r.watcher_start, &f->err), 0);
+    } else {
+        r.watcher_pid = dead_pid(&r.watcher_start);
+    }
+    r.spec = tr_spec(config);
+    int node = 0;
+    uint64_t mib = 256;
+    r.placement = tr_placement(1, &node, &mib, 1, (int[]){0});
+    assert_int_equal(vn_state_lock(f->s, 1000, "test", &f->err), 0);
+    if (vn_state_write_record(f->s, &r, &f->err) < 0)
+        fail_msg("%s", f->err.msg);
+    vn_state_unlock(f->s);
+    vn_domain_record_clear(&r);
+}
+
+/* destroy's one path acts only on the domain the caller saw: a record that names another
+ * QEMU (destroyed and created again meanwhile) is left alone; preserve keeps the record. */
+static void test_end_checks_identity(void **state)
+{
+    struct fx *f = *state;
+    put_running(f, "x", 0, 256);
+    struct vn_domain_record r;
+    assert_int_equal(vn_state_read_record(f->s, "x", &r, &f->err), 0);
+    struct vn_dom_ident other = {r.qemu_pid, r.qemu_start + 1}, same = {r.qemu_pid, r.qemu_start};
+    vn_domain_record_clear(&r);
+    struct vn_dom_end end = {.expect = &other};
+    assert_int_equal(vn_dom_end(f->s, "x", &end, &f->err), 1);
+    assert_int_equal(vn_state_read_record(f->s, "x", &r, &f->err), 0);
+    assert_int_equal(r.status, VN_DOMAIN_RUNNING);
+    vn_domain_record_clear(&r);
+    end = (struct vn_dom_end){.expect = &same, .preserve = true, .stopped = "crash"};
+    if (vn_dom_end(f->s, "x", &end, &f->err) != 0)
+        fail_msg("%s", f->err.msg);
+    assert_int_equal(vn_state_read_record(f->s, "x", &r, &f->err), 0);
+    assert_int_equal(r.status, VN_DOMAIN_PRESERVED);
+    assert_string_equal(r.stopped, "crash");
+    assert_true(r.stopped_at > 0);
+    vn_domain_record_clear(&r);
+    end = (struct vn_dom_end){.expect = &same};
+    assert_int_equal(vn_dom_end(f->s, "x", &end, &f->err), 0);
+    assert_int_equal(vn_state_read_record(f->s, "x", &r, &f->err), -1);
+    assert_int_equal(f->err.errnum, ENOENT);
+}
+
+static void collect(void *ctx, const char *msg)
+{
+    char *buf = ctx;
+    snprintf(buf + strlen(buf), 4096 - strlen(buf), "%s\n", msg);
+}
+
+/* list's clean-up: QEMU and watcher gone -> on_poweroff (destroy, preserve); a live watcher
+ * or a watcher's own note leaves the record alone. */
+static void test_reap(void **state)
+{
+    struct fx *f = *state;
+    put_orphaned(f, "gone", "name = \"gone\"\nmemory = 256\n", false);
+    put_orphaned(f, "kept", "name = \"kept\"\nmemory = 256\non_poweroff = \"preserve\"\n", false);
+    put_orphaned(f, "watched", "name = \"watched\"\nmemory = 256\n", true);
+    char said[4096] = "";
+    if (vn_domain_reap(f->state, collect, said, &f->err) < 0)
+        fail_msg("%s", f->err.msg);
+    struct vn_domain_record r;
+    assert_int_equal(vn_state_read_record(f->s, "gone", &r, &f->err), -1);
+    assert_int_equal(f->err.errnum, ENOENT);
+    assert_int_equal(vn_state_read_record(f->s, "kept", &r, &f->err), 0);
+    assert_int_equal(r.status, VN_DOMAIN_PRESERVED);
+    assert_string_equal(r.stopped, "poweroff");
+    vn_domain_record_clear(&r);
+    assert_int_equal(vn_state_read_record(f->s, "watched", &r, &f->err), 0);
+    assert_int_equal(r.status, VN_DOMAIN_RUNNING);
+    vn_domain_record_clear(&r);
+    assert_non_null(strstr(said, "domain 'gone': its QEMU (pid "));
+    assert_non_null(strstr(said, "are gone; taken as a poweroff: on_poweroff = \"destroy\": "
+                                 "destroyed (claim released, files and record removed)"));
+    assert_non_null(strstr(said, "poweroff: on_poweroff = \"preserve\": QEMU is gone, the record "
+                                 "is kept as preserved"));
+    assert_null(strstr(said, "'watched'"));
+    /* A second pass finds nothing more to do (the preserved record is not reaped again). */
+    said[0] = '\0';
+    assert_int_equal(vn_domain_reap(f->state, collect, said, &f->err), 0);
+    assert_string_equal(said, "");
+}
+
 /* Two re-placements race for the last 512 MiB of node 1: exactly one wins, the other is
  * refused with the figures, and the claims never exceed the node. */
 static void test_replace_race_one_wins(void **state)
@@ -354,6 +468,7 @@ static void argv_golden_taps(const char *name, const char *cfg, const struct vn_
     snprintf(paths.run, sizeof paths.run, "/RUN/g");
     snprintf(paths.mem, sizeof paths.mem, "/MEM/g");
     snprintf(paths.qmp, sizeof paths.qmp, "/RUN/g/qmp.sock");
+    snprintf(paths.watch, sizeof paths.watch, "/RUN/g/watch.sock");
     snprintf(paths.console, sizeof paths.console, "/RUN/g/console.sock");
     snprintf(paths.console_log, sizeof paths.console_log, "/RUN/g/console.log");
     snprintf(paths.vnc, sizeof paths.vnc, "/RUN/g/vnc.sock");
@@ -809,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disk_images, fx_setup, fx_teardown),
         cmocka_unit_test(test_argv_nics),
         cmocka_unit_test_setup_teardown(test_replace_race_one_wins, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_end_checks_identity, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reap, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_keyed_and_private, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_memdir_refuses_links_and_open_dirs, fx_setup,
                                         fx_teardown),

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "fake_qmp.h"
+#include "domain/life.h"
 #include "qemu/qmp.h"
 #include "util/cleanup.h"
 
@@ -551,6 +552,67 @@ static void test_quit_without_reply(void **state)
     assert_int_equal(fake_qmp_finish(fq), 0);
 }
 
+/* The SHUTDOWN forms QEMU 7.2 sends (qapi/run-state.json: guest, reason), GUEST_PANICKED and
+ * the events that are no end of life, as the watcher reads them off its socket. */
+static void test_life_events(void **state)
+{
+    const struct fq_step script[] = {
+        CAPS_OK,
+        {FQ_SEND,
+         "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": true, \"reason\": \"guest-shutdown\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 2, \"microseconds\": 0}, \"event\": \"RESET\", "
+         "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 4, \"microseconds\": 0}, \"event\": "
+         "\"GUEST_PANICKED\", \"data\": {\"action\": \"pause\", \"info\": {}}}\r\n"
+         "{\"timestamp\": {\"seconds\": 5, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": true, \"reason\": \"guest-panic\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 6, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 7, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": false, \"reason\": \"host-qmp-system-reset\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 8, \"microseconds\": 0}, \"event\": \"SHUTDOWN\", "
+         "\"data\": {\"guest\": false, \"reason\": \"host-signal\"}}\r\n"
+         "{\"timestamp\": {\"seconds\": 9, \"microseconds\": 0}, \"event\": \"SHUTDOWN\"}\r\n"
+         "{\"timestamp\": {\"seconds\": 10, \"microseconds\": 0}, \"event\": \"STOP\"}\r\n",
+         0},
+        {FQ_CLOSE, NULL, 0},
+        {0}};
+    static const struct {
+        const char *name;
+        int is_life;
+        enum vn_life_event ev;
+    } want[] = {
+        {"SHUTDOWN", 1, VN_LIFE_POWEROFF}, {"RESET", 0, 0},
+        {"SHUTDOWN", 1, VN_LIFE_REBOOT},   {"GUEST_PANICKED", 1, VN_LIFE_CRASH},
+        {"SHUTDOWN", 1, VN_LIFE_CRASH},    {"SHUTDOWN", 1, VN_LIFE_HOST},
+        {"SHUTDOWN", 1, VN_LIFE_REBOOT},   {"SHUTDOWN", 1, VN_LIFE_HOST},
+        {"SHUTDOWN", 1, VN_LIFE_HOST},     {"STOP", 0, 0},
+    };
+    struct fake_qmp *fq = serve(state, script, 0);
+    struct vn_error err = {0};
+    struct vn_qmp *q = vn_qmp_connect(fq->path, 5000, NULL, &err);
+    assert_non_null(q);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct vn_qmp_event ev;
+        assert_int_equal(vn_qmp_next_event(q, 2000, &ev, &err), 1);
+        assert_string_equal(ev.name, want[i].name);
+        assert_int_equal(ev.seconds, (int64_t)i + 1);
+        enum vn_life_event got = (enum vn_life_event) - 1;
+        assert_int_equal(vn_life_event_from_qmp(ev.name, ev.data, &got), want[i].is_life);
+        if (want[i].is_life)
+            assert_int_equal(got, want[i].ev);
+        vn_qmp_event_clear(&ev);
+    }
+    /* QEMU exiting closes the socket: the watcher's cue that it is gone. */
+    struct vn_qmp_event ev;
+    assert_int_equal(vn_qmp_next_event(q, 2000, &ev, &err), -1);
+    vn_qmp_close(q);
+    assert_int_equal(fake_qmp_finish(fq), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +636,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_reply_and_qom_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_vcpus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_life_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit_without_reply, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -392,6 +392,21 @@ static void test_write_read_roundtrip(void **state)
     assert_string_equal(vn_domain_status_name(back.status), "migrating");
     vn_domain_record_clear(&back);
 
+    /* A preserved domain: its watcher and how its life ended (extra.watcher_*, stopped*). */
+    r.status = VN_DOMAIN_PRESERVED;
+    r.watcher_pid = 4321;
+    r.watcher_start = 987654321;
+    r.stopped = strdup("crash");
+    r.stopped_at = 1732350100;
+    assert_int_equal(vn_state_write_record(s, &r, &err), 0);
+    assert_int_equal(vn_state_read_record(s, "web1", &back, &err), 0);
+    assert_string_equal(vn_domain_status_name(back.status), "preserved");
+    assert_int_equal(back.watcher_pid, 4321);
+    assert_int_equal(back.watcher_start, 987654321);
+    assert_string_equal(back.stopped, "crash");
+    assert_int_equal(back.stopped_at, 1732350100);
+    vn_domain_record_clear(&back);
+
     /* A record with nothing filled in (the first "creating" one) round-trips too. */
     struct vn_domain_record empty;
     vn_domain_record_init(&empty);
