@@ -33,18 +33,26 @@ enum vn_action {
     VN_ACTION_COREDUMP_RESTART,
     VN_ACTION_SOFT_RESET,
 };
+#define VN_ACTION_NAMES (VN_ACTION_SOFT_RESET + 1)
 
 enum vn_accel {
     VN_ACCEL_AUTO, /* KVM when a probe boot works, else TCG */
     VN_ACCEL_KVM,
     VN_ACCEL_TCG,
 };
+#define VN_ACCEL_NAMES (VN_ACCEL_TCG + 1)
 
 enum vn_mempolicy {
     VN_MEMPOLICY_BIND, /* default: each vnode's memory only on its pnode(s) */
     VN_MEMPOLICY_PREFERRED,
     VN_MEMPOLICY_INTERLEAVE,
 };
+#define VN_MEMPOLICY_NAMES (VN_MEMPOLICY_INTERLEAVE + 1)
+
+/* The xl spelling of each value, indexed by the enum (config/spec_names.c). */
+extern const char *const vn_action_names[VN_ACTION_NAMES];
+extern const char *const vn_accel_names[VN_ACCEL_NAMES];
+extern const char *const vn_mempolicy_names[VN_MEMPOLICY_NAMES];
 
 struct vn_vnode {
     uint64_t mem_mib;       /* size of the vnode */

@@ -250,20 +250,10 @@ static int pick(struct vn_build *b, const struct vn_setting *s, const char *cons
     return -1;
 }
 
-static const char *const action_names[] = {
-    [VN_ACTION_DESTROY] = "destroy",
-    [VN_ACTION_RESTART] = "restart",
-    [VN_ACTION_RENAME_RESTART] = "rename-restart",
-    [VN_ACTION_PRESERVE] = "preserve",
-    [VN_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-    [VN_ACTION_COREDUMP_RESTART] = "coredump-restart",
-    [VN_ACTION_SOFT_RESET] = "soft-reset",
-};
-
 static void set_action(struct vn_build *b, const struct vn_setting *s, enum vn_action *field)
 {
     int v;
-    if (pick(b, s, action_names, VN_ARRAY_SIZE(action_names), &v) == 0)
+    if (pick(b, s, vn_action_names, VN_ACTION_NAMES, &v) == 0)
         *field = (enum vn_action)v;
 }
 
@@ -282,31 +272,19 @@ static void key_on_crash(struct vn_build *b, const struct vn_setting *s)
     set_action(b, s, &b->spec->on_crash);
 }
 
-static const char *const accel_names[] = {
-    [VN_ACCEL_AUTO] = "auto",
-    [VN_ACCEL_KVM] = "kvm",
-    [VN_ACCEL_TCG] = "tcg",
-};
-
 static void key_accel(struct vn_build *b, const struct vn_setting *s)
 {
     int v;
-    if (pick(b, s, accel_names, VN_ARRAY_SIZE(accel_names), &v) == 0) {
+    if (pick(b, s, vn_accel_names, VN_ACCEL_NAMES, &v) == 0) {
         b->spec->accel = (enum vn_accel)v;
         b->spec->loc.accel = s->value->loc;
     }
 }
 
-static const char *const mempolicy_names[] = {
-    [VN_MEMPOLICY_BIND] = "bind",
-    [VN_MEMPOLICY_PREFERRED] = "preferred",
-    [VN_MEMPOLICY_INTERLEAVE] = "interleave",
-};
-
 static void key_memory_policy(struct vn_build *b, const struct vn_setting *s)
 {
     int v;
-    if (pick(b, s, mempolicy_names, VN_ARRAY_SIZE(mempolicy_names), &v) == 0) {
+    if (pick(b, s, vn_mempolicy_names, VN_MEMPOLICY_NAMES, &v) == 0) {
         b->spec->mempolicy = (enum vn_mempolicy)v;
         b->spec->loc.mempolicy = s->value->loc;
     }

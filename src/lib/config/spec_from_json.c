@@ -13,13 +13,6 @@
 #include "../util/jsondoc.h"
 #include "config.h"
 
-static const char *const action_names[] = {
-    "destroy",          "restart",          "rename-restart", "preserve",
-    "coredump-destroy", "coredump-restart", "soft-reset",
-};
-static const char *const accel_names[] = {"auto", "kvm", "tcg"};
-static const char *const mempolicy_names[] = {"bind", "preferred", "interleave"};
-
 static const char *const top_keys[] = {
     "file",
     "name",
@@ -481,11 +474,11 @@ static int read_spec(struct rd *r, struct json_object *o, struct vn_vm_spec *spe
         get_str(r, o, "ramdisk", true, &spec->ramdisk) < 0 ||
         get_str(r, o, "cmdline", true, &spec->cmdline) < 0 || disks(r, o, spec) < 0 ||
         vifs(r, o, spec) < 0 || strings(r, o, "pci", &spec->pci, &spec->npci) < 0 ||
-        get_enum(r, o, "on_poweroff", action_names, 7, &e1) < 0 ||
-        get_enum(r, o, "on_reboot", action_names, 7, &e2) < 0 ||
-        get_enum(r, o, "on_crash", action_names, 7, &e3) < 0 ||
-        get_enum(r, o, "accel", accel_names, 3, &acc) < 0 ||
-        get_enum(r, o, "memory_policy", mempolicy_names, 3, &mp) < 0 ||
+        get_enum(r, o, "on_poweroff", vn_action_names, VN_ACTION_NAMES, &e1) < 0 ||
+        get_enum(r, o, "on_reboot", vn_action_names, VN_ACTION_NAMES, &e2) < 0 ||
+        get_enum(r, o, "on_crash", vn_action_names, VN_ACTION_NAMES, &e3) < 0 ||
+        get_enum(r, o, "accel", vn_accel_names, VN_ACCEL_NAMES, &acc) < 0 ||
+        get_enum(r, o, "memory_policy", vn_mempolicy_names, VN_MEMPOLICY_NAMES, &mp) < 0 ||
         get_str(r, o, "affinity_group", true, &spec->affinity_group) < 0 ||
         get_str(r, o, "anti_affinity_group", true, &spec->anti_affinity_group) < 0 ||
         get_bool(r, o, "balance", &spec->balance) < 0)

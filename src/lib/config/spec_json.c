@@ -7,13 +7,6 @@
 
 #include "config.h"
 
-static const char *const action_names[] = {
-    "destroy",          "restart",          "rename-restart", "preserve",
-    "coredump-destroy", "coredump-restart", "soft-reset",
-};
-static const char *const accel_names[] = {"auto", "kvm", "tcg"};
-static const char *const mempolicy_names[] = {"bind", "preferred", "interleave"};
-
 static struct json_object *str_or_null(const char *s)
 {
     return s ? json_object_new_string(s) : NULL;
@@ -145,12 +138,13 @@ struct json_object *vn_spec_to_json(const struct vn_vm_spec *spec)
     json_object_object_add(o, "vifs", vifs(spec));
     json_object_object_add(o, "pci", strings(spec->pci, spec->npci));
     json_object_object_add(o, "on_poweroff",
-                           json_object_new_string(action_names[spec->on_poweroff]));
-    json_object_object_add(o, "on_reboot", json_object_new_string(action_names[spec->on_reboot]));
-    json_object_object_add(o, "on_crash", json_object_new_string(action_names[spec->on_crash]));
-    json_object_object_add(o, "accel", json_object_new_string(accel_names[spec->accel]));
+                           json_object_new_string(vn_action_names[spec->on_poweroff]));
+    json_object_object_add(o, "on_reboot",
+                           json_object_new_string(vn_action_names[spec->on_reboot]));
+    json_object_object_add(o, "on_crash", json_object_new_string(vn_action_names[spec->on_crash]));
+    json_object_object_add(o, "accel", json_object_new_string(vn_accel_names[spec->accel]));
     json_object_object_add(o, "memory_policy",
-                           json_object_new_string(mempolicy_names[spec->mempolicy]));
+                           json_object_new_string(vn_mempolicy_names[spec->mempolicy]));
     json_object_object_add(o, "affinity_group", str_or_null(spec->affinity_group));
     json_object_object_add(o, "anti_affinity_group", str_or_null(spec->anti_affinity_group));
     json_object_object_add(o, "balance", json_object_new_boolean(spec->balance));

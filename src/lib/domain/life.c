@@ -16,16 +16,7 @@ const char *vn_life_event_name(enum vn_life_event ev)
 
 const char *vn_life_action_name(enum vn_action a)
 {
-    static const char *const names[] = {
-        [VN_ACTION_DESTROY] = "destroy",
-        [VN_ACTION_RESTART] = "restart",
-        [VN_ACTION_RENAME_RESTART] = "rename-restart",
-        [VN_ACTION_PRESERVE] = "preserve",
-        [VN_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-        [VN_ACTION_COREDUMP_RESTART] = "coredump-restart",
-        [VN_ACTION_SOFT_RESET] = "soft-reset",
-    };
-    return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "unknown";
+    return (unsigned)a < VN_ACTION_NAMES ? vn_action_names[a] : "unknown";
 }
 
 enum vn_life_event vn_life_event_from_reason(const char *reason, bool guest)
