@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "util/cleanup.h"
+#include "../lib/util/clock.h"
 
 static int join(const char *dir, const char *name, char *buf, size_t len, struct vn_error *err)
 {
@@ -33,18 +34,11 @@ int vnd_lock_path(const char *state_dir, char *buf, size_t len, struct vn_error 
     return join(state_dir, VND_LOCK_NAME, buf, len, err);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline; 1 ready, 0 timed out. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (int i = 0; i < 1000; i++) { /* EINTR only: bounded anyway by the deadline */
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - vn_clock_ms();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
@@ -73,7 +67,7 @@ int vnd_ctl_call(const char *state_dir, const char *line, int timeout_ms, char *
     if (vnd_socket_path(state_dir, sa.sun_path, sizeof sa.sun_path, err) < 0)
         return -1;
     const char *sock = sa.sun_path;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = vn_clock_ms() + timeout_ms;
     VN_CLEANUP_CLOSE int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return vn_error_sys(err, errno, "cannot create a socket");
@@ -85,7 +79,7 @@ int vnd_ctl_call(const char *state_dir, const char *line, int timeout_ms, char *
             return vn_error_sys(err, errno,
                                 "vnumad is not running on '%s' (cannot connect to '%s')", state_dir,
                                 sock);
-        if (mono_ms() >= deadline)
+        if (vn_clock_ms() >= deadline)
             return timed_out(err, sock, timeout_ms);
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);

@@ -11,16 +11,11 @@
 #include "../util/cleanup.h"
 #include "../util/fault.h"
 #include "domain_int.h"
+#include "../util/clock.h"
 
 #define QUIT_TIMEOUT_MS 2000
 #define EXIT_WAIT_MS    3000
 #define LOCK_TIMEOUT_MS 30000
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 /* Waits until the record's QEMU is gone; a zombie counts as gone (its parent may be an init
  * that reaps late). */
@@ -29,7 +24,7 @@ static bool wait_gone(const struct vn_domain_record *r, int ms)
     for (int waited = 0; waited <= ms; waited += 20) {
         if (!vn_domain_alive(r))
             return true;
-        sleep_ms(20);
+        vn_sleep_ms(20);
     }
     return !vn_domain_alive(r);
 }

@@ -10,6 +10,7 @@
 #include "../util/cleanup.h"
 #include "domain_int.h"
 #include "life.h"
+#include "../util/clock.h"
 
 #define QMP_TIMEOUT_MS  5000
 #define LOCK_TIMEOUT_MS 30000
@@ -21,12 +22,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 /* Opens the domain's record and runs cmd on its QMP socket; the domain must be running.  With
@@ -101,7 +96,7 @@ int vn_domain_shutdown(const char *state_dir, const char *name, int timeout_ms, 
             q = NULL;
         }
         if (!q)
-            sleep_ms(POLL_MS);
+            vn_sleep_ms(POLL_MS);
     }
     if (down && restarts) {
         res->powered_off = res->restarted = true;
@@ -142,7 +137,7 @@ int vn_domain_shutdown(const char *state_dir, const char *name, int timeout_ms, 
         }
         if (ended)
             break;
-        sleep_ms(POLL_MS);
+        vn_sleep_ms(POLL_MS);
     }
     res->seconds = now_s() - t0;
     return 0;

@@ -18,18 +18,13 @@
 #include "../util/cleanup.h"
 #include "domain_int.h"
 #include "life.h"
+#include "../util/clock.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define QMP_TIMEOUT_MS     5000
 #define EXIT_WAIT_MS       10000
 #define LOCK_TIMEOUT_MS    30000
 #define POLL_MS            1000
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 static void say(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const char *name, const char *fmt, ...)
@@ -174,7 +169,7 @@ static bool qemu_alive(const struct vn_dom_ident *id)
 static bool wait_exit(const struct vn_dom_ident *id, int ms)
 {
     for (int waited = 0; waited < ms && qemu_alive(id); waited += 50)
-        sleep_ms(50);
+        vn_sleep_ms(50);
     return !qemu_alive(id);
 }
 

@@ -16,6 +16,7 @@
 #include "../util/cleanup.h"
 #include "cred.h"
 #include "launch.h"
+#include "../util/clock.h"
 
 #define PROBE_MARK    "VNUMA-PROBE-JSON:"
 #define PROBE_POLL_MS 50
@@ -60,13 +61,6 @@ static void set_reason(struct vn_accel_result *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->reason, sizeof r->reason, fmt, ap);
     va_end(ap);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* True when the file contains needle (the probe log is a few KiB with "quiet"). */
@@ -314,16 +308,16 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
         vn_qemu_release(&proc, qemu, err) < 0)
         return vn_error_prefix(err, "cannot run the KVM probe guest");
 
-    long long start = now_ms(), deadline = start + VN_ACCEL_PROBE_DEADLINE_MS;
+    long long start = vn_clock_ms(), deadline = start + VN_ACCEL_PROBE_DEADLINE_MS;
     int status = 0, exited = 0;
     bool answered = false;
-    while (!answered && !exited && now_ms() < deadline) {
+    while (!answered && !exited && vn_clock_ms() < deadline) {
         exited = vn_qemu_wait_exit(proc.pid, PROBE_POLL_MS, &status, NULL);
         if (exited < 0)
             break;
         answered = file_contains(log, PROBE_MARK);
     }
-    double secs = (double)(now_ms() - start) / 1000.0;
+    double secs = (double)(vn_clock_ms() - start) / 1000.0;
     /* The guest powers itself off after answering; give it a moment, then make sure. */
     if (exited != 1 && vn_qemu_wait_exit(proc.pid, answered ? 2000 : 0, &status, NULL) != 1)
         vn_qemu_kill(proc.pid, 1000);

@@ -17,6 +17,7 @@
 
 #include "../util/cleanup.h"
 #include "cred.h"
+#include "../util/clock.h"
 
 #define DEFAULT_QEMU  "qemu-system-x86_64"
 #define POLL_MS       10
@@ -31,20 +32,6 @@ struct child_report {
     int step;
     int errnum;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static bool is_executable_file(const char *path)
 {
@@ -374,7 +361,7 @@ void vn_qemu_log_tail(const char *log_path, int max_lines, char *buf, size_t len
 
 int vn_qemu_wait_exit(pid_t pid, int timeout_ms, int *status, struct vn_error *err)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = vn_clock_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t r = waitpid_eintr(pid, &st, WNOHANG);
@@ -385,16 +372,16 @@ int vn_qemu_wait_exit(pid_t pid, int timeout_ms, int *status, struct vn_error *e
                 *status = st;
             return 1;
         }
-        if (now_ms() >= deadline)
+        if (vn_clock_ms() >= deadline)
             return 0;
-        sleep_ms(POLL_MS);
+        vn_sleep_ms(POLL_MS);
     }
 }
 
 int vn_qemu_wait_ready(const struct vn_qemu_proc *proc, const char *qmp_socket_path, int timeout_ms,
                        struct vn_error *err)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = vn_clock_ms() + timeout_ms;
     for (;;) {
         int st;
         int r = vn_qemu_wait_exit(proc->pid, 0, &st, err);
@@ -411,9 +398,9 @@ int vn_qemu_wait_ready(const struct vn_qemu_proc *proc, const char *qmp_socket_p
         struct stat sb;
         if (stat(qmp_socket_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
             return 0;
-        if (now_ms() >= deadline)
+        if (vn_clock_ms() >= deadline)
             break;
-        sleep_ms(POLL_MS);
+        vn_sleep_ms(POLL_MS);
     }
     vn_qemu_kill(proc->pid, 2000);
     char tail[512];
@@ -452,11 +439,11 @@ static void signal_all(pid_t pid, int sig)
 
 static bool wait_gone(pid_t pid, bool *child, int ms)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = vn_clock_ms() + ms;
     while (!gone(pid, child)) {
-        if (now_ms() >= deadline)
+        if (vn_clock_ms() >= deadline)
             return false;
-        sleep_ms(POLL_MS);
+        vn_sleep_ms(POLL_MS);
     }
     return true;
 }

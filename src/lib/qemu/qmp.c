@@ -16,6 +16,7 @@
 
 #include "../util/cleanup.h"
 #include "qmp_int.h"
+#include "../util/clock.h"
 
 #define READ_CHUNK    65536
 #define MAX_QUEUED    1024 /* events nobody reads are dropped oldest first beyond this */
@@ -43,16 +44,9 @@ struct wait {
     int timeout_ms;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct wait wait_for(int timeout_ms)
 {
-    struct wait w = {.deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms,
+    struct wait w = {.deadline = timeout_ms < 0 ? -1 : vn_clock_ms() + timeout_ms,
                      .timeout_ms = timeout_ms};
     return w;
 }
@@ -62,7 +56,7 @@ static int remaining_ms(const struct wait *w)
 {
     if (w->deadline < 0)
         return -1;
-    int64_t left = w->deadline - now_ms();
+    int64_t left = w->deadline - vn_clock_ms();
     return left < 0 ? 0 : (int)left;
 }
 

@@ -12,15 +12,9 @@
 #include <unistd.h>
 
 #include "state_int.h"
+#include "../util/clock.h"
 
 #define POLL_MS 10
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What the holder wrote ("pid 1234: create 'web1'"), or a neutral phrase. */
 static void read_holder(int fd, char *buf, size_t len)
@@ -43,7 +37,7 @@ int vn_state_lock(struct vn_state *s, int timeout_ms, const char *what, struct v
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return vn_error_sys(err, errno, "cannot open the host lock '%s'", path);
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = vn_clock_ms() + timeout_ms;
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         if (e == EINTR)
@@ -52,7 +46,7 @@ int vn_state_lock(struct vn_state *s, int timeout_ms, const char *what, struct v
             close(fd);
             return vn_error_sys(err, e, "cannot take the host lock '%s'", path);
         }
-        if (timeout_ms >= 0 && now_ms() >= deadline) {
+        if (timeout_ms >= 0 && vn_clock_ms() >= deadline) {
             char holder[256];
             read_holder(fd, holder, sizeof holder);
             close(fd);
