@@ -32,16 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ip netns add "$NSA"
-ip netns add "$NSB"
-ip -n "$NSA" link set lo up
-ip -n "$NSA" link add "$BR" type bridge
-ip -n "$NSA" link set "$BR" up
-ip -n "$NSA" link add veth-a type veth peer name veth-b netns "$NSB"
-ip -n "$NSA" link set veth-a master "$BR" up
-ip -n "$NSB" link set lo up
-ip -n "$NSB" addr add 169.254.20.1/16 dev veth-b
-ip -n "$NSB" link set veth-b up
+# shellcheck source=tests/guest/netns-lib.sh
+. "$root/tests/guest/netns-lib.sh"
+netns_bridge_pair "$NSA" "$NSB" "$BR" 169.254.20.1/16 ||
+    { echo "bench/net: cannot set up the network namespaces" >&2; exit 1; }
 
 cat >"$state/bnet.cfg" <<EOF_CFG
 name = "bnet"

@@ -24,18 +24,17 @@ net_cleanup() {
 }
 trap net_cleanup EXIT
 trap 'net_cleanup; exit 1' INT TERM
-if ! ip netns add "$NSA" 2>/dev/null || ! ip netns add "$NSB" 2>/dev/null; then
+# shellcheck source=tests/guest/netns-lib.sh
+. "$(dirname "$0")/netns-lib.sh"
+if ! ip netns add "$NSA" 2>/dev/null; then
     echo "1..0 # SKIP cannot create network namespaces (not root?)"
     exit 0
 fi
-ip -n "$NSA" link set lo up
-ip -n "$NSA" link add "$BR" type bridge
-ip -n "$NSA" link set "$BR" up
-ip -n "$NSA" link add veth-a type veth peer name veth-b netns "$NSB"
-ip -n "$NSA" link set veth-a master "$BR" up
-ip -n "$NSB" link set lo up
-ip -n "$NSB" addr add 169.254.10.1/16 dev veth-b
-ip -n "$NSB" link set veth-b up
+ip netns del "$NSA"
+if ! netns_bridge_pair "$NSA" "$NSB" "$BR" 169.254.10.1/16; then
+    printf 'not ok 1 - the namespaces, bridge and veth can be set up\n1..1\n'
+    exit 1
+fi
 
 # vnuma runs inside ns A: a wrapper that vt_create and vt_cleanup call as $VNUMA
 REAL_VNUMA=$VNUMA
