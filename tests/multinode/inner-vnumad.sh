@@ -152,12 +152,32 @@ check "vnumad: with c on node 1 and b on nodes 2 and 3, a is placed on node 0 (g
 # 43 s after its create, and its workload beats later still on a busy machine.  Everything
 # below needs that busy vCPU (it is what crowds node 0), so without it the run stops here
 # with a named failure instead of waiting out every later bound.
-t_a=$(now)
-wait_for "$BEAT" grep -q 'VNUMA-WORKLOAD: vnode=0 ' "$S/run/a/console.log"
+a_beats() { wait_for "$BEAT" grep -q 'VNUMA-WORKLOAD: vnode=0 ' "$S/run/a/console.log"; }
+a_shows() { # what a's boot got to, for a run where its workload stays silent
+    $V list | sed 's/^/#   list: /'
+    tail -n 15 "$S/run/a/console.log" 2>/dev/null | sed 's/^/#   a console: /'
+    tail -n 5 "$S/run/a/qemu.log" "$S/run/a/watch.log" 2>/dev/null | sed 's/^/#   a: /'
+}
+t_a=$(now) again=
+a_beats
 rc=$?
-[ $rc = 0 ]
-res "vnumad: a's workload beats on vnode 0 ($(elapsed "$t_a") s after placement, bound $BEAT s)"
 if [ $rc != 0 ]; then
+    # An inner boot has been seen to stall on the TCG test host (a silent for 150 s on a quiet
+    # machine, beating after 38 s in the next run): a is created once more, and says so.
+    echo "# a's workload did not beat within $BEAT s; a is created again. What a showed:"
+    a_shows
+    $V destroy a >/dev/null 2>&1
+    $V create /tmp/a.cfg 2>&1 | sed 's/^/#   /'
+    info=$($V info a)
+    p=$(pair "$info")
+    t_a=$(now) again=", after a second create"
+    a_beats
+    rc=$?
+fi
+[ $rc = 0 ]
+res "vnumad: a's workload beats on vnode 0 ($(elapsed "$t_a") s after placement$again, bound $BEAT s)"
+if [ $rc != 0 ]; then
+    a_shows
     notok "vnumad: stopped: the policy checks need a's busy vCPU, which never ran"
     exit 1
 fi
