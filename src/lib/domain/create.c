@@ -5,6 +5,7 @@
  * memory files, runtime dir and record removed, so a failed create leaves no process, no
  * file and no claim behind. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -49,6 +50,10 @@ struct ctx {
     struct vn_qemu_proc proc;
     struct vn_dom_nic *nics; /* one per spec vif */
     struct vn_tap *taps;     /* vnuma's copies of the tap descriptors until QEMU runs */
+    /* Confined: kernel and initrd opened by vnuma, read by QEMU through /proc/self/fd/N
+     * (fd 0 means not opened: stdin is never one of them) */
+    int boot_fd[2];
+    char boot_arg[2][32];
 };
 
 static void progress(const struct ctx *c, const char *msg)
@@ -105,6 +110,45 @@ static int resolve_boot(struct ctx *c, struct vn_error *err)
     return 0;
 }
 
+/* The user's class of st: owner, one of its groups, or other; true when that class may read. */
+static bool cred_may_read(const struct vn_qemu_cred *q, const struct stat *st)
+{
+    if (st->st_uid == q->uid)
+        return st->st_mode & S_IRUSR;
+    for (int i = 0; i < q->ngroups; i++)
+        if (q->groups[i] == st->st_gid)
+            return st->st_mode & S_IRGRP;
+    return st->st_gid == q->gid ? st->st_mode & S_IRGRP : st->st_mode & S_IROTH;
+}
+
+/* Confined: a boot file is opened here, as root, and QEMU reads it through the descriptor
+ * (/proc/self/fd/N): the directories above it need not let the QEMU user in (a build tree in
+ * /root or in a mktemp dir), only the file itself must be readable by that user (its mode;
+ * ACLs are not consulted). */
+static int open_boot_file(struct ctx *c, int i, const char *path, const char *key,
+                          struct vn_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return vn_error_sys(err, e, "domain '%s': %s '%s' cannot be opened", c->name, key, path);
+    }
+    c->boot_fd[i] = fd;
+    snprintf(c->boot_arg[i], sizeof c->boot_arg[i], "/proc/self/fd/%d", fd);
+    if (!cred_may_read(&c->cred, &st))
+        return vn_error_set(err,
+                            "domain '%s': QEMU runs as user '%s' (uid %u), which cannot read %s "
+                            "'%s' (owner %u, group %u, mode %04o); give that user read access or "
+                            "set qemu_user in the host config",
+                            c->name, c->cred.user, (unsigned)c->cred.uid, key, path,
+                            (unsigned)st.st_uid, (unsigned)st.st_gid,
+                            (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 /* Confined: the user QEMU runs as can read the boot files and disks (and write the writable
  * ones) and reach the state dir, checked as that user before anything is touched. */
 static int check_confined_access(struct ctx *c, struct vn_error *err)
@@ -119,10 +163,9 @@ static int check_confined_access(struct ctx *c, struct vn_error *err)
     if (!paths || !keys || !modes)
         return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
     int k = 0;
-    if (c->kernel[0])
-        paths[k] = c->kernel, keys[k] = "the 'kernel' file", modes[k++] = R_OK;
-    if (c->initrd[0])
-        paths[k] = c->initrd, keys[k] = "the 'ramdisk' file", modes[k++] = R_OK;
+    if ((c->kernel[0] && open_boot_file(c, 0, c->kernel, "the 'kernel' file", err) < 0) ||
+        (c->initrd[0] && open_boot_file(c, 1, c->initrd, "the 'ramdisk' file", err) < 0))
+        return -1;
     for (int i = 0; i < s->ndisks; i++)
         if (s->disks[i].target)
             paths[k] = s->disks[i].target, keys[k] = "the 'disk' file",
@@ -427,18 +470,22 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
     int nv = c->spec->nvifs;
     if (nv > 0 && vn_dom_nics_open(c->name, c->spec, c->nics, c->taps, err) < 0)
         return -1;
-    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->taps,
-                                   c->kernel[0] ? c->kernel : NULL, c->initrd[0] ? c->initrd : NULL,
-                                   c->cmdline, err);
+    const char *kernel = c->boot_fd[0] > 0 ? c->boot_arg[0] : c->kernel[0] ? c->kernel : NULL;
+    const char *initrd = c->boot_fd[1] > 0 ? c->boot_arg[1] : c->initrd[0] ? c->initrd : NULL;
+    char **argv = vn_dom_qemu_argv(qemu, c->spec, c->p, &c->accel, &c->paths, c->taps, kernel,
+                                   initrd, c->cmdline, err);
     if (!argv)
         return vn_error_prefix(err, "domain '%s'", c->name);
     *argv_out = argv;
     /* QEMU inherits the memory dir and each tap's (and vhost-net's) descriptor */
-    VN_CLEANUP_FREE int *keep = calloc(1 + 2 * (size_t)nv, sizeof *keep);
+    VN_CLEANUP_FREE int *keep = calloc(3 + 2 * (size_t)nv, sizeof *keep);
     if (!keep)
         return vn_error_sys(err, ENOMEM, "domain '%s'", c->name);
     int nkeep = 0;
     keep[nkeep++] = mem_fd;
+    for (int i = 0; i < 2; i++)
+        if (c->boot_fd[i] > 0)
+            keep[nkeep++] = c->boot_fd[i];
     for (int i = 0; i < nv; i++) {
         if (c->taps[i].fd >= 0)
             keep[nkeep++] = c->taps[i].fd;
@@ -494,6 +541,9 @@ static int launch(struct ctx *c, const char *qemu, char ***argv_out, struct vn_e
 
 static void ctx_free(struct ctx *c)
 {
+    for (int i = 0; i < 2; i++)
+        if (c->boot_fd[i] > 0)
+            close(c->boot_fd[i]);
     if (c->spec)
         vn_dom_nics_close(c->spec->nvifs, c->taps);
     free(c->taps);
