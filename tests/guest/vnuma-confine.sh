@@ -130,20 +130,31 @@ VNUMA_HOST_CONF=$VT_WORK/bad.conf vt_create "$(mkcfg nouser)"
 vt_check "nouser: in an existing state dir too the create fails" [ "$VT_RC" -ne 0 ]
 vt_assert_clean nouser "nouser: refused"
 
-# A kernel in VT_WORK (0700, root's): QEMU's user cannot read it.
+# vnuma opens the boot files and QEMU reads them through the descriptors: a kernel in VT_WORK
+# (0700, root's) boots when its own mode lets QEMU's user read it, and is refused when not.
 kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 if [ -n "$kernel" ] && [ -n "${VNUMA_INITRAMFS:-}" ] && [ -r "$VNUMA_INITRAMFS" ]; then
     cp "$kernel" "$VT_WORK/vmlinuz"
     chmod 0644 "$VT_WORK/vmlinuz"
+    vt_create "$(mkcfg closeddir "kernel = \"$VT_WORK/vmlinuz\"
+ramdisk = \"$VNUMA_INITRAMFS\"
+")"
+    vt_check "closeddir: a kernel of mode 0644 in a dir $quser cannot enter boots" [ "$VT_RC" -eq 0 ]
+    [ "$VT_RC" -eq 0 ] || echo "$VT_OUT" | sed 's/^/# /'
+    timeout 30 "$VNUMA" destroy --state-dir "$VT_STATE" closeddir >/dev/null 2>&1
+    vt_assert_clean closeddir "closeddir: after destroy"
+    chmod 0600 "$VT_WORK/vmlinuz"
     vt_create "$(mkcfg nokernel "kernel = \"$VT_WORK/vmlinuz\"
 ramdisk = \"$VNUMA_INITRAMFS\"
 ")"
-    vt_check "nokernel: a kernel $quser cannot reach is refused" [ "$VT_RC" -ne 0 ]
+    vt_check "nokernel: a kernel of mode 0600, root's, is refused" [ "$VT_RC" -ne 0 ]
     vt_check "nokernel: the error names the file and the user" \
-        grep -qF "QEMU runs as user '$quser' (uid $quid), which cannot read the 'kernel' file '$VT_WORK/vmlinuz'" <<<"$VT_OUT"
+        grep -qF "QEMU runs as user '$quser' (uid $quid), which cannot read the 'kernel' file '$VT_WORK/vmlinuz' (owner 0, group 0, mode 0600)" <<<"$VT_OUT"
     vt_assert_clean nokernel "nokernel: refused"
 else
-    vt_skip "nokernel: a kernel $quser cannot reach" "no /boot/vmlinuz-*-cloud-amd64 or VNUMA_INITRAMFS"
+    vt_skip "closeddir: a kernel in a dir $quser cannot enter boots" "no /boot/vmlinuz-*-cloud-amd64 or VNUMA_INITRAMFS"
+    vt_skip "closeddir: after destroy" "no kernel"
+    vt_skip "nokernel: a kernel $quser cannot read" "no /boot/vmlinuz-*-cloud-amd64 or VNUMA_INITRAMFS"
     vt_skip "nokernel: the error names the file" "no kernel"
     vt_skip "nokernel: refused: nothing is left" "no kernel"
 fi

@@ -110,17 +110,6 @@ static int resolve_boot(struct ctx *c, struct vn_error *err)
     return 0;
 }
 
-/* The user's class of st: owner, one of its groups, or other; true when that class may read. */
-static bool cred_may_read(const struct vn_qemu_cred *q, const struct stat *st)
-{
-    if (st->st_uid == q->uid)
-        return st->st_mode & S_IRUSR;
-    for (int i = 0; i < q->ngroups; i++)
-        if (q->groups[i] == st->st_gid)
-            return st->st_mode & S_IRGRP;
-    return st->st_gid == q->gid ? st->st_mode & S_IRGRP : st->st_mode & S_IROTH;
-}
-
 /* Confined: a boot file is opened here, as root, and QEMU reads it through the descriptor
  * (/proc/self/fd/N): the directories above it need not let the QEMU user in (a build tree in
  * /root or in a mktemp dir), only the file itself must be readable by that user (its mode;
@@ -138,7 +127,7 @@ static int open_boot_file(struct ctx *c, int i, const char *path, const char *ke
     }
     c->boot_fd[i] = fd;
     snprintf(c->boot_arg[i], sizeof c->boot_arg[i], "/proc/self/fd/%d", fd);
-    if (!cred_may_read(&c->cred, &st))
+    if (!vn_qemu_cred_may_read(&c->cred, &st))
         return vn_error_set(err,
                             "domain '%s': QEMU runs as user '%s' (uid %u), which cannot read %s "
                             "'%s' (owner %u, group %u, mode %04o); give that user read access or "

@@ -272,12 +272,32 @@ static void probe_dir_remove(struct probe_dir *d)
     errno = saved;
 }
 
-/* Boots the probe guest with KVM and -cpu cpu, QEMU's output in log; fills r with the
- * verdict, naming kept (where the log will be kept, "" for nowhere).  -1 only when QEMU did
- * not start. */
+/* Opens path for the probe QEMU that runs as cred: *fd and arg ("/proc/self/fd/N") when
+ * cred may read the file by its mode, else -1 with err naming the user and the file. */
+static int open_probe_file(const struct vn_qemu_cred *cred, const char *path, int *fd, char *arg,
+                           struct vn_error *err)
+{
+    struct stat st;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 || fstat(*fd, &st) < 0)
+        return vn_error_sys(err, errno, "cannot probe KVM: '%s' cannot be opened", path);
+    snprintf(arg, 32, "/proc/self/fd/%d", *fd);
+    if (!vn_qemu_cred_may_read(cred, &st))
+        return vn_error_set(err,
+                            "cannot probe KVM: QEMU's user '%s' (uid %u) cannot read '%s' (owner "
+                            "%u, group %u, mode %04o)",
+                            cred->user, (unsigned)cred->uid, path, (unsigned)st.st_uid,
+                            (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* Boots the probe guest with KVM and -cpu cpu, QEMU's output in log, keep (nkeep fds) open in
+ * QEMU; fills r with the verdict, naming kept (where the log will be kept, "" for nowhere).
+ * -1 only when QEMU did not start. */
 static int probe_boot(const char *qemu, const char *kernel, const char *initramfs, const char *cpu,
-                      const char *log, const char *kept, const struct vn_qemu_cred *cred,
-                      struct vn_accel_result *r, struct vn_error *err)
+                      const int *keep, int nkeep, const char *log, const char *kept,
+                      const struct vn_qemu_cred *cred, struct vn_accel_result *r,
+                      struct vn_error *err)
 {
     /* The domain's sandbox (domain/argv.c): the probe tells what that QEMU can do. */
     const char *argv[] = {qemu,
@@ -304,7 +324,7 @@ static int probe_boot(const char *qemu, const char *kernel, const char *initramf
                           "console=ttyS0 panic=-1 quiet vnuma.probe=json",
                           NULL};
     struct vn_qemu_proc proc;
-    if (vn_qemu_spawn_held_as(argv, log, NULL, 0, cred, &proc, err) < 0 ||
+    if (vn_qemu_spawn_held_as(argv, log, keep, nkeep, cred, &proc, err) < 0 ||
         vn_qemu_release(&proc, qemu, err) < 0)
         return vn_error_prefix(err, "cannot run the KVM probe guest");
 
@@ -375,12 +395,17 @@ int vn_accel_probe_as(const char *kernel, const char *initramfs, const char *cac
         set_reason(out, "'/dev/kvm' cannot be opened: %s; using TCG.", strerror(errno));
         return 0;
     }
-    /* What counts is whether QEMU's own user can open it (and read the probe's files). */
+    /* What counts is whether QEMU's own user can open it.  The probe's kernel and initramfs
+     * are opened here and QEMU reads them through the descriptors, as a domain's are
+     * (domain/create.c): only the files' own modes must let that user read them. */
+    VN_CLEANUP_CLOSE int kernel_fd = -1;
+    VN_CLEANUP_CLOSE int initramfs_fd = -1;
+    char boot_arg[2][32];
     if (as_other) {
-        const char *paths[] = {"/dev/kvm", kernel, initramfs};
-        int modes[] = {R_OK | W_OK, R_OK, R_OK}, bad = -1;
+        const char *paths[] = {"/dev/kvm"};
+        int modes[] = {R_OK | W_OK}, bad = -1;
         struct vn_error e2 = {0};
-        if (vn_qemu_cred_access(cred, paths, modes, 3, &bad, &e2) < 0) {
+        if (vn_qemu_cred_access(cred, paths, modes, 1, &bad, &e2) < 0) {
             if (bad == 0) {
                 out->accel = VN_ACCEL_TCG;
                 set_reason(out,
@@ -389,13 +414,12 @@ int vn_accel_probe_as(const char *kernel, const char *initramfs, const char *cac
                            cred->user, strerror(e2.errnum));
                 return 0;
             }
-            if (bad > 0)
-                return vn_error_sys(err, e2.errnum,
-                                    "cannot probe KVM: QEMU's user '%s' cannot read '%s'",
-                                    cred->user, paths[bad]);
             *err = e2;
             return vn_error_prefix(err, "cannot probe KVM");
         }
+        if (open_probe_file(cred, kernel, &kernel_fd, boot_arg[0], err) < 0 ||
+            open_probe_file(cred, initramfs, &initramfs_fd, boot_arg[1], err) < 0)
+            return -1;
     }
 
     /* A probe that fails for want of its files would wrongly condemn KVM, and be cached. */
@@ -435,15 +459,17 @@ int vn_accel_probe_as(const char *kernel, const char *initramfs, const char *cac
     snprintf(log, sizeof log, "%s/qemu.log", pd.path);
     if (cdir >= 0)
         snprintf(kept, sizeof kept, "%s/accel-probe.log", cache_dir);
-    if (probe_boot(qemu, kernel, initramfs, "host", log, kept, cred, out, err) < 0)
+    const char *k = as_other ? boot_arg[0] : kernel, *i = as_other ? boot_arg[1] : initramfs;
+    int boot_fd[] = {kernel_fd, initramfs_fd}, nkeep = as_other ? 2 : 0;
+    if (probe_boot(qemu, k, i, "host", boot_fd, nkeep, log, kept, cred, out, err) < 0)
         return -1;
     /* QEMU 7.2 asserts when the host kernel refuses the guest's IA32_ARCH_CAPABILITIES; the
      * same KVM works without that MSR, so one more probe tries the model that drops it. */
     if (out->accel != VN_ACCEL_KVM && file_contains(log, MSR_ARCH_CAPS_FAILURE)) {
         snprintf(log, sizeof log, "%s/qemu-retry.log", pd.path);
         struct vn_accel_result retry = {0};
-        if (probe_boot(qemu, kernel, initramfs, VN_ACCEL_CPU_NO_ARCH_CAPS, log, kept, cred, &retry,
-                       err) < 0)
+        if (probe_boot(qemu, k, i, VN_ACCEL_CPU_NO_ARCH_CAPS, boot_fd, nkeep, log, kept, cred,
+                       &retry, err) < 0)
             return -1;
         out->accel = retry.accel;
         snprintf(out->cpu, sizeof out->cpu, "%s", retry.cpu);

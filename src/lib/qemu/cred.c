@@ -202,3 +202,13 @@ int vn_qemu_cred_access(const struct vn_qemu_cred *c, const char *const *paths, 
     }
     return 0;
 }
+
+bool vn_qemu_cred_may_read(const struct vn_qemu_cred *c, const struct stat *st)
+{
+    if (st->st_uid == c->uid)
+        return st->st_mode & S_IRUSR;
+    for (int i = 0; i < c->ngroups; i++)
+        if (c->groups[i] == st->st_gid)
+            return st->st_mode & S_IRGRP;
+    return st->st_gid == c->gid ? st->st_mode & S_IRGRP : st->st_mode & S_IROTH;
+}

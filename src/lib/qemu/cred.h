@@ -9,6 +9,7 @@
 #define VN_QEMU_CRED_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../util/error.h"
@@ -43,5 +44,10 @@ int vn_qemu_cred_apply(const struct vn_qemu_cred *c);
  * all can; else -1 with *bad the first index that cannot and err its errno text. */
 int vn_qemu_cred_access(const struct vn_qemu_cred *c, const char *const *paths, const int *modes,
                         int n, int *bad, struct vn_error *err);
+
+/* Whether c's class for st (owner, one of its groups, or other) has read permission by the
+ * file's mode alone (ACLs are not consulted): for a file vnuma opens and hands QEMU as a
+ * descriptor, where the directories above it do not matter. */
+bool vn_qemu_cred_may_read(const struct vn_qemu_cred *c, const struct stat *st);
 
 #endif
