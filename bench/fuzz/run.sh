@@ -5,7 +5,8 @@
 # process at a time under nice, until 10 M executions or SECONDS_PER_TARGET of wall time
 # (CPU time is at most that), from its kept corpus fuzz/corpus/NAME and its seeds; with
 # TOTAL_SECONDS each target gets at most an equal share of what is left, so time a fast
-# target does not use goes to the later ones.  FUZZ_TARGETS="synthetic load" picks targets.
+# target does not use goes to the later ones.  FUZZ_TARGETS="synthetic load" picks targets;
+# FUZZ_CAMPAIGN=DIR keeps this campaign's logs apart (two campaigns on two cores).
 # Then the corpus is minimised again (minimise.sh: what adds coverage beyond the seeds),
 # replayed in a coverage build (-fprofile-instr-generate -fcoverage-mapping) and measured
 # with llvm-cov over src/lib.  Writes OUT_DIR/fuzz.csv, fuzz.png and summary.md; logs,
@@ -33,7 +34,7 @@ if [[ ! -f $cov/build.ninja ]]; then
 fi
 nice -n 10 ninja -C "$fz" >/dev/null
 
-wd=$fz/campaign
+wd=${FUZZ_CAMPAIGN:-$fz/campaign} # FUZZ_CAMPAIGN: another dir, for a second campaign at once
 mkdir -p "$wd" "$out"
 python3 "$here/targets.py" "$fz" >"$wd/targets.tsv"
 if [[ -n ${FUZZ_TARGETS:-} ]]; then
