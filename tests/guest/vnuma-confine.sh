@@ -165,12 +165,17 @@ chown $other:$other "$S3"
 printf 'name = "u1"\nmemory = 128\nvcpus = 1\nvnodes = 1\non_reboot = "destroy"\n' >"$S3/u1.cfg"
 printf 'qemu_user = "%s"\n' $quser >"$S3/other.conf"
 chmod 0644 "$S3/u1.cfg" "$S3/other.conf"
+# The user's own copy of the guest image: the build tree may sit in a dir only root enters
+# (a mktemp clone), and this vnuma runs as that user.
+cp "$VNUMA_INITRAMFS" "$S3/initramfs.cpio.gz"
+chown $other:$other "$S3/initramfs.cpio.gz"
 out=$(as_other env VNUMA_HOST_CONF="$S3/other.conf" timeout 30 "$VNUMA" create --accel tcg \
     --state-dir "$S3/state" "$S3/u1.cfg" 2>&1)
 rc=$?
 vt_check "user: a non-root vnuma refuses qemu_user naming another user" \
     eval '[ $rc -ne 0 ] && grep -qF "only root can start QEMU as another user" <<<"$out"'
-out=$(as_other env VNUMA_HOST_CONF=/nonexistent/vnuma.conf timeout "$VT_TIMEOUT" "$VNUMA" create \
+out=$(as_other env VNUMA_HOST_CONF=/nonexistent/vnuma.conf \
+    VNUMA_INITRAMFS="$S3/initramfs.cpio.gz" timeout "$VT_TIMEOUT" "$VNUMA" create \
     --accel tcg --state-dir "$S3/state" "$S3/u1.cfg" 2>&1)
 rc=$?
 vt_check "user: a non-root vnuma starts a guest" [ $rc -eq 0 ]
